@@ -1,0 +1,1232 @@
+//! The state machine: [`State::apply`] folds one envelope into the state and says what
+//! happened. It is total (no input panics), deterministic, and reads no clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::event::*;
+use crate::mode::{Level, Mode, closed_level, level_of, mode_at, valid_modes};
+use crate::outcome::*;
+use crate::selector::Selector;
+use crate::time::Timestamp;
+use crate::venue::{AssetId, ServiceId, ServiceKind, ServiceTarget, Venue};
+
+/// Holds a state has ever had, active or lifted; placing more is refused.
+pub const HOLDS_MAX: usize = 65_536;
+pub const INCIDENTS_MAX: usize = 65_536;
+
+/// The gate of one service: what its holds allow right now. Kept small and in one
+/// vector because every customer operation reads exactly one.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Gate {
+    pub level: Level,
+    /// The hold that sets `level` (the earliest placed among equals), or [`NO_HOLD`].
+    pub dominant_hold: u32,
+    /// The smallest order-size cap of the holds, `i64::MAX` when uncapped.
+    pub cap_minor: i64,
+    pub cap_hold: u32,
+}
+
+impl Gate {
+    const OPEN: Gate = Gate { level: 0, dominant_hold: NO_HOLD, cap_minor: i64::MAX, cap_hold: NO_HOLD };
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldRecord {
+    pub name: String,
+    pub cause: Cause,
+    pub mode: Option<Mode>,
+    pub cap_minor: Option<i64>,
+    pub note: Option<String>,
+    pub selectors: Vec<Selector>,
+    /// Services still covered, in service order.
+    pub covers: Vec<ServiceId>,
+    pub placed_at: Timestamp,
+    pub placed_by: Actor,
+    pub lifted_at: Option<Timestamp>,
+    /// Customer operations this hold refused.
+    pub refusals: u64,
+}
+
+impl HoldRecord {
+    pub fn is_active(&self) -> bool {
+        self.lifted_at.is_none()
+    }
+
+    /// The rung this hold puts a service of `kind` on.
+    pub fn level_for(&self, kind: ServiceKind) -> Level {
+        self.mode.and_then(|mode| level_of(kind, mode)).unwrap_or_else(|| closed_level(kind))
+    }
+}
+
+/// What a wallet compromise still needs before an asset's withdrawals may reopen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompromisedAsset {
+    pub asset: AssetId,
+    pub keys_rotated_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentRecord {
+    pub name: String,
+    pub title: String,
+    pub category: IncidentCategory,
+    pub status: IncidentStatus,
+    pub opened_at: Timestamp,
+    pub status_since: Timestamp,
+    pub blast_radius: Vec<Selector>,
+    pub blast_services: Vec<ServiceId>,
+    pub stolen: Vec<(AssetId, Wallet, i64)>,
+    pub compromised: Vec<CompromisedAsset>,
+    pub review_passed_at: Option<Timestamp>,
+    /// Role → person who approved, in role order.
+    pub approvals: BTreeMap<String, String>,
+}
+
+/// The venue's position in one asset, in minor units.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AssetLedger {
+    pub liabilities_minor: i64,
+    pub hot_minor: i64,
+    pub cold_minor: i64,
+    pub stolen_minor: i64,
+    pub replenished_minor: i64,
+    pub refunds_paid_minor: i64,
+    pub claims_converted_minor: i64,
+    pub haircut_minor: i64,
+}
+
+impl AssetLedger {
+    pub fn custody_minor(&self) -> i64 {
+        self.hot_minor.saturating_add(self.cold_minor)
+    }
+}
+
+/// Per-service counters of customer operations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceImpact {
+    pub accepted: u64,
+    pub refused: u64,
+    pub queued: u64,
+    /// Queued withdrawals not yet settled (withdrawal services only).
+    pub backlog_count: u64,
+    pub backlog_minor: i64,
+    pub backlog_peak_count: u64,
+    pub backlog_peak_minor: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventCounters {
+    pub applied: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+    pub customer_operations: u64,
+}
+
+/// Per-customer data, as arrays indexed by customer id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Customers {
+    last_event_id: Vec<u64>,
+    affected_bits: Vec<u64>,
+    affected_count: u64,
+}
+
+impl Customers {
+    fn last_id(&self, customer: u32) -> u64 {
+        self.last_event_id.get(customer as usize).copied().unwrap_or(0)
+    }
+
+    fn record_id(&mut self, customer: u32, id: u64) {
+        let index = customer as usize;
+        if index >= self.last_event_id.len() {
+            self.last_event_id.resize(index + 1, 0);
+        }
+        self.last_event_id[index] = id;
+    }
+
+    fn mark_affected(&mut self, customer: u32) {
+        let word = customer as usize / 64;
+        if word >= self.affected_bits.len() {
+            self.affected_bits.resize(word + 1, 0);
+        }
+        let bit = 1_u64 << (customer % 64);
+        if self.affected_bits[word] & bit == 0 {
+            self.affected_bits[word] |= bit;
+            self.affected_count += 1;
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    venue: Option<Box<Venue>>,
+    seq: u64,
+    at: Option<Timestamp>,
+    ceased: Option<(Timestamp, String)>,
+    gates: Vec<Gate>,
+    service_holds: Vec<Vec<u32>>,
+    service_since: Vec<Timestamp>,
+    holds: Vec<HoldRecord>,
+    hold_names: BTreeMap<String, u32>,
+    incidents: Vec<IncidentRecord>,
+    incident_names: BTreeMap<String, u32>,
+    roles: BTreeMap<String, BTreeSet<String>>,
+    ledger: Vec<AssetLedger>,
+    impact: Vec<ServiceImpact>,
+    customers: Customers,
+    other_actor_last_id: BTreeMap<Actor, u64>,
+    counters: EventCounters,
+}
+
+type Applied = Result<Vec<ServiceId>, Rejection>;
+
+fn invalid(field: &'static str, message: impl Into<String>) -> Rejection {
+    Rejection::Invalid { field, message: message.into() }
+}
+
+fn positive(field: &'static str, amount: i64) -> Result<i64, Rejection> {
+    if amount > 0 { Ok(amount) } else { Err(invalid(field, format!("must be positive, got {amount}"))) }
+}
+
+impl State {
+    pub fn new() -> State {
+        State::default()
+    }
+
+    pub fn venue(&self) -> Option<&Venue> {
+        self.venue.as_deref()
+    }
+
+    /// Sequence number of the last event folded in (applied, duplicate or rejected).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Instant of the last applied event.
+    pub fn at(&self) -> Option<Timestamp> {
+        self.at
+    }
+
+    pub fn ceased(&self) -> Option<(Timestamp, &str)> {
+        self.ceased.as_ref().map(|(at, reason)| (*at, reason.as_str()))
+    }
+
+    pub fn gate(&self, service: ServiceId) -> Gate {
+        self.gates[service.index()]
+    }
+
+    /// The effective mode of a service.
+    pub fn mode(&self, service: ServiceId) -> Option<Mode> {
+        let venue = self.venue()?;
+        let kind = venue.services.get(service.index())?.kind;
+        Some(mode_at(kind, self.gates[service.index()].level))
+    }
+
+    pub fn service_since(&self, service: ServiceId) -> Timestamp {
+        self.service_since[service.index()]
+    }
+
+    /// Active holds covering a service, by slot, in placement order.
+    pub fn holds_covering(&self, service: ServiceId) -> &[u32] {
+        &self.service_holds[service.index()]
+    }
+
+    pub fn hold(&self, slot: u32) -> &HoldRecord {
+        &self.holds[slot as usize]
+    }
+
+    /// Every hold ever placed, by slot.
+    pub fn holds(&self) -> &[HoldRecord] {
+        &self.holds
+    }
+
+    pub fn incidents(&self) -> &[IncidentRecord] {
+        &self.incidents
+    }
+
+    pub fn roles(&self) -> &BTreeMap<String, BTreeSet<String>> {
+        &self.roles
+    }
+
+    pub fn ledger(&self) -> &[AssetLedger] {
+        &self.ledger
+    }
+
+    pub fn impact(&self) -> &[ServiceImpact] {
+        &self.impact
+    }
+
+    pub fn customers_affected(&self) -> u64 {
+        self.customers.affected_count
+    }
+
+    pub fn counters(&self) -> &EventCounters {
+        &self.counters
+    }
+
+    /// Folds one envelope into the state.
+    pub fn apply(&mut self, envelope: &Envelope) -> Outcome {
+        let expected = self.seq + 1;
+        if envelope.seq != expected {
+            self.counters.rejected += 1;
+            return Outcome::Rejected(Rejection::OutOfSequence { expected, found: envelope.seq });
+        }
+        self.seq = envelope.seq;
+        let outcome = self.apply_in_sequence(envelope);
+        match &outcome {
+            Outcome::Rejected(_) => self.counters.rejected += 1,
+            Outcome::Duplicate { .. } => self.counters.duplicates += 1,
+            Outcome::Applied { .. } | Outcome::Customer(_) => {
+                self.counters.applied += 1;
+                self.at = Some(envelope.at);
+                match &envelope.actor {
+                    Actor::Customer(customer) => self.customers.record_id(*customer, envelope.id),
+                    other => {
+                        self.other_actor_last_id.insert(other.clone(), envelope.id);
+                    }
+                }
+            }
+        }
+        outcome
+    }
+
+    /// Counts an event that could not even be read (a malformed line) as rejected at
+    /// the next sequence number, so that the events after it keep their numbers.
+    pub fn reject_unreadable(&mut self) {
+        self.seq += 1;
+        self.counters.rejected += 1;
+    }
+
+    fn last_id(&self, actor: &Actor) -> u64 {
+        match actor {
+            Actor::Customer(customer) => self.customers.last_id(*customer),
+            other => self.other_actor_last_id.get(other).copied().unwrap_or(0),
+        }
+    }
+
+    fn apply_in_sequence(&mut self, envelope: &Envelope) -> Outcome {
+        if let Some(previous) = self.at
+            && envelope.at < previous
+        {
+            return Outcome::Rejected(Rejection::TimeWentBackwards { previous, found: envelope.at });
+        }
+        let last_id = self.last_id(&envelope.actor);
+        if envelope.id <= last_id {
+            return Outcome::Duplicate { last_id };
+        }
+        if let Event::VenueDeclared(spec) = &envelope.event {
+            return match self.declare_venue(spec, envelope.at) {
+                Ok(changed) => Outcome::Applied { changed },
+                Err(rejection) => Outcome::Rejected(rejection),
+            };
+        }
+        if self.venue.is_none() {
+            return Outcome::Rejected(Rejection::NoVenue);
+        }
+        if envelope.event.is_customer_operation() {
+            let Actor::Customer(customer) = envelope.actor else {
+                return Outcome::Rejected(Rejection::WrongActor {
+                    event: envelope.event.kind_name(),
+                    expected: "a customer (`customer:ID`)",
+                    found: envelope.actor.to_string(),
+                });
+            };
+            return match self.gate_customer_operation(customer, &envelope.event) {
+                Ok(gated) => Outcome::Customer(gated),
+                Err(rejection) => Outcome::Rejected(rejection),
+            };
+        }
+        if let Actor::Customer(_) = envelope.actor {
+            return Outcome::Rejected(Rejection::WrongActor {
+                event: envelope.event.kind_name(),
+                expected: "staff or a system (`staff:NAME`, `system:NAME`)",
+                found: envelope.actor.to_string(),
+            });
+        }
+        if let Some((at, _)) = self.ceased {
+            return Outcome::Rejected(Rejection::VenueCeased { at });
+        }
+        match self.apply_operator_event(envelope) {
+            Ok(changed) => Outcome::Applied { changed },
+            Err(rejection) => Outcome::Rejected(rejection),
+        }
+    }
+
+    fn venue_ref(&self) -> &Venue {
+        self.venue.as_deref().expect("operator and customer events are applied only after the venue")
+    }
+
+    fn declare_venue(&mut self, spec: &crate::venue::VenueSpec, at: Timestamp) -> Applied {
+        if self.venue.is_some() {
+            return Err(Rejection::VenueAlreadyDeclared);
+        }
+        let venue = Venue::from_spec(spec).map_err(|error| Rejection::InvalidVenue(error.0))?;
+        let services = venue.services.len();
+        self.gates = vec![Gate::OPEN; services];
+        self.service_holds = vec![Vec::new(); services];
+        self.service_since = vec![at; services];
+        self.impact = vec![ServiceImpact::default(); services];
+        self.ledger = spec
+            .assets
+            .iter()
+            .map(|asset| AssetLedger {
+                liabilities_minor: asset.liabilities_minor,
+                hot_minor: asset.hot_minor,
+                cold_minor: asset.cold_minor,
+                ..AssetLedger::default()
+            })
+            .collect();
+        self.venue = Some(Box::new(venue));
+        Ok((0..services as u32).map(ServiceId).collect())
+    }
+
+    fn apply_operator_event(&mut self, envelope: &Envelope) -> Applied {
+        let at = envelope.at;
+        match &envelope.event {
+            Event::RoleGranted(grant) => self.grant_role(grant),
+            Event::IncidentOpened(opened) => self.open_incident(opened, at),
+            Event::IncidentUpdated(update) => self.update_incident(update, at),
+            Event::HoldPlaced(placed) => self.place_hold(placed, &envelope.actor, at),
+            Event::HoldLifted(lifted) => self.lift_hold(lifted, at),
+            Event::HoldModeSet(set) => self.set_hold_mode(set, at),
+            Event::KeysRotated(rotated) => self.rotate_keys(rotated, at),
+            Event::SecurityReviewPassed(review) => self.pass_review(review, &envelope.actor, at),
+            Event::ApprovalGiven(approval) => self.approve(approval, &envelope.actor),
+            Event::CustodyTransferred(transfer) => self.transfer_custody(transfer),
+            Event::CustodyReplenished(replenished) => self.replenish(replenished),
+            Event::RefundPaid(refund) => self.pay_refund(refund),
+            Event::ClaimsConverted(conversion) => self.convert_claims(conversion),
+            Event::HaircutApplied(haircut) => self.apply_haircut(haircut),
+            Event::WithdrawalsSettled(settled) => self.settle_withdrawals(settled),
+            Event::VenueCeased(ceased) => self.cease(ceased, at),
+            Event::VenueDeclared(_)
+            | Event::OrderSubmitted(_)
+            | Event::OrderCancelled(_)
+            | Event::DepositReceived(_)
+            | Event::WithdrawalRequested(_)
+            | Event::MarginRequested(_)
+            | Event::SignupRequested
+            | Event::LoginAttempted => unreachable!("handled before operator events"),
+        }
+    }
+
+    // ----- names -------------------------------------------------------------------
+
+    fn asset_named(&self, code: &str) -> Result<AssetId, Rejection> {
+        self.venue_ref().asset_id(code).ok_or_else(|| Rejection::UnknownAsset(code.to_owned()))
+    }
+
+    fn incident_slot(&self, name: &str) -> Result<u32, Rejection> {
+        self.incident_names.get(name).copied().ok_or_else(|| Rejection::UnknownIncident(name.to_owned()))
+    }
+
+    fn active_hold_slot(&self, name: &str) -> Result<u32, Rejection> {
+        match self.hold_names.get(name) {
+            Some(slot) if self.holds[*slot as usize].is_active() => Ok(*slot),
+            _ => Err(Rejection::UnknownHold(name.to_owned())),
+        }
+    }
+
+    fn resolve_all(&self, selectors: &[Selector]) -> Result<Vec<ServiceId>, Rejection> {
+        let mut services = BTreeSet::new();
+        for selector in selectors {
+            let resolved =
+                selector.resolve(self.venue_ref()).map_err(|error| Rejection::UnknownService(error.to_string()))?;
+            services.extend(resolved);
+        }
+        Ok(services.into_iter().collect())
+    }
+
+    fn check_name(what: &'static str, name: &str) -> Result<(), Rejection> {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"._-:/".contains(&byte));
+        if valid {
+            Ok(())
+        } else {
+            Err(invalid(what, format!("`{name}` must be 1 to 64 letters, digits or `._-:/`")))
+        }
+    }
+
+    // ----- roles and incidents -------------------------------------------------------
+
+    fn grant_role(&mut self, grant: &RoleGranted) -> Applied {
+        Self::check_name("person", &grant.person)?;
+        Self::check_name("role", &grant.role)?;
+        let roles = self.roles.entry(grant.person.clone()).or_default();
+        if !roles.insert(grant.role.clone()) {
+            return Err(invalid("role", format!("`{}` already has role `{}`", grant.person, grant.role)));
+        }
+        Ok(Vec::new())
+    }
+
+    fn open_incident(&mut self, opened: &IncidentOpened, at: Timestamp) -> Applied {
+        Self::check_name("incident", &opened.incident)?;
+        if self.incident_names.contains_key(&opened.incident) {
+            return Err(Rejection::NameTaken { what: "incident", name: opened.incident.clone() });
+        }
+        if self.incidents.len() >= INCIDENTS_MAX {
+            return Err(invalid("incident", format!("at most {INCIDENTS_MAX} incidents")));
+        }
+        let compromise = opened.category == IncidentCategory::WalletCompromise;
+        if compromise && opened.stolen.is_empty() {
+            return Err(invalid("stolen", "a wallet compromise lists what was stolen (asset, wallet, amount_minor)"));
+        }
+        if !compromise && !opened.stolen.is_empty() {
+            return Err(invalid("stolen", "only a `wallet_compromise` incident lists stolen funds"));
+        }
+        if opened.blast_radius.is_empty() {
+            return Err(invalid("blast_radius", "list the services the incident may hold (e.g. [\"*\"])"));
+        }
+        let blast_services = self.resolve_all(&opened.blast_radius)?;
+        let mut stolen = Vec::with_capacity(opened.stolen.len());
+        let mut ledger = self.ledger.clone();
+        for theft in &opened.stolen {
+            let asset = self.asset_named(&theft.asset)?;
+            let amount = positive("amount_minor", theft.amount_minor)?;
+            let entry = &mut ledger[asset.0 as usize];
+            let (wallet_balance, what) = match theft.wallet {
+                Wallet::Hot => (&mut entry.hot_minor, "hot wallet"),
+                Wallet::Cold => (&mut entry.cold_minor, "cold wallet"),
+            };
+            if *wallet_balance < amount {
+                return Err(Rejection::InsufficientFunds {
+                    asset: theft.asset.clone(),
+                    what,
+                    available_minor: *wallet_balance,
+                    requested_minor: amount,
+                });
+            }
+            *wallet_balance -= amount;
+            entry.stolen_minor =
+                entry.stolen_minor.checked_add(amount).ok_or(Rejection::Overflow { asset: theft.asset.clone() })?;
+            stolen.push((asset, theft.wallet, amount));
+        }
+        let mut compromised: Vec<CompromisedAsset> = Vec::new();
+        for (asset, _, _) in &stolen {
+            if !compromised.iter().any(|known| known.asset == *asset) {
+                compromised.push(CompromisedAsset { asset: *asset, keys_rotated_at: None });
+            }
+        }
+        self.ledger = ledger;
+        self.incident_names.insert(opened.incident.clone(), self.incidents.len() as u32);
+        self.incidents.push(IncidentRecord {
+            name: opened.incident.clone(),
+            title: opened.title.clone(),
+            category: opened.category,
+            status: IncidentStatus::Investigating,
+            opened_at: at,
+            status_since: at,
+            blast_radius: opened.blast_radius.clone(),
+            blast_services,
+            stolen,
+            compromised,
+            review_passed_at: None,
+            approvals: BTreeMap::new(),
+        });
+        Ok(Vec::new())
+    }
+
+    fn update_incident(&mut self, update: &IncidentUpdated, at: Timestamp) -> Applied {
+        let slot = self.incident_slot(&update.incident)?;
+        let current = self.incidents[slot as usize].status;
+        if update.status <= current {
+            return Err(invalid(
+                "status",
+                format!(
+                    "incident `{}` is `{current:?}`; its status only moves forward (investigating, identified, monitoring, resolved)",
+                    update.incident
+                )
+                .to_lowercase(),
+            ));
+        }
+        if update.status == IncidentStatus::Resolved {
+            let active: Vec<String> = self
+                .holds
+                .iter()
+                .filter(|hold| hold.is_active() && hold.cause == Cause::Incident(update.incident.clone()))
+                .map(|hold| hold.name.clone())
+                .collect();
+            if !active.is_empty() {
+                return Err(Rejection::IncidentHasActiveHolds { incident: update.incident.clone(), holds: active });
+            }
+        }
+        let incident = &mut self.incidents[slot as usize];
+        incident.status = update.status;
+        incident.status_since = at;
+        Ok(Vec::new())
+    }
+
+    // ----- holds ----------------------------------------------------------------------
+
+    /// Checks that `mode` and `cap` make sense for every service in `covers`.
+    fn check_hold_shape(&self, covers: &[ServiceId], mode: Option<Mode>, cap: Option<i64>) -> Result<(), Rejection> {
+        let venue = self.venue_ref();
+        if let Some(mode) = mode {
+            for service in covers {
+                let service = venue.service(*service);
+                if level_of(service.kind, mode).is_none() {
+                    return Err(invalid(
+                        "mode",
+                        format!("`{mode}` is not a mode of `{}`; valid: {}", service.name, valid_modes(service.kind)),
+                    ));
+                }
+            }
+        }
+        if let Some(cap) = cap {
+            positive("max_order_notional_minor", cap)?;
+            if let Some(service) = covers.iter().map(|id| venue.service(*id)).find(|s| s.kind != ServiceKind::Trading) {
+                return Err(invalid(
+                    "max_order_notional_minor",
+                    format!("order-size caps apply to trading services only, and the hold covers `{}`", service.name),
+                ));
+            }
+        }
+        let restricts = covers.iter().any(|id| {
+            let kind = venue.service(*id).kind;
+            mode.and_then(|mode| level_of(kind, mode)).unwrap_or_else(|| closed_level(kind)) > 0
+        });
+        if !restricts && cap.is_none() {
+            return Err(invalid("mode", "a hold in a fully open mode without a cap restricts nothing"));
+        }
+        Ok(())
+    }
+
+    fn compute_gate(&self, service: ServiceId, holds: &[u32], overrides: Option<(u32, &HoldRecord)>) -> Gate {
+        if self.ceased.is_some() {
+            let kind = self.venue_ref().service(service).kind;
+            return Gate { level: closed_level(kind), ..Gate::OPEN };
+        }
+        let kind = self.venue_ref().service(service).kind;
+        let mut gate = Gate::OPEN;
+        for slot in holds {
+            let hold = match overrides {
+                Some((changed, record)) if changed == *slot => record,
+                _ => &self.holds[*slot as usize],
+            };
+            let level = hold.level_for(kind);
+            if level > gate.level {
+                gate.level = level;
+                gate.dominant_hold = *slot;
+            }
+            if let Some(cap) = hold.cap_minor
+                && cap < gate.cap_minor
+            {
+                gate.cap_minor = cap;
+                gate.cap_hold = *slot;
+            }
+        }
+        gate
+    }
+
+    /// Refuses a change that would move a compromised asset's withdrawals out of
+    /// `closed` before its controls are met.
+    fn check_controls(&self, service: ServiceId, new_gate: Gate) -> Result<(), Rejection> {
+        let venue = self.venue_ref();
+        let details = venue.service(service);
+        let ServiceTarget::Asset { asset, .. } = details.target else { return Ok(()) };
+        if details.kind != ServiceKind::Withdrawals || new_gate.level >= closed_level(details.kind) {
+            return Ok(());
+        }
+        for incident in &self.incidents {
+            let Some(compromised) = incident.compromised.iter().find(|entry| entry.asset == asset) else {
+                continue;
+            };
+            let mut missing = Vec::new();
+            if compromised.keys_rotated_at.is_none() {
+                missing.push(format!("keys of {} rotated (`keys_rotated`)", venue.asset(asset).code));
+            }
+            if incident.review_passed_at.is_none() {
+                missing.push("a security review passed (`security_review_passed`)".to_owned());
+            }
+            for role in &venue.approvals_required {
+                if !incident.approvals.contains_key(role) {
+                    missing.push(format!("approval by role `{role}` (`approval_given`)"));
+                }
+            }
+            if !missing.is_empty() {
+                return Err(Rejection::ControlUnmet {
+                    service: details.name.clone(),
+                    would_be: mode_at(details.kind, new_gate.level),
+                    incident: incident.name.clone(),
+                    missing,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn commit_gates(&mut self, updates: Vec<(ServiceId, Gate)>, at: Timestamp) -> Vec<ServiceId> {
+        let mut changed = Vec::new();
+        for (service, gate) in updates {
+            if self.gates[service.index()] != gate {
+                let before = self.gates[service.index()];
+                self.gates[service.index()] = gate;
+                if before.level != gate.level || before.cap_minor != gate.cap_minor {
+                    self.service_since[service.index()] = at;
+                    changed.push(service);
+                }
+            }
+        }
+        changed
+    }
+
+    fn place_hold(&mut self, placed: &HoldPlaced, actor: &Actor, at: Timestamp) -> Applied {
+        Self::check_name("hold", &placed.hold)?;
+        if self.hold_names.contains_key(&placed.hold) {
+            return Err(Rejection::NameTaken { what: "hold", name: placed.hold.clone() });
+        }
+        if self.holds.len() >= HOLDS_MAX {
+            return Err(invalid("hold", format!("at most {HOLDS_MAX} holds")));
+        }
+        if placed.services.is_empty() {
+            return Err(invalid("services", "list at least one selector"));
+        }
+        let covers = self.resolve_all(&placed.services)?;
+        self.check_hold_shape(&covers, placed.mode, placed.max_order_notional_minor)?;
+        match &placed.cause {
+            Cause::Incident(name) => {
+                let incident = &self.incidents[self.incident_slot(name)? as usize];
+                if incident.status == IncidentStatus::Resolved {
+                    return Err(invalid("cause", format!("incident `{name}` is resolved")));
+                }
+                if let Some(outside) = covers.iter().find(|service| incident.blast_services.binary_search(service).is_err()) {
+                    return Err(Rejection::OutsideBlastRadius {
+                        hold: placed.hold.clone(),
+                        incident: name.clone(),
+                        service: self.venue_ref().service(*outside).name.clone(),
+                    });
+                }
+            }
+            Cause::RegulatorOrder(reference) => Self::check_name("cause", reference)?,
+            Cause::Maintenance | Cause::Insolvency => {}
+        }
+        let slot = self.holds.len() as u32;
+        self.holds.push(HoldRecord {
+            name: placed.hold.clone(),
+            cause: placed.cause.clone(),
+            mode: placed.mode,
+            cap_minor: placed.max_order_notional_minor,
+            note: placed.note.clone(),
+            selectors: placed.services.clone(),
+            covers: covers.clone(),
+            placed_at: at,
+            placed_by: actor.clone(),
+            lifted_at: None,
+            refusals: 0,
+        });
+        self.hold_names.insert(placed.hold.clone(), slot);
+        let mut updates = Vec::with_capacity(covers.len());
+        for service in covers {
+            self.service_holds[service.index()].push(slot);
+            updates.push((service, self.compute_gate(service, &self.service_holds[service.index()], None)));
+        }
+        Ok(self.commit_gates(updates, at))
+    }
+
+    fn lift_hold(&mut self, lifted: &HoldLifted, at: Timestamp) -> Applied {
+        let slot = self.active_hold_slot(&lifted.hold)?;
+        let covers = self.holds[slot as usize].covers.clone();
+        let released = match &lifted.services {
+            None => covers.clone(),
+            Some(selectors) => {
+                if selectors.is_empty() {
+                    return Err(invalid("services", "list at least one selector, or leave `services` out to lift the whole hold"));
+                }
+                let released = self.resolve_all(selectors)?;
+                if let Some(outside) = released.iter().find(|service| covers.binary_search(service).is_err()) {
+                    return Err(invalid(
+                        "services",
+                        format!(
+                            "hold `{}` does not cover `{}`",
+                            lifted.hold,
+                            self.venue_ref().service(*outside).name
+                        ),
+                    ));
+                }
+                released
+            }
+        };
+        let mut updates = Vec::with_capacity(released.len());
+        for service in &released {
+            let remaining: Vec<u32> =
+                self.service_holds[service.index()].iter().copied().filter(|other| *other != slot).collect();
+            let gate = self.compute_gate(*service, &remaining, None);
+            self.check_controls(*service, gate)?;
+            updates.push((*service, gate));
+        }
+        for service in &released {
+            self.service_holds[service.index()].retain(|other| *other != slot);
+        }
+        let hold = &mut self.holds[slot as usize];
+        hold.covers.retain(|service| released.binary_search(service).is_err());
+        if hold.covers.is_empty() {
+            hold.lifted_at = Some(at);
+        }
+        Ok(self.commit_gates(updates, at))
+    }
+
+    fn set_hold_mode(&mut self, set: &HoldModeSet, at: Timestamp) -> Applied {
+        let slot = self.active_hold_slot(&set.hold)?;
+        let covers = self.holds[slot as usize].covers.clone();
+        self.check_hold_shape(&covers, Some(set.mode), set.max_order_notional_minor)?;
+        let mut record = self.holds[slot as usize].clone();
+        record.mode = Some(set.mode);
+        record.cap_minor = set.max_order_notional_minor;
+        let mut updates = Vec::with_capacity(covers.len());
+        for service in &covers {
+            let gate = self.compute_gate(*service, &self.service_holds[service.index()], Some((slot, &record)));
+            self.check_controls(*service, gate)?;
+            updates.push((*service, gate));
+        }
+        self.holds[slot as usize] = record;
+        Ok(self.commit_gates(updates, at))
+    }
+
+    fn cease(&mut self, ceased: &VenueCeased, at: Timestamp) -> Applied {
+        if ceased.reason.trim().is_empty() {
+            return Err(invalid("reason", "say why the venue ceased"));
+        }
+        self.ceased = Some((at, ceased.reason.clone()));
+        let services = self.venue_ref().services.len() as u32;
+        let updates: Vec<(ServiceId, Gate)> =
+            (0..services).map(ServiceId).map(|service| (service, self.compute_gate(service, &[], None))).collect();
+        Ok(self.commit_gates(updates, at))
+    }
+
+    // ----- controls ---------------------------------------------------------------------
+
+    fn compromise_incident(&self, name: &str) -> Result<u32, Rejection> {
+        let slot = self.incident_slot(name)?;
+        if self.incidents[slot as usize].category != IncidentCategory::WalletCompromise {
+            return Err(invalid("incident", format!("incident `{name}` is not a wallet compromise")));
+        }
+        Ok(slot)
+    }
+
+    fn rotate_keys(&mut self, rotated: &KeysRotated, at: Timestamp) -> Applied {
+        let slot = self.compromise_incident(&rotated.incident)?;
+        let asset = self.asset_named(&rotated.asset)?;
+        let incident = &mut self.incidents[slot as usize];
+        let Some(entry) = incident.compromised.iter_mut().find(|entry| entry.asset == asset) else {
+            return Err(invalid(
+                "asset",
+                format!("incident `{}` did not compromise `{}`", rotated.incident, rotated.asset),
+            ));
+        };
+        if entry.keys_rotated_at.is_some() {
+            return Err(invalid("asset", format!("keys of `{}` are already rotated", rotated.asset)));
+        }
+        entry.keys_rotated_at = Some(at);
+        Ok(Vec::new())
+    }
+
+    fn pass_review(&mut self, review: &SecurityReviewPassed, actor: &Actor, at: Timestamp) -> Applied {
+        let slot = self.compromise_incident(&review.incident)?;
+        if !matches!(actor, Actor::Staff(_)) {
+            return Err(Rejection::WrongActor {
+                event: "security_review_passed",
+                expected: "a person (`staff:NAME`)",
+                found: actor.to_string(),
+            });
+        }
+        let incident = &mut self.incidents[slot as usize];
+        if incident.review_passed_at.is_some() {
+            return Err(invalid("incident", format!("the review of `{}` already passed", review.incident)));
+        }
+        incident.review_passed_at = Some(at);
+        Ok(Vec::new())
+    }
+
+    fn approve(&mut self, approval: &ApprovalGiven, actor: &Actor) -> Applied {
+        let slot = self.compromise_incident(&approval.incident)?;
+        let Actor::Staff(person) = actor else {
+            return Err(Rejection::WrongActor {
+                event: "approval_given",
+                expected: "a person (`staff:NAME`)",
+                found: actor.to_string(),
+            });
+        };
+        let required = &self.venue_ref().approvals_required;
+        if !required.contains(&approval.role) {
+            return Err(Rejection::ApprovalRefused(format!(
+                "role `{}` is not one the controls ask for; they ask for: {}",
+                approval.role,
+                if required.is_empty() { "none".to_owned() } else { required.join(", ") }
+            )));
+        }
+        if !self.roles.get(person).is_some_and(|roles| roles.contains(&approval.role)) {
+            return Err(Rejection::ApprovalRefused(format!("`{person}` does not hold role `{}`", approval.role)));
+        }
+        let incident = &self.incidents[slot as usize];
+        if let Some(by) = incident.approvals.get(&approval.role) {
+            return Err(Rejection::ApprovalRefused(format!(
+                "role `{}` already approved `{}` (by `{by}`)",
+                approval.role, approval.incident
+            )));
+        }
+        if let Some((role, _)) = incident.approvals.iter().find(|(_, by)| *by == person) {
+            return Err(Rejection::ApprovalRefused(format!(
+                "`{person}` already approved `{}` as `{role}`; each approval needs a different person",
+                approval.incident
+            )));
+        }
+        self.incidents[slot as usize].approvals.insert(approval.role.clone(), person.clone());
+        Ok(Vec::new())
+    }
+
+    // ----- money ------------------------------------------------------------------------
+
+    fn transfer_custody(&mut self, transfer: &CustodyTransferred) -> Applied {
+        let asset = self.asset_named(&transfer.asset)?;
+        let amount = positive("amount_minor", transfer.amount_minor)?;
+        if transfer.from == transfer.to {
+            return Err(invalid("to", "custody moves between different wallets (hot, cold)"));
+        }
+        let entry = &mut self.ledger[asset.0 as usize];
+        let (from, to) = match transfer.from {
+            Wallet::Hot => (&mut entry.hot_minor, &mut entry.cold_minor),
+            Wallet::Cold => (&mut entry.cold_minor, &mut entry.hot_minor),
+        };
+        if *from < amount {
+            return Err(Rejection::InsufficientFunds {
+                asset: transfer.asset.clone(),
+                what: if transfer.from == Wallet::Hot { "hot wallet" } else { "cold wallet" },
+                available_minor: *from,
+                requested_minor: amount,
+            });
+        }
+        let new_to = to.checked_add(amount).ok_or(Rejection::Overflow { asset: transfer.asset.clone() })?;
+        *from -= amount;
+        *to = new_to;
+        Ok(Vec::new())
+    }
+
+    fn replenish(&mut self, replenished: &CustodyReplenished) -> Applied {
+        self.incident_slot(&replenished.incident)?;
+        let asset = self.asset_named(&replenished.asset)?;
+        let amount = positive("amount_minor", replenished.amount_minor)?;
+        let overflow = || Rejection::Overflow { asset: replenished.asset.clone() };
+        let entry = &self.ledger[asset.0 as usize];
+        let wallet_after = match replenished.wallet {
+            Wallet::Hot => entry.hot_minor,
+            Wallet::Cold => entry.cold_minor,
+        }
+        .checked_add(amount)
+        .ok_or_else(overflow)?;
+        let replenished_after = entry.replenished_minor.checked_add(amount).ok_or_else(overflow)?;
+        let entry = &mut self.ledger[asset.0 as usize];
+        match replenished.wallet {
+            Wallet::Hot => entry.hot_minor = wallet_after,
+            Wallet::Cold => entry.cold_minor = wallet_after,
+        }
+        entry.replenished_minor = replenished_after;
+        Ok(Vec::new())
+    }
+
+    fn pay_refund(&mut self, refund: &RefundPaid) -> Applied {
+        if let Some(incident) = &refund.incident {
+            self.incident_slot(incident)?;
+        }
+        let asset = self.asset_named(&refund.asset)?;
+        let amount = positive("amount_minor", refund.amount_minor)?;
+        if refund.customers == 0 {
+            return Err(invalid("customers", "a refund goes to at least one customer"));
+        }
+        self.credit_customers(asset, &refund.asset, amount)?;
+        Ok(Vec::new())
+    }
+
+    /// Credits customers with company-funded money: both what they are owed and what the
+    /// venue holds grow.
+    fn credit_customers(&mut self, asset: AssetId, code: &str, amount: i64) -> Result<(), Rejection> {
+        let overflow = || Rejection::Overflow { asset: code.to_owned() };
+        let entry = &self.ledger[asset.0 as usize];
+        let liabilities = entry.liabilities_minor.checked_add(amount).ok_or_else(overflow)?;
+        let hot = entry.hot_minor.checked_add(amount).ok_or_else(overflow)?;
+        let refunds = entry.refunds_paid_minor.checked_add(amount).ok_or_else(overflow)?;
+        let entry = &mut self.ledger[asset.0 as usize];
+        entry.liabilities_minor = liabilities;
+        entry.hot_minor = hot;
+        entry.refunds_paid_minor = refunds;
+        Ok(())
+    }
+
+    fn convert_claims(&mut self, conversion: &ClaimsConverted) -> Applied {
+        self.incident_slot(&conversion.incident)?;
+        let from = self.asset_named(&conversion.from_asset)?;
+        let to = self.asset_named(&conversion.to_asset)?;
+        if from == to {
+            return Err(invalid("to_asset", "claims convert into a different asset"));
+        }
+        let held = positive("held_minor", conversion.held_minor)?;
+        if conversion.customers == 0 {
+            return Err(invalid("customers", "a conversion pays at least one customer"));
+        }
+        if conversion.rate.is_zero() {
+            return Err(invalid("rate", "must be positive"));
+        }
+        let available = self.ledger[from.0 as usize].liabilities_minor;
+        if available < held {
+            return Err(Rejection::InsufficientFunds {
+                asset: conversion.from_asset.clone(),
+                what: "customer liabilities",
+                available_minor: available,
+                requested_minor: held,
+            });
+        }
+        let venue = self.venue_ref();
+        let (from_decimals, to_decimals) = (venue.asset(from).decimals, venue.asset(to).decimals);
+        // held (from minor) / 10^from_decimals × rate × 10^to_decimals, rounded down.
+        let overflow = || Rejection::Overflow { asset: conversion.to_asset.clone() };
+        let scaled = i128::from(held).checked_mul(10_i128.pow(u32::from(to_decimals))).ok_or_else(overflow)?;
+        let paid = conversion.rate.mul_floor(scaled).ok_or_else(overflow)? / 10_i128.pow(u32::from(from_decimals));
+        let paid = i64::try_from(paid).map_err(|_| overflow())?;
+        if paid == 0 {
+            return Err(invalid("held_minor", "the conversion pays nothing at this rate"));
+        }
+        self.credit_customers(to, &conversion.to_asset, paid)?;
+        let entry = &mut self.ledger[from.0 as usize];
+        entry.liabilities_minor -= held;
+        entry.claims_converted_minor = entry.claims_converted_minor.saturating_add(held);
+        Ok(Vec::new())
+    }
+
+    fn apply_haircut(&mut self, haircut: &HaircutApplied) -> Applied {
+        self.incident_slot(&haircut.incident)?;
+        if haircut.ratio.is_zero() || !haircut.ratio.at_most_one() {
+            return Err(invalid("ratio", format!("{} is not a share between 0 and 1", haircut.ratio)));
+        }
+        for entry in &mut self.ledger {
+            let cut = haircut.ratio.mul_floor(i128::from(entry.liabilities_minor)).unwrap_or(0);
+            let cut = i64::try_from(cut).unwrap_or(0);
+            entry.liabilities_minor -= cut;
+            entry.haircut_minor = entry.haircut_minor.saturating_add(cut);
+        }
+        Ok(Vec::new())
+    }
+
+    fn settle_withdrawals(&mut self, settled: &WithdrawalsSettled) -> Applied {
+        let asset = self.asset_named(&settled.asset)?;
+        let venue = self.venue_ref();
+        let services: Vec<ServiceId> = match &settled.network {
+            None => venue.transfer_services(ServiceKind::Withdrawals, asset).map(ServiceId).collect(),
+            Some(network) => match venue.network_index(asset, network) {
+                Some(index) => vec![venue.transfer_service(ServiceKind::Withdrawals, asset, Some(index))],
+                None => {
+                    return Err(invalid("network", format!("`{}` has no network `{network}`", settled.asset)));
+                }
+            },
+        };
+        let total: i64 = services.iter().map(|service| self.impact[service.index()].backlog_minor).sum();
+        if total == 0 {
+            return Err(invalid("asset", format!("no queued {} withdrawals to settle", settled.asset)));
+        }
+        let entry = &self.ledger[asset.0 as usize];
+        if entry.custody_minor() < total {
+            return Err(Rejection::InsufficientFunds {
+                asset: settled.asset.clone(),
+                what: "custody",
+                available_minor: entry.custody_minor(),
+                requested_minor: total,
+            });
+        }
+        // Delayed withdrawals settle from the cold wallet first: that is why they wait.
+        let entry = &mut self.ledger[asset.0 as usize];
+        let from_cold = total.min(entry.cold_minor);
+        entry.cold_minor -= from_cold;
+        entry.hot_minor -= total - from_cold;
+        entry.liabilities_minor -= total;
+        for service in services {
+            let impact = &mut self.impact[service.index()];
+            impact.backlog_count = 0;
+            impact.backlog_minor = 0;
+        }
+        Ok(Vec::new())
+    }
+
+    // ----- customer operations ----------------------------------------------------------
+
+    fn transfer_target(&self, kind: ServiceKind, transfer: &Transfer) -> Result<ServiceId, Rejection> {
+        let venue = self.venue_ref();
+        let Some(asset) = venue.assets.get(transfer.asset.0 as usize) else {
+            return Err(invalid("asset", format!("asset index {} is not declared", transfer.asset.0)));
+        };
+        match transfer.network {
+            None if !asset.networks.is_empty() => Err(invalid(
+                "network",
+                format!("`{}` moves on several networks; name one of: {}", asset.code, asset.networks.join(", ")),
+            )),
+            Some(index) if usize::from(index) >= asset.networks.len() => {
+                Err(invalid("network", format!("`{}` has no network number {index}", asset.code)))
+            }
+            network => {
+                positive("amount_minor", transfer.amount_minor)?;
+                Ok(venue.transfer_service(kind, transfer.asset, network))
+            }
+        }
+    }
+
+    fn gate_customer_operation(&mut self, customer: u32, event: &Event) -> Result<Gated, Rejection> {
+        let venue = self.venue_ref();
+        let (service, gated) = match event {
+            Event::OrderSubmitted(order) => {
+                if usize::from(order.market.0) >= venue.markets.len() {
+                    return Err(invalid("market", format!("market index {} is not declared", order.market.0)));
+                }
+                positive("notional_minor", order.notional_minor)?;
+                let service = venue.trading_service(order.market);
+                let gate = self.gates[service.index()];
+                let mode = mode_at(ServiceKind::Trading, gate.level);
+                let allowed = match mode {
+                    Mode::Online => true,
+                    Mode::LimitOnly => order.order_type != OrderType::Market,
+                    Mode::PostOnly => order.order_type == OrderType::PostOnly,
+                    _ => false,
+                };
+                let gated = if !allowed {
+                    self.refusal(service, gate, mode)
+                } else if order.notional_minor > gate.cap_minor {
+                    Gated::Refused(Refusal {
+                        service,
+                        reason: RefusalReason::OrderTooLarge { hold: gate.cap_hold, cap_minor: gate.cap_minor },
+                    })
+                } else {
+                    Gated::Accepted
+                };
+                (service, gated)
+            }
+            Event::OrderCancelled(cancel) => {
+                if usize::from(cancel.market.0) >= venue.markets.len() {
+                    return Err(invalid("market", format!("market index {} is not declared", cancel.market.0)));
+                }
+                let service = venue.trading_service(cancel.market);
+                let gate = self.gates[service.index()];
+                let gated = if gate.level < closed_level(ServiceKind::Trading) {
+                    Gated::Accepted
+                } else {
+                    self.refusal(service, gate, Mode::Halted)
+                };
+                (service, gated)
+            }
+            Event::DepositReceived(transfer) => {
+                let service = self.transfer_target(ServiceKind::Deposits, transfer)?;
+                let gate = self.gates[service.index()];
+                if gate.level == 0 {
+                    let asset = &self.venue_ref().asset(transfer.asset).code;
+                    let overflow = || Rejection::Overflow { asset: asset.clone() };
+                    let entry = &self.ledger[transfer.asset.0 as usize];
+                    let liabilities = entry.liabilities_minor.checked_add(transfer.amount_minor).ok_or_else(overflow)?;
+                    let hot = entry.hot_minor.checked_add(transfer.amount_minor).ok_or_else(overflow)?;
+                    let entry = &mut self.ledger[transfer.asset.0 as usize];
+                    entry.liabilities_minor = liabilities;
+                    entry.hot_minor = hot;
+                    (service, Gated::Accepted)
+                } else {
+                    (service, self.refusal(service, gate, Mode::Closed))
+                }
+            }
+            Event::WithdrawalRequested(transfer) => {
+                let service = self.transfer_target(ServiceKind::Withdrawals, transfer)?;
+                (service, self.gate_withdrawal(service, transfer))
+            }
+            Event::MarginRequested(request) => {
+                positive("notional_minor", request.notional_minor)?;
+                let Some(service) = venue.margin_service() else {
+                    return Err(invalid("kind", "the venue declares no margin desk"));
+                };
+                let gate = self.gates[service.index()];
+                let mode = mode_at(ServiceKind::Margin, gate.level);
+                let allowed = match mode {
+                    Mode::Open => true,
+                    Mode::CloseOnly => request.action == MarginAction::Close,
+                    _ => false,
+                };
+                (service, if allowed { Gated::Accepted } else { self.refusal(service, gate, mode) })
+            }
+            Event::SignupRequested => {
+                let service = venue.onboarding_service();
+                let gate = self.gates[service.index()];
+                (service, if gate.level == 0 { Gated::Accepted } else { self.refusal(service, gate, Mode::Closed) })
+            }
+            Event::LoginAttempted => {
+                let service = venue.login_service();
+                let gate = self.gates[service.index()];
+                let closed = gate.level >= closed_level(ServiceKind::Login);
+                (service, if closed { self.refusal(service, gate, Mode::Closed) } else { Gated::Accepted })
+            }
+            _ => unreachable!("only customer operations are gated"),
+        };
+        self.counters.customer_operations += 1;
+        let impact = &mut self.impact[service.index()];
+        match gated {
+            Gated::Accepted => impact.accepted += 1,
+            Gated::Queued => {
+                impact.queued += 1;
+                self.customers.mark_affected(customer);
+            }
+            Gated::Refused(refusal) => {
+                impact.refused += 1;
+                self.customers.mark_affected(customer);
+                let hold = match refusal.reason {
+                    RefusalReason::Hold { hold, .. } | RefusalReason::OrderTooLarge { hold, .. } => hold,
+                    _ => NO_HOLD,
+                };
+                if let Some(record) = self.holds.get_mut(hold as usize) {
+                    record.refusals += 1;
+                }
+            }
+        }
+        Ok(gated)
+    }
+
+    fn refusal(&self, service: ServiceId, gate: Gate, mode: Mode) -> Gated {
+        let reason = if self.ceased.is_some() {
+            RefusalReason::VenueCeased
+        } else {
+            RefusalReason::Hold { hold: gate.dominant_hold, mode }
+        };
+        Gated::Refused(Refusal { service, reason })
+    }
+
+    fn gate_withdrawal(&mut self, service: ServiceId, transfer: &Transfer) -> Gated {
+        let gate = self.gates[service.index()];
+        let mode = mode_at(ServiceKind::Withdrawals, gate.level);
+        let amount = transfer.amount_minor;
+        let asset = transfer.asset.0 as usize;
+        let backlog_total: i64 = self
+            .venue_ref()
+            .transfer_services(ServiceKind::Withdrawals, transfer.asset)
+            .map(|id| self.impact[id as usize].backlog_minor)
+            .sum();
+        let owed = self.ledger[asset].liabilities_minor.saturating_sub(backlog_total);
+        let refuse = |reason| Gated::Refused(Refusal { service, reason });
+        match mode {
+            Mode::Open => {
+                if owed < amount {
+                    return refuse(RefusalReason::ExceedsLiabilities);
+                }
+                let entry = &mut self.ledger[asset];
+                if entry.custody_minor() < amount {
+                    return refuse(RefusalReason::InsufficientCustody);
+                }
+                let from_hot = amount.min(entry.hot_minor);
+                entry.hot_minor -= from_hot;
+                entry.cold_minor -= amount - from_hot;
+                entry.liabilities_minor -= amount;
+                Gated::Accepted
+            }
+            Mode::Delayed => {
+                if owed < amount {
+                    return refuse(RefusalReason::ExceedsLiabilities);
+                }
+                let impact = &mut self.impact[service.index()];
+                impact.backlog_count += 1;
+                impact.backlog_minor += amount;
+                impact.backlog_peak_count = impact.backlog_peak_count.max(impact.backlog_count);
+                impact.backlog_peak_minor = impact.backlog_peak_minor.max(impact.backlog_minor);
+                Gated::Queued
+            }
+            _ => self.refusal(service, gate, mode),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Replays event logs: folds them through the core into the state at any point, builds
+//! per-service timelines, collects every rejection for `check`, and renders all of it
+//! as text, JSON, YAML-ready views and Mermaid.
+
+mod render;
+mod timeline;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+
+use exops_core::{Envelope, Event, Outcome, State, Timestamp};
+use exops_jsonl::{Line, ParseError, Reader};
+use serde::Serialize;
+
+pub use render::{render_state_text, render_timeline_mermaid, render_timeline_table};
+pub use timeline::{Interval, ServiceTimeline, Timeline};
+
+/// Where a replay stops.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Point {
+    End,
+    /// After the event with this sequence number.
+    Seq(u64),
+    /// After every event up to this instant: the replay stops before the first event
+    /// whose timestamp is later.
+    At(Timestamp),
+}
+
+impl Point {
+    /// `123` is a sequence number; anything else must be an RFC 3339 instant.
+    pub fn parse(text: &str) -> Result<Point, String> {
+        if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
+            return text.parse().map(Point::Seq).map_err(|_| format!("sequence number `{text}` is too large"));
+        }
+        Timestamp::parse_rfc3339(text)
+            .map(Point::At)
+            .map_err(|error| format!("`--at` takes a sequence number (e.g. 120) or {error}"))
+    }
+
+    fn includes(self, envelope: &Envelope) -> bool {
+        match self {
+            Point::End => true,
+            Point::Seq(seq) => envelope.seq <= seq,
+            Point::At(at) => envelope.at <= at,
+        }
+    }
+}
+
+/// An event the state refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RejectedEvent {
+    pub line: u64,
+    pub seq: u64,
+    pub at: Timestamp,
+    pub kind: &'static str,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// An event skipped because its actor already had that id applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DuplicateEvent {
+    pub line: u64,
+    pub seq: u64,
+    pub actor: String,
+    pub id: u64,
+    pub last_id: u64,
+}
+
+/// A fold in progress: the state, its timeline and what was refused on the way.
+#[derive(Debug, Default)]
+pub struct Replay {
+    pub state: State,
+    pub timeline: Timeline,
+    pub rejections: Vec<RejectedEvent>,
+    pub duplicates: Vec<DuplicateEvent>,
+}
+
+impl Replay {
+    pub fn new() -> Replay {
+        Replay::default()
+    }
+
+    /// Applies one envelope; `line` is its position in the source, for reports.
+    pub fn push(&mut self, line: u64, envelope: &Envelope) -> Outcome {
+        let outcome = self.state.apply(envelope);
+        match &outcome {
+            Outcome::Applied { changed } => {
+                if let Event::VenueDeclared(_) = envelope.event
+                    && let Some(venue) = self.state.venue()
+                {
+                    self.timeline.start(venue);
+                }
+                self.timeline.record(&self.state, changed, envelope.at);
+            }
+            Outcome::Customer(_) => {}
+            Outcome::Duplicate { last_id } => self.duplicates.push(DuplicateEvent {
+                line,
+                seq: envelope.seq,
+                actor: envelope.actor.to_string(),
+                id: envelope.id,
+                last_id: *last_id,
+            }),
+            Outcome::Rejected(rejection) => self.rejections.push(RejectedEvent {
+                line,
+                seq: envelope.seq,
+                at: envelope.at,
+                kind: envelope.event.kind_name(),
+                actor: envelope.actor.to_string(),
+                reason: rejection.to_string(),
+            }),
+        }
+        outcome
+    }
+
+    /// The timeline closed at the state's current instant.
+    pub fn finished_timeline(&self) -> Timeline {
+        self.timeline.closed_at(self.state.at())
+    }
+}
+
+/// Opens a JSON Lines source: a path, or `-` for standard input.
+pub fn open_jsonl(source: &str) -> io::Result<Reader<Box<dyn BufRead>>> {
+    if source == "-" {
+        return Ok(Reader::new("<stdin>", Box::new(BufReader::new(io::stdin())) as Box<dyn BufRead>));
+    }
+    let file = File::open(source)?;
+    Ok(Reader::new(source, Box::new(BufReader::with_capacity(1 << 16, file)) as Box<dyn BufRead>))
+}
+
+/// Folds `lines` up to `point`, stopping at the first line that cannot be parsed.
+pub fn replay_until(
+    lines: impl IntoIterator<Item = Result<Line, ParseError>>,
+    point: Point,
+) -> Result<Replay, ParseError> {
+    let mut replay = Replay::new();
+    for line in lines {
+        let line = line?;
+        if !point.includes(&line.envelope) {
+            break;
+        }
+        replay.push(line.line, &line.envelope);
+    }
+    Ok(replay)
+}
+
+/// What `check` found: every parse error and every rejected event of a source.
+#[derive(Debug, Default, Serialize)]
+pub struct CheckReport {
+    pub events: u64,
+    pub parse_errors: Vec<String>,
+    pub rejections: Vec<RejectedEvent>,
+    pub duplicates: Vec<DuplicateEvent>,
+}
+
+impl CheckReport {
+    pub fn is_clean(&self) -> bool {
+        self.parse_errors.is_empty() && self.rejections.is_empty()
+    }
+}
+
+/// Parse errors kept in a report; past this many, the rest are only counted.
+pub const PARSE_ERRORS_KEPT: usize = 100;
+
+/// Applies everything it can read and lists what went wrong; a line that does not parse
+/// is reported and skipped.
+pub fn check(lines: impl IntoIterator<Item = Result<Line, ParseError>>) -> CheckReport {
+    let mut replay = Replay::new();
+    let mut report = CheckReport::default();
+    let mut parse_errors_dropped = 0_u64;
+    for line in lines {
+        match line {
+            Ok(line) => {
+                report.events += 1;
+                replay.push(line.line, &line.envelope);
+            }
+            Err(error) => {
+                replay.state.reject_unreadable();
+                if report.parse_errors.len() < PARSE_ERRORS_KEPT {
+                    report.parse_errors.push(error.to_string());
+                } else {
+                    parse_errors_dropped += 1;
+                }
+            }
+        }
+    }
+    if parse_errors_dropped > 0 {
+        report.parse_errors.push(format!("… and {parse_errors_dropped} more lines that do not parse"));
+    }
+    report.rejections = replay.rejections;
+    report.duplicates = replay.duplicates;
+    report
+}

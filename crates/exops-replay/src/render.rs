@@ -1,0 +1,236 @@
+//! Human renderings: the state as text tables, timelines as a table or a Mermaid gantt.
+
+use std::fmt::Write;
+
+use exops_core::{Mode, StateView, Timestamp};
+
+use crate::timeline::Timeline;
+
+/// Left-aligned columns, two spaces apart, the last column unpadded.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
+    for row in rows {
+        for (index, cell) in row.iter().enumerate() {
+            widths[index] = widths[index].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|cell| (*cell).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (index, cell) in row.iter().enumerate() {
+            if index + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<width$}  ", width = widths[index]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn or_dash(items: &[String]) -> String {
+    if items.is_empty() { "-".to_owned() } else { items.join(", ") }
+}
+
+pub fn render_state_text(view: &StateView) -> String {
+    let mut out = String::new();
+    let at = view.at.map_or_else(|| "-".to_owned(), |at| at.to_string());
+    let name = view.name.as_deref().unwrap_or("(no venue declared)");
+    let _ = writeln!(out, "{name}: {} at seq {} ({at})", view.venue, view.seq);
+    if let Some(ceased) = &view.ceased {
+        let _ = writeln!(out, "ceased at {}: {}", ceased.at, ceased.reason);
+    }
+    out.push('\n');
+    let rows: Vec<Vec<String>> = view
+        .services
+        .0
+        .iter()
+        .map(|(name, service)| {
+            let mut mode = service.mode.to_string();
+            if let Some(cap) = service.max_order_notional_minor {
+                let _ = write!(mode, " (cap {cap})");
+            }
+            vec![name.clone(), mode, service.since.to_string(), or_dash(&service.holds)]
+        })
+        .collect();
+    out.push_str(&table(&["SERVICE", "MODE", "SINCE", "HOLDS"], &rows));
+
+    if !view.holds.is_empty() {
+        out.push_str("\nACTIVE HOLDS\n");
+        let rows: Vec<Vec<String>> = view
+            .holds
+            .iter()
+            .map(|(name, hold)| {
+                let mode = hold.mode.map_or_else(|| "closed".to_owned(), |mode| mode.to_string());
+                vec![
+                    name.clone(),
+                    hold.cause.to_string(),
+                    mode,
+                    hold.placed_at.to_string(),
+                    hold.refusals.to_string(),
+                    format!("{} service(s)", hold.covers.len()),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["HOLD", "CAUSE", "MODE", "PLACED", "REFUSED", "COVERS"], &rows));
+    }
+
+    if !view.incidents.is_empty() {
+        out.push_str("\nINCIDENTS\n");
+        let rows: Vec<Vec<String>> = view
+            .incidents
+            .iter()
+            .map(|(name, incident)| {
+                let controls = match &incident.controls {
+                    None => "-".to_owned(),
+                    Some(controls) if controls.met => "controls met".to_owned(),
+                    Some(controls) => {
+                        let mut missing = Vec::new();
+                        let unrotated: Vec<&str> = controls
+                            .keys_rotated
+                            .0
+                            .iter()
+                            .filter(|(_, at)| at.is_none())
+                            .map(|(asset, _)| asset.as_str())
+                            .collect();
+                        if !unrotated.is_empty() {
+                            missing.push(format!("keys of {}", unrotated.join("/")));
+                        }
+                        if controls.review_passed_at.is_none() {
+                            missing.push("review".to_owned());
+                        }
+                        for role in &controls.approvals_missing {
+                            missing.push(format!("approval:{role}"));
+                        }
+                        format!("missing {}", missing.join(", "))
+                    }
+                };
+                vec![
+                    name.clone(),
+                    format!("{:?}", incident.category).to_lowercase(),
+                    format!("{:?}", incident.status).to_lowercase(),
+                    incident.opened_at.to_string(),
+                    controls,
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["INCIDENT", "CATEGORY", "STATUS", "OPENED", "CONTROLS"], &rows));
+    }
+
+    if !view.ledger.0.is_empty() {
+        out.push_str("\nLEDGER (minor units)\n");
+        let rows: Vec<Vec<String>> = view
+            .ledger
+            .0
+            .iter()
+            .map(|(asset, entry)| {
+                vec![
+                    asset.clone(),
+                    entry.liabilities_minor.to_string(),
+                    entry.hot_minor.to_string(),
+                    entry.cold_minor.to_string(),
+                    entry.solvency.clone(),
+                    entry.stolen_minor.to_string(),
+                    entry.refunds_paid_minor.to_string(),
+                    format!("{} ({})", entry.withdrawal_backlog_minor, entry.withdrawal_backlog_count),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["ASSET", "LIABILITIES", "HOT", "COLD", "SOLVENCY", "STOLEN", "REFUNDED", "QUEUED (COUNT)"],
+            &rows,
+        ));
+    }
+
+    if !view.impact.services.0.is_empty() {
+        let _ = writeln!(out, "\nCUSTOMER OPERATIONS ({} customers affected)", view.impact.customers_affected);
+        let rows: Vec<Vec<String>> = view
+            .impact
+            .services
+            .0
+            .iter()
+            .map(|(name, impact)| {
+                vec![name.clone(), impact.accepted.to_string(), impact.refused.to_string(), impact.queued.to_string()]
+            })
+            .collect();
+        out.push_str(&table(&["SERVICE", "ACCEPTED", "REFUSED", "QUEUED"], &rows));
+    }
+    let events = &view.events;
+    let _ = writeln!(
+        out,
+        "\nevents: {} applied, {} rejected, {} duplicates ({} customer operations)",
+        events.applied, events.rejected, events.duplicates, events.customer_operations
+    );
+    out
+}
+
+pub fn render_timeline_table(timeline: &Timeline) -> String {
+    let mut rows = Vec::new();
+    for entry in &timeline.services {
+        for interval in &entry.intervals {
+            let mut mode = interval.mode.to_string();
+            if let Some(cap) = interval.max_order_notional_minor {
+                let _ = write!(mode, " (cap {cap})");
+            }
+            rows.push(vec![
+                entry.service.clone(),
+                mode,
+                interval.from.to_string(),
+                interval.to.map_or_else(|| "…".to_owned(), |to| to.to_string()),
+                or_dash(&interval.holds),
+            ]);
+        }
+    }
+    table(&["SERVICE", "MODE", "FROM", "TO", "HOLDS"], &rows)
+}
+
+/// Mermaid's gantt grammar ends a task name at `:` and a line at `#` or `;`.
+fn mermaid_text(text: &str) -> String {
+    text.replace([':', '#', ';'], " ")
+}
+
+/// `YYYY-MM-DD HH:mm` in UTC, matching the block's `dateFormat`.
+fn mermaid_instant(at: Timestamp) -> String {
+    let text = at.to_string();
+    format!("{} {}", &text[..10], &text[11..16])
+}
+
+/// A Mermaid `gantt` block: one section per service, one bar per interval; restricted
+/// modes are `active`, fully closed ones `crit`. Times are UTC.
+pub fn render_timeline_mermaid(timeline: &Timeline) -> String {
+    let mut out = String::from("gantt\n");
+    let title = timeline.venue.as_deref().map_or_else(|| "exops".to_owned(), mermaid_text);
+    let _ = writeln!(out, "    title {title} service modes (UTC)");
+    out.push_str("    dateFormat YYYY-MM-DD HH:mm\n    axisFormat %Y-%m-%d\n");
+    let Some(end) = timeline.end else { return out };
+    let mut task = 0_usize;
+    for entry in &timeline.services {
+        let _ = writeln!(out, "    section {}", mermaid_text(&entry.service));
+        for interval in &entry.intervals {
+            let to = interval.to.unwrap_or(end);
+            if to <= interval.from {
+                continue;
+            }
+            let tag = match interval.mode {
+                Mode::Online | Mode::Open => "",
+                Mode::Halted | Mode::Closed => "crit, ",
+                _ => "active, ",
+            };
+            let mut label = interval.mode.to_string();
+            if let Some(cap) = interval.max_order_notional_minor {
+                let _ = write!(label, " cap {cap}");
+            }
+            let _ = writeln!(
+                out,
+                "    {label} :{tag}t{task}, {}, {}",
+                mermaid_instant(interval.from),
+                mermaid_instant(to)
+            );
+            task += 1;
+        }
+    }
+    out
+}

@@ -48,9 +48,9 @@ impl Actor {
             },
             "staff" if name_ok => Ok(Actor::Staff(rest.to_owned())),
             "system" if name_ok => Ok(Actor::System(rest.to_owned())),
-            "staff" | "system" => Err(format!(
-                "actor `{text}`: names are 1 to 64 letters, digits, `.`, `_` or `-`; {valid}"
-            )),
+            "staff" | "system" => {
+                Err(format!("actor `{text}`: names are 1 to 64 letters, digits, `.`, `_` or `-`; {valid}"))
+            }
             _ => Err(format!("actor `{text}` has an unknown kind `{kind}`; {valid}")),
         }
     }
@@ -160,6 +160,29 @@ pub enum IncidentStatus {
     Resolved,
 }
 
+impl IncidentCategory {
+    pub fn name(self) -> &'static str {
+        match self {
+            IncidentCategory::WalletCompromise => "wallet_compromise",
+            IncidentCategory::Ddos => "ddos",
+            IncidentCategory::SoftwareFault => "software_fault",
+            IncidentCategory::RegulatoryOrder => "regulatory_order",
+            IncidentCategory::Insolvency => "insolvency",
+        }
+    }
+}
+
+impl IncidentStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            IncidentStatus::Investigating => "investigating",
+            IncidentStatus::Identified => "identified",
+            IncidentStatus::Monitoring => "monitoring",
+            IncidentStatus::Resolved => "resolved",
+        }
+    }
+}
+
 /// Why a hold exists.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -217,11 +240,20 @@ pub struct IncidentOpened {
     pub incident: String,
     pub title: String,
     pub category: IncidentCategory,
-    /// What left the venue's wallets (wallet compromises only).
+    /// What left the venue's wallets (wallet compromises only; more can follow in
+    /// `theft_recorded`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stolen: Vec<Theft>,
     /// The services holds caused by this incident may cover.
     pub blast_radius: Vec<Selector>,
+}
+
+/// More funds found stolen in a wallet compromise already open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TheftRecorded {
+    pub incident: String,
+    pub stolen: Vec<Theft>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -381,6 +413,7 @@ pub enum Event {
     VenueDeclared(VenueSpec),
     RoleGranted(RoleGranted),
     IncidentOpened(IncidentOpened),
+    TheftRecorded(TheftRecorded),
     IncidentUpdated(IncidentUpdated),
     HoldPlaced(HoldPlaced),
     HoldLifted(HoldLifted),
@@ -411,6 +444,7 @@ impl Event {
             Event::VenueDeclared(_) => "venue_declared",
             Event::RoleGranted(_) => "role_granted",
             Event::IncidentOpened(_) => "incident_opened",
+            Event::TheftRecorded(_) => "theft_recorded",
             Event::IncidentUpdated(_) => "incident_updated",
             Event::HoldPlaced(_) => "hold_placed",
             Event::HoldLifted(_) => "hold_lifted",

@@ -39,9 +39,15 @@ pub struct Refusal {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum RefusalReason {
     /// The hold (by slot) that put the service in `mode`, which does not allow the operation.
-    Hold { hold: u32, mode: Mode },
+    Hold {
+        hold: u32,
+        mode: Mode,
+    },
     /// The order is larger than the cap a hold sets.
-    OrderTooLarge { hold: u32, cap_minor: i64 },
+    OrderTooLarge {
+        hold: u32,
+        cap_minor: i64,
+    },
     VenueCeased,
     /// The venue's wallets cannot cover the withdrawal.
     InsufficientCustody,
@@ -51,26 +57,63 @@ pub enum RefusalReason {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rejection {
-    OutOfSequence { expected: u64, found: u64 },
-    TimeWentBackwards { previous: Timestamp, found: Timestamp },
+    OutOfSequence {
+        expected: u64,
+        found: u64,
+    },
+    TimeWentBackwards {
+        previous: Timestamp,
+        found: Timestamp,
+    },
     NoVenue,
     VenueAlreadyDeclared,
     InvalidVenue(String),
-    VenueCeased { at: Timestamp },
-    WrongActor { event: &'static str, expected: &'static str, found: String },
+    VenueCeased {
+        at: Timestamp,
+    },
+    WrongActor {
+        event: &'static str,
+        expected: &'static str,
+        found: String,
+    },
     UnknownService(String),
     UnknownHold(String),
     UnknownIncident(String),
     UnknownAsset(String),
-    NameTaken { what: &'static str, name: String },
-    Invalid { field: &'static str, message: String },
-    OutsideBlastRadius { hold: String, incident: String, service: String },
+    NameTaken {
+        what: &'static str,
+        name: String,
+    },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    OutsideBlastRadius {
+        hold: String,
+        incident: String,
+        service: String,
+    },
     /// Controls keep `service` from reopening: the event would have moved it to `would_be`.
-    ControlUnmet { service: String, would_be: Mode, incident: String, missing: Vec<String> },
+    ControlUnmet {
+        service: String,
+        would_be: Mode,
+        incident: String,
+        missing: Vec<String>,
+    },
     ApprovalRefused(String),
-    InsufficientFunds { asset: String, what: &'static str, available_minor: i64, requested_minor: i64 },
-    IncidentHasActiveHolds { incident: String, holds: Vec<String> },
-    Overflow { asset: String },
+    InsufficientFunds {
+        asset: String,
+        what: &'static str,
+        available_minor: i64,
+        requested_minor: i64,
+    },
+    IncidentHasActiveHolds {
+        incident: String,
+        holds: Vec<String>,
+    },
+    Overflow {
+        asset: String,
+    },
 }
 
 impl fmt::Display for Rejection {
@@ -98,10 +141,9 @@ impl fmt::Display for Rejection {
             Rejection::UnknownAsset(asset) => write!(f, "the venue has no asset `{asset}`"),
             Rejection::NameTaken { what, name } => write!(f, "{what} `{name}` is already used; names are never reused"),
             Rejection::Invalid { field, message } => write!(f, "`{field}`: {message}"),
-            Rejection::OutsideBlastRadius { hold, incident, service } => write!(
-                f,
-                "hold `{hold}` would cover `{service}`, outside the blast radius of incident `{incident}`"
-            ),
+            Rejection::OutsideBlastRadius { hold, incident, service } => {
+                write!(f, "hold `{hold}` would cover `{service}`, outside the blast radius of incident `{incident}`")
+            }
             Rejection::ControlUnmet { service, would_be, incident, missing } => write!(
                 f,
                 "`{service}` must stay closed (this would make it {would_be}): wallet compromise `{incident}` still needs {}",
@@ -112,11 +154,9 @@ impl fmt::Display for Rejection {
                 f,
                 "{asset} {what} holds {available_minor} minor units, fewer than the {requested_minor} requested"
             ),
-            Rejection::IncidentHasActiveHolds { incident, holds } => write!(
-                f,
-                "incident `{incident}` cannot be resolved while its holds are active: {}",
-                holds.join(", ")
-            ),
+            Rejection::IncidentHasActiveHolds { incident, holds } => {
+                write!(f, "incident `{incident}` cannot be resolved while its holds are active: {}", holds.join(", "))
+            }
             Rejection::Overflow { asset } => write!(f, "{asset} amounts would overflow 64-bit minor units"),
         }
     }

@@ -49,8 +49,7 @@ fn is_code(text: &str) -> bool {
 }
 
 fn is_network(text: &str) -> bool {
-    !text.is_empty()
-        && text.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+    !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
 }
 
 impl Selector {
@@ -111,10 +110,7 @@ impl Selector {
     pub fn resolve(&self, venue: &Venue) -> Result<Vec<ServiceId>, SelectorError> {
         let error = |message: String| SelectorError { selector: self.to_string(), message };
         let all_of = |kind: ServiceKind| -> Vec<ServiceId> {
-            (0..venue.services.len() as u32)
-                .map(ServiceId)
-                .filter(|id| venue.service(*id).kind == kind)
-                .collect()
+            (0..venue.services.len() as u32).map(ServiceId).filter(|id| venue.service(*id).kind == kind).collect()
         };
         match self {
             Selector::All => Ok((0..venue.services.len() as u32).map(ServiceId).collect()),
@@ -127,8 +123,11 @@ impl Selector {
                 ))),
             },
             Selector::Deposits(pattern) | Selector::Withdrawals(pattern) => {
-                let kind =
-                    if matches!(self, Selector::Deposits(_)) { ServiceKind::Deposits } else { ServiceKind::Withdrawals };
+                let kind = if matches!(self, Selector::Deposits(_)) {
+                    ServiceKind::Deposits
+                } else {
+                    ServiceKind::Withdrawals
+                };
                 match pattern {
                     AssetPattern::Any => Ok(all_of(kind)),
                     AssetPattern::Asset { code, network } => {

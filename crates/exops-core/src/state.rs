@@ -384,6 +384,7 @@ impl State {
         match &envelope.event {
             Event::RoleGranted(grant) => self.grant_role(grant),
             Event::IncidentOpened(opened) => self.open_incident(opened, at),
+            Event::TheftRecorded(recorded) => self.add_thefts(recorded),
             Event::IncidentUpdated(update) => self.update_incident(update, at),
             Event::HoldPlaced(placed) => self.place_hold(placed, &envelope.actor, at),
             Event::HoldLifted(lifted) => self.lift_hold(lifted, at),
@@ -440,11 +441,7 @@ impl State {
         let valid = !name.is_empty()
             && name.len() <= 64
             && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"._-:/".contains(&byte));
-        if valid {
-            Ok(())
-        } else {
-            Err(invalid(what, format!("`{name}` must be 1 to 64 letters, digits or `._-:/`")))
-        }
+        if valid { Ok(()) } else { Err(invalid(what, format!("`{name}` must be 1 to 64 letters, digits or `._-:/`"))) }
     }
 
     // ----- roles and incidents -------------------------------------------------------
@@ -467,20 +464,54 @@ impl State {
         if self.incidents.len() >= INCIDENTS_MAX {
             return Err(invalid("incident", format!("at most {INCIDENTS_MAX} incidents")));
         }
-        let compromise = opened.category == IncidentCategory::WalletCompromise;
-        if compromise && opened.stolen.is_empty() {
-            return Err(invalid("stolen", "a wallet compromise lists what was stolen (asset, wallet, amount_minor)"));
-        }
-        if !compromise && !opened.stolen.is_empty() {
+        if opened.category != IncidentCategory::WalletCompromise && !opened.stolen.is_empty() {
             return Err(invalid("stolen", "only a `wallet_compromise` incident lists stolen funds"));
         }
         if opened.blast_radius.is_empty() {
             return Err(invalid("blast_radius", "list the services the incident may hold (e.g. [\"*\"])"));
         }
         let blast_services = self.resolve_all(&opened.blast_radius)?;
-        let mut stolen = Vec::with_capacity(opened.stolen.len());
+        let slot = self.incidents.len() as u32;
+        self.incidents.push(IncidentRecord {
+            name: opened.incident.clone(),
+            title: opened.title.clone(),
+            category: opened.category,
+            status: IncidentStatus::Investigating,
+            opened_at: at,
+            status_since: at,
+            blast_radius: opened.blast_radius.clone(),
+            blast_services,
+            stolen: Vec::new(),
+            compromised: Vec::new(),
+            review_passed_at: None,
+            approvals: BTreeMap::new(),
+        });
+        if let Err(rejection) = self.record_thefts(slot, &opened.stolen) {
+            self.incidents.pop();
+            return Err(rejection);
+        }
+        self.incident_names.insert(opened.incident.clone(), slot);
+        Ok(Vec::new())
+    }
+
+    fn add_thefts(&mut self, recorded: &TheftRecorded) -> Applied {
+        let slot = self.compromise_incident(&recorded.incident)?;
+        if self.incidents[slot as usize].status == IncidentStatus::Resolved {
+            return Err(invalid("incident", format!("incident `{}` is resolved", recorded.incident)));
+        }
+        if recorded.stolen.is_empty() {
+            return Err(invalid("stolen", "list what was stolen (asset, wallet, amount_minor)"));
+        }
+        self.record_thefts(slot, &recorded.stolen)?;
+        Ok(Vec::new())
+    }
+
+    /// Takes stolen funds out of custody and puts their assets under the compromise
+    /// controls; all or nothing.
+    fn record_thefts(&mut self, slot: u32, thefts: &[Theft]) -> Result<(), Rejection> {
         let mut ledger = self.ledger.clone();
-        for theft in &opened.stolen {
+        let mut stolen = Vec::with_capacity(thefts.len());
+        for theft in thefts {
             let asset = self.asset_named(&theft.asset)?;
             let amount = positive("amount_minor", theft.amount_minor)?;
             let entry = &mut ledger[asset.0 as usize];
@@ -501,29 +532,15 @@ impl State {
                 entry.stolen_minor.checked_add(amount).ok_or(Rejection::Overflow { asset: theft.asset.clone() })?;
             stolen.push((asset, theft.wallet, amount));
         }
-        let mut compromised: Vec<CompromisedAsset> = Vec::new();
+        self.ledger = ledger;
+        let incident = &mut self.incidents[slot as usize];
         for (asset, _, _) in &stolen {
-            if !compromised.iter().any(|known| known.asset == *asset) {
-                compromised.push(CompromisedAsset { asset: *asset, keys_rotated_at: None });
+            if !incident.compromised.iter().any(|known| known.asset == *asset) {
+                incident.compromised.push(CompromisedAsset { asset: *asset, keys_rotated_at: None });
             }
         }
-        self.ledger = ledger;
-        self.incident_names.insert(opened.incident.clone(), self.incidents.len() as u32);
-        self.incidents.push(IncidentRecord {
-            name: opened.incident.clone(),
-            title: opened.title.clone(),
-            category: opened.category,
-            status: IncidentStatus::Investigating,
-            opened_at: at,
-            status_since: at,
-            blast_radius: opened.blast_radius.clone(),
-            blast_services,
-            stolen,
-            compromised,
-            review_passed_at: None,
-            approvals: BTreeMap::new(),
-        });
-        Ok(Vec::new())
+        incident.stolen.extend(stolen);
+        Ok(())
     }
 
     fn update_incident(&mut self, update: &IncidentUpdated, at: Timestamp) -> Applied {
@@ -533,10 +550,10 @@ impl State {
             return Err(invalid(
                 "status",
                 format!(
-                    "incident `{}` is `{current:?}`; its status only moves forward (investigating, identified, monitoring, resolved)",
-                    update.incident
-                )
-                .to_lowercase(),
+                    "incident `{}` is `{}`; its status only moves forward (investigating, identified, monitoring, resolved)",
+                    update.incident,
+                    current.name()
+                ),
             ));
         }
         if update.status == IncidentStatus::Resolved {
@@ -689,7 +706,9 @@ impl State {
                 if incident.status == IncidentStatus::Resolved {
                     return Err(invalid("cause", format!("incident `{name}` is resolved")));
                 }
-                if let Some(outside) = covers.iter().find(|service| incident.blast_services.binary_search(service).is_err()) {
+                if let Some(outside) =
+                    covers.iter().find(|service| incident.blast_services.binary_search(service).is_err())
+                {
                     return Err(Rejection::OutsideBlastRadius {
                         hold: placed.hold.clone(),
                         incident: name.clone(),
@@ -730,17 +749,16 @@ impl State {
             None => covers.clone(),
             Some(selectors) => {
                 if selectors.is_empty() {
-                    return Err(invalid("services", "list at least one selector, or leave `services` out to lift the whole hold"));
+                    return Err(invalid(
+                        "services",
+                        "list at least one selector, or leave `services` out to lift the whole hold",
+                    ));
                 }
                 let released = self.resolve_all(selectors)?;
                 if let Some(outside) = released.iter().find(|service| covers.binary_search(service).is_err()) {
                     return Err(invalid(
                         "services",
-                        format!(
-                            "hold `{}` does not cover `{}`",
-                            lifted.hold,
-                            self.venue_ref().service(*outside).name
-                        ),
+                        format!("hold `{}` does not cover `{}`", lifted.hold, self.venue_ref().service(*outside).name),
                     ));
                 }
                 released
@@ -1115,7 +1133,8 @@ impl State {
                     let asset = &self.venue_ref().asset(transfer.asset).code;
                     let overflow = || Rejection::Overflow { asset: asset.clone() };
                     let entry = &self.ledger[transfer.asset.0 as usize];
-                    let liabilities = entry.liabilities_minor.checked_add(transfer.amount_minor).ok_or_else(overflow)?;
+                    let liabilities =
+                        entry.liabilities_minor.checked_add(transfer.amount_minor).ok_or_else(overflow)?;
                     let hot = entry.hot_minor.checked_add(transfer.amount_minor).ok_or_else(overflow)?;
                     let entry = &mut self.ledger[transfer.asset.0 as usize];
                     entry.liabilities_minor = liabilities;

@@ -44,10 +44,9 @@ impl Timestamp {
     /// Parses an RFC 3339 instant; an offset (`Z` or `+09:00`) is required so that an
     /// instant never depends on the reader's time zone.
     pub fn parse_rfc3339(input: &str) -> Result<Self, TimestampError> {
-        let parsed: jiff::Timestamp = input.parse().map_err(|error: jiff::Error| TimestampError {
-            input: input.to_owned(),
-            reason: error.to_string(),
-        })?;
+        let parsed: jiff::Timestamp = input
+            .parse()
+            .map_err(|error: jiff::Error| TimestampError { input: input.to_owned(), reason: error.to_string() })?;
         Ok(Self::from_unix_micros(parsed.as_microsecond()))
     }
 

@@ -180,9 +180,7 @@ fn valid_code(code: &str) -> bool {
 fn valid_network(network: &str) -> bool {
     !network.is_empty()
         && network.len() <= CODE_LENGTH_MAX
-        && network
-            .bytes()
-            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+        && network.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
 }
 
 impl Venue {
@@ -213,10 +211,7 @@ impl Venue {
                 return fail(format!("asset `{}` is declared twice", asset.code));
             }
             if asset.decimals > DECIMALS_MAX {
-                return fail(format!(
-                    "asset `{}` has {} decimals; at most {DECIMALS_MAX}",
-                    asset.code, asset.decimals
-                ));
+                return fail(format!("asset `{}` has {} decimals; at most {DECIMALS_MAX}", asset.code, asset.decimals));
             }
             if asset.networks.len() > NETWORKS_PER_ASSET_MAX {
                 return fail(format!(
@@ -344,10 +339,7 @@ impl Venue {
     }
 
     pub fn market_id(&self, symbol: &str) -> Option<MarketId> {
-        self.markets
-            .iter()
-            .position(|market| market.symbol == symbol)
-            .map(|index| MarketId(index as u16))
+        self.markets.iter().position(|market| market.symbol == symbol).map(|index| MarketId(index as u16))
     }
 
     pub fn network_index(&self, asset: AssetId, network: &str) -> Option<u8> {

@@ -308,7 +308,8 @@ impl State {
         let mut ledger = OrderedMap::default();
         for (index, asset) in venue.assets.iter().enumerate() {
             let entry = &self.ledger()[index];
-            let withdrawals = venue.transfer_services(crate::venue::ServiceKind::Withdrawals, crate::venue::AssetId(index as u16));
+            let withdrawals =
+                venue.transfer_services(crate::venue::ServiceKind::Withdrawals, crate::venue::AssetId(index as u16));
             let (mut backlog_count, mut backlog_minor, mut backlog_peak_minor) = (0, 0, 0);
             for service in withdrawals {
                 let impact = &self.impact()[service as usize];

@@ -11,8 +11,8 @@ use std::io::BufRead;
 use exops_core::{
     Actor, ApprovalGiven, ClaimsConverted, CustodyReplenished, CustodyTransferred, Envelope, Event, HaircutApplied,
     HoldLifted, HoldModeSet, HoldPlaced, IncidentOpened, IncidentUpdated, KeysRotated, MarginAction, MarginRequested,
-    OrderCancelled, OrderSubmitted, OrderType, RefundPaid, RoleGranted, SecurityReviewPassed, Timestamp, Transfer,
-    Venue, VenueCeased, VenueSpec, WithdrawalsSettled,
+    OrderCancelled, OrderSubmitted, OrderType, RefundPaid, RoleGranted, SecurityReviewPassed, TheftRecorded, Timestamp,
+    Transfer, Venue, VenueCeased, VenueSpec, WithdrawalsSettled,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,7 @@ pub const KINDS: &[&str] = &[
     "venue_declared",
     "role_granted",
     "incident_opened",
+    "theft_recorded",
     "incident_updated",
     "hold_placed",
     "hold_lifted",
@@ -116,25 +117,29 @@ struct WireMargin {
 #[serde(deny_unknown_fields)]
 struct WireEmpty {}
 
-/// Streams envelopes out of JSON Lines, one line at a time.
+/// Decodes single lines, following the venue the log declares. [`Reader`] drives it over
+/// a stream; callers that already have lines (a generator, a socket) use it directly.
 #[derive(Debug)]
-pub struct Reader<R> {
+pub struct LineDecoder {
     source: String,
-    input: R,
     line: u64,
     next_seq: u64,
     venue: Option<Venue>,
-    buffer: Vec<u8>,
 }
 
-impl<R: BufRead> Reader<R> {
-    pub fn new(source: impl Into<String>, input: R) -> Self {
-        Reader { source: source.into(), input, line: 0, next_seq: 1, venue: None, buffer: Vec::new() }
+impl LineDecoder {
+    pub fn new(source: impl Into<String>) -> Self {
+        LineDecoder { source: source.into(), line: 0, next_seq: 1, venue: None }
     }
 
     /// The venue declared so far, if any.
     pub fn venue(&self) -> Option<&Venue> {
         self.venue.as_ref()
+    }
+
+    /// The sequence number the next line will take.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
     }
 
     fn error(&self, field: Option<&str>, message: impl Into<String>) -> ParseError {
@@ -146,37 +151,23 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
-    /// Reads one line into `self.buffer`, never holding more than [`LINE_BYTES_MAX`].
-    /// Returns `Ok(false)` at the end of input.
-    fn read_line(&mut self) -> Result<bool, ParseError> {
-        self.buffer.clear();
-        let mut limited = <&mut R as std::io::Read>::take(&mut self.input, LINE_BYTES_MAX as u64 + 1);
-        let read = limited.read_until(b'\n', &mut self.buffer).map_err(|error| {
-            ParseError { source: self.source.clone(), line: self.line + 1, field: None, message: error.to_string() }
-        })?;
-        if read == 0 {
-            return Ok(false);
-        }
-        self.line += 1;
-        if self.buffer.len() > LINE_BYTES_MAX && self.buffer.last() != Some(&b'\n') {
-            // Skip the rest of the overlong line so that the next call starts afresh.
-            let mut sink = Vec::new();
-            loop {
-                sink.clear();
-                let mut chunk = <&mut R as std::io::Read>::take(&mut self.input, 64 * 1024);
-                let read = chunk.read_until(b'\n', &mut sink).unwrap_or(0);
-                if read == 0 || sink.last() == Some(&b'\n') {
-                    break;
-                }
-            }
-            self.buffer.clear();
-            return Err(self.error(None, format!("line is longer than {LINE_BYTES_MAX} bytes")));
-        }
-        Ok(true)
+    /// Decodes the text of line number `line`. Every call takes a sequence number, even
+    /// one that fails, so the numbers after a bad line stay where the author expects them.
+    pub fn decode(&mut self, line: u64, text: &[u8]) -> Result<Envelope, ParseError> {
+        self.line = line;
+        let decoded = self.decode_text(text);
+        self.next_seq += 1;
+        decoded
     }
 
-    fn parse_current(&mut self) -> Result<Envelope, ParseError> {
-        let text = std::str::from_utf8(&self.buffer)
+    /// Accounts for a line that could not even be read (too long, unreadable).
+    pub fn skip(&mut self, line: u64) {
+        self.line = line;
+        self.next_seq += 1;
+    }
+
+    fn decode_text(&mut self, bytes: &[u8]) -> Result<Envelope, ParseError> {
+        let text = std::str::from_utf8(bytes)
             .map_err(|error| self.error(None, format!("not UTF-8 (byte {} of the line)", error.valid_up_to() + 1)))?;
         let mut object: Map<String, Value> = serde_json::from_str(text).map_err(|error| {
             self.error(None, format!("not a JSON object: {error}").replace(" at line 1 column", " at column"))
@@ -303,6 +294,7 @@ impl<R: BufRead> Reader<R> {
             }
             "role_granted" => Event::RoleGranted(self.payload::<RoleGranted>(kind, object)?),
             "incident_opened" => Event::IncidentOpened(self.payload::<IncidentOpened>(kind, object)?),
+            "theft_recorded" => Event::TheftRecorded(self.payload::<TheftRecorded>(kind, object)?),
             "incident_updated" => Event::IncidentUpdated(self.payload::<IncidentUpdated>(kind, object)?),
             "hold_placed" => Event::HoldPlaced(self.payload::<HoldPlaced>(kind, object)?),
             "hold_lifted" => Event::HoldLifted(self.payload::<HoldLifted>(kind, object)?),
@@ -349,12 +341,75 @@ impl<R: BufRead> Reader<R> {
                 if kind == "signup_requested" { Event::SignupRequested } else { Event::LoginAttempted }
             }
             unknown => {
-                return Err(self.error(
-                    Some("kind"),
-                    format!("unknown kind `{unknown}`; valid kinds: {}", KINDS.join(", ")),
-                ));
+                return Err(
+                    self.error(Some("kind"), format!("unknown kind `{unknown}`; valid kinds: {}", KINDS.join(", ")))
+                );
             }
         })
+    }
+}
+
+/// Streams envelopes out of JSON Lines, one line at a time, never buffering more than
+/// one line of at most [`LINE_BYTES_MAX`] bytes.
+#[derive(Debug)]
+pub struct Reader<R> {
+    decoder: LineDecoder,
+    input: R,
+    line: u64,
+    buffer: Vec<u8>,
+    /// Set after an I/O error: a stream that failed once is not read again.
+    failed: bool,
+}
+
+impl<R: BufRead> Reader<R> {
+    pub fn new(source: impl Into<String>, input: R) -> Self {
+        Reader { decoder: LineDecoder::new(source), input, line: 0, buffer: Vec::new(), failed: false }
+    }
+
+    /// The venue declared so far, if any.
+    pub fn venue(&self) -> Option<&Venue> {
+        self.decoder.venue()
+    }
+
+    /// Reads one line into `self.buffer`. Returns `Ok(false)` at the end of input.
+    fn read_line(&mut self) -> Result<bool, ParseError> {
+        self.buffer.clear();
+        if self.failed {
+            return Ok(false);
+        }
+        let mut limited = <&mut R as std::io::Read>::take(&mut self.input, LINE_BYTES_MAX as u64 + 1);
+        let read = match limited.read_until(b'\n', &mut self.buffer) {
+            Ok(read) => read,
+            Err(error) => {
+                self.failed = true;
+                return Err(ParseError {
+                    source: self.decoder.source.clone(),
+                    line: self.line + 1,
+                    field: None,
+                    message: format!("cannot read: {error}"),
+                });
+            }
+        };
+        if read == 0 {
+            return Ok(false);
+        }
+        self.line += 1;
+        if self.buffer.len() > LINE_BYTES_MAX && self.buffer.last() != Some(&b'\n') {
+            // Skip the rest of the overlong line so that the next call starts afresh.
+            let mut sink = Vec::new();
+            loop {
+                sink.clear();
+                let mut chunk = <&mut R as std::io::Read>::take(&mut self.input, 64 * 1024);
+                let read = chunk.read_until(b'\n', &mut sink).unwrap_or(0);
+                if read == 0 || sink.last() == Some(&b'\n') {
+                    break;
+                }
+            }
+            self.buffer.clear();
+            self.decoder.skip(self.line);
+            return Err(self.decoder.error(None, format!("line is longer than {LINE_BYTES_MAX} bytes")));
+        }
+        Ok(true)
     }
 }
 
@@ -362,24 +417,19 @@ impl<R: BufRead> Iterator for Reader<R> {
     type Item = Result<Line, ParseError>;
 
     /// The next event, or the error of the line that could not be read. Blank lines are
-    /// skipped; every other line takes the next sequence number, even when it fails, so
-    /// the numbers after a bad line stay where the author expects them.
+    /// skipped; every other line takes the next sequence number.
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             match self.read_line() {
                 Ok(false) => return None,
                 Ok(true) => {}
-                Err(error) => {
-                    self.next_seq += 1;
-                    return Some(Err(error));
-                }
+                Err(error) => return Some(Err(error)),
             }
             if self.buffer.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let parsed = self.parse_current();
-            self.next_seq += 1;
-            return Some(parsed.map(|envelope| Line { line: self.line, envelope }));
+            let line = self.line;
+            return Some(self.decoder.decode(line, &self.buffer).map(|envelope| Line { line, envelope }));
         }
     }
 }
@@ -428,10 +478,9 @@ impl Writer {
     fn payload(&self, event: &Event) -> String {
         let venue = self.venue.as_ref();
         let market = |id: exops_core::MarketId| {
-            venue.and_then(|venue| venue.markets.get(usize::from(id.0))).map_or_else(
-                || format!("#{}", id.0),
-                |market| market.symbol.clone(),
-            )
+            venue
+                .and_then(|venue| venue.markets.get(usize::from(id.0)))
+                .map_or_else(|| format!("#{}", id.0), |market| market.symbol.clone())
         };
         let transfer = |transfer: &Transfer| {
             let asset = venue.and_then(|venue| venue.assets.get(usize::from(transfer.asset.0)));
@@ -450,6 +499,7 @@ impl Writer {
             Event::VenueDeclared(payload) => serde_json::to_string(payload),
             Event::RoleGranted(payload) => serde_json::to_string(payload),
             Event::IncidentOpened(payload) => serde_json::to_string(payload),
+            Event::TheftRecorded(payload) => serde_json::to_string(payload),
             Event::IncidentUpdated(payload) => serde_json::to_string(payload),
             Event::HoldPlaced(payload) => serde_json::to_string(payload),
             Event::HoldLifted(payload) => serde_json::to_string(payload),
@@ -473,10 +523,9 @@ impl Writer {
             Event::DepositReceived(payload) | Event::WithdrawalRequested(payload) => {
                 serde_json::to_string(&transfer(payload))
             }
-            Event::MarginRequested(request) => serde_json::to_string(&WireMargin {
-                action: request.action,
-                notional_minor: request.notional_minor,
-            }),
+            Event::MarginRequested(request) => {
+                serde_json::to_string(&WireMargin { action: request.action, notional_minor: request.notional_minor })
+            }
             Event::SignupRequested | Event::LoginAttempted => Ok("{}".to_owned()),
         };
         json.expect("event payloads serialise to JSON without fail: they hold only strings, numbers and lists")

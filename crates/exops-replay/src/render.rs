@@ -110,8 +110,8 @@ pub fn render_state_text(view: &StateView) -> String {
                 };
                 vec![
                     name.clone(),
-                    format!("{:?}", incident.category).to_lowercase(),
-                    format!("{:?}", incident.status).to_lowercase(),
+                    incident.category.name().to_owned(),
+                    incident.status.name().to_owned(),
                     incident.opened_at.to_string(),
                     controls,
                 ]
@@ -223,12 +223,8 @@ pub fn render_timeline_mermaid(timeline: &Timeline) -> String {
             if let Some(cap) = interval.max_order_notional_minor {
                 let _ = write!(label, " cap {cap}");
             }
-            let _ = writeln!(
-                out,
-                "    {label} :{tag}t{task}, {}, {}",
-                mermaid_instant(interval.from),
-                mermaid_instant(to)
-            );
+            let _ =
+                writeln!(out, "    {label} :{tag}t{task}, {}, {}", mermaid_instant(interval.from), mermaid_instant(to));
             task += 1;
         }
     }

@@ -81,7 +81,8 @@ impl Timeline {
                 }
             }
         }
-        let services = self.services.iter().zip(keep).filter(|(_, keep)| *keep).map(|(entry, _)| entry.clone()).collect();
+        let services =
+            self.services.iter().zip(keep).filter(|(_, keep)| *keep).map(|(entry, _)| entry.clone()).collect();
         Ok(Timeline { services, ..self.clone() })
     }
 

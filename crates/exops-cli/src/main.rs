@@ -170,6 +170,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Check { source, format } => {
             let report = check(open(&source)?);
+            let source = if source == "-" { "<stdin>".to_owned() } else { source };
             let text = match format {
                 ReportFormat::Json => to_json(&report)?,
                 ReportFormat::Text => {
@@ -187,6 +188,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         text.push_str(&format!(
                             "duplicate (skipped): {source}:{}: seq {} id {} of {} (last applied id {})\n",
                             duplicate.line, duplicate.seq, duplicate.id, duplicate.actor, duplicate.last_id
+                        ));
+                    }
+                    if report.events == 0 && report.parse_errors.is_empty() {
+                        text.push_str(&format!(
+                            "invalid: {source}: the log is empty; a log begins with `venue_declared`\n"
                         ));
                     }
                     text.push_str(&format!(

@@ -125,6 +125,9 @@ pub fn open_jsonl(source: &str) -> io::Result<Reader<Box<dyn BufRead>>> {
         return Ok(Reader::new("<stdin>", Box::new(BufReader::new(io::stdin())) as Box<dyn BufRead>));
     }
     let file = File::open(source)?;
+    if file.metadata()?.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is a directory, not a JSON Lines file"));
+    }
     Ok(Reader::new(source, Box::new(BufReader::with_capacity(1 << 16, file)) as Box<dyn BufRead>))
 }
 
@@ -154,8 +157,9 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// Every line parsed, every event applied, and there was at least the venue.
     pub fn is_clean(&self) -> bool {
-        self.parse_errors.is_empty() && self.rejections.is_empty()
+        self.parse_errors.is_empty() && self.rejections.is_empty() && self.events > 0
     }
 }
 

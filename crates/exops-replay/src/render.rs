@@ -210,7 +210,12 @@ pub fn render_timeline_mermaid(timeline: &Timeline) -> String {
     for entry in &timeline.services {
         let _ = writeln!(out, "    section {}", mermaid_text(&entry.service));
         for interval in &entry.intervals {
-            let to = interval.to.unwrap_or(end);
+            // A change made by the last event still gets a visible (one-minute) bar.
+            let to = match interval.to {
+                Some(to) => to,
+                None if end > interval.from => end,
+                None => Timestamp::from_unix_micros(interval.from.unix_micros().saturating_add(60_000_000)),
+            };
             if to <= interval.from {
                 continue;
             }

@@ -1,0 +1,48 @@
+//! In-memory apply of decoded events through the full domain (holds, gating, money,
+//! impact counters), beside a trivial gate loop over the same events: the rate at which
+//! the machine can merely stream them, measured in the same run.
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use exops_benches::workload;
+use exops_core::{Envelope, Event, Outcome, State};
+
+const EVENTS: usize = 200_000;
+
+/// The baseline: read each event's kind and amount and count, nothing else.
+fn gate_loop(events: &[Envelope]) -> u64 {
+    let mut sum = 0_u64;
+    for envelope in events {
+        sum = sum.wrapping_add(match &envelope.event {
+            Event::OrderSubmitted(order) => order.notional_minor as u64,
+            Event::DepositReceived(transfer) | Event::WithdrawalRequested(transfer) => transfer.amount_minor as u64,
+            _ => 1,
+        });
+    }
+    sum
+}
+
+fn apply_all(events: &[Envelope]) -> State {
+    let mut state = State::new();
+    for envelope in events {
+        if let Outcome::Rejected(rejection) = state.apply(envelope) {
+            panic!("the workload is valid, yet seq {} was rejected: {rejection}", envelope.seq);
+        }
+    }
+    state
+}
+
+fn bench_apply(c: &mut Criterion) {
+    let events = workload(EVENTS, 1);
+    let mut group = c.benchmark_group("apply");
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    group.bench_function("gate_loop_baseline", |b| b.iter(|| gate_loop(black_box(&events))));
+    group.bench_function("full_domain", |b| {
+        b.iter_batched(|| (), |()| apply_all(black_box(&events)), BatchSize::PerIteration)
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_apply);
+criterion_main!(benches);

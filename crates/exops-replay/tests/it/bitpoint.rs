@@ -78,3 +78,39 @@ fn cutting_by_sequence_or_by_instant_agrees() {
     assert!(compared > 10, "compared only {compared} cut points");
     assert_eq!(full.state.seq(), lines.len() as u64);
 }
+
+/// The customer operations the fixture's README points at get the outcomes it says.
+#[test]
+fn the_operations_the_readme_names_are_gated_as_it_says() {
+    use exops_core::{Gated, Outcome, RefusalReason};
+
+    let text = std::fs::read_to_string(workspace_path(FIXTURE)).unwrap();
+    let mut replay = exops_replay::Replay::new();
+    let mut seen = Vec::new();
+    for line in exops_jsonl::parse_str(FIXTURE, &text).unwrap() {
+        let outcome = replay.push(line.line, &line.envelope);
+        let at = line.envelope.at.to_string();
+        let expected = match (line.envelope.actor.to_string().as_str(), at.as_str()) {
+            ("customer:7", "2019-07-20T03:00:00Z") => "refused by crypto-transfers-suspended",
+            ("customer:7", "2019-10-01T03:00:00Z") => "queued",
+            ("customer:8", "2019-08-07T00:00:00Z") => "accepted",
+            ("customer:9", "2019-08-14T00:00:00Z") => "refused by spot-order-size-caps",
+            ("customer:10", "2019-12-11T00:00:00Z") => "refused by all-services-suspended",
+            _ => continue,
+        };
+        let found = match outcome {
+            Outcome::Customer(Gated::Accepted) => "accepted".to_owned(),
+            Outcome::Customer(Gated::Queued) => "queued".to_owned(),
+            Outcome::Customer(Gated::Refused(refusal)) => match refusal.reason {
+                RefusalReason::Hold { hold, .. } | RefusalReason::OrderTooLarge { hold, .. } => {
+                    format!("refused by {}", replay.state.hold(hold).name)
+                }
+                other => format!("refused: {other:?}"),
+            },
+            other => format!("{other:?}"),
+        };
+        assert_eq!(found, expected, "{} at {at}", line.envelope.actor);
+        seen.push(at);
+    }
+    assert_eq!(seen.len(), 5, "{seen:?}");
+}

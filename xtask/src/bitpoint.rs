@@ -15,7 +15,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
-const SEED: u64 = 2019_07_11;
+const SEED: u64 = 20_190_711;
 const CUSTOMERS: u32 = 300;
 const CRYPTO: [&str; 5] = ["BTC", "ETH", "XRP", "LTC", "BCH"];
 const INCIDENT: &str = "BP-2019-07-hot-wallet";
@@ -311,7 +311,7 @@ fn customer_operations(rng: &mut ChaCha8Rng) -> Vec<Draft> {
                            "order_type": order_type, "notional_minor": notional})
                 }
                 55..60 => json!({"kind": "order_cancelled", "market": markets[rng.random_range(0..5)]}),
-                60..75 | 75..90 => {
+                60..90 => {
                     let kind = if roll < 75 { "deposit_received" } else { "withdrawal_requested" };
                     if rng.random_range(0..2) == 0 {
                         json!({"kind": kind, "asset": "JPY", "amount_minor": rng.random_range(1..=50) * 10_000})

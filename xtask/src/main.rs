@@ -31,24 +31,26 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn fixtures(check: bool) -> Result<()> {
-    let root = project_root();
-    for (path, text) in [("fixtures/bitpoint-2019/events.jsonl", bitpoint::generate()?)] {
-        let target = root.join(path);
-        if check {
-            let current = std::fs::read_to_string(&target).with_context(|| format!("cannot read {path}"))?;
-            if current != text {
-                bail!(
-                    "{path} is out of date with xtask/src/bitpoint.rs: run `cargo xtask fixtures` and review the diff"
-                );
-            }
-            eprintln!("xtask: {path} is up to date");
-        } else {
-            std::fs::write(&target, text).with_context(|| format!("cannot write {path}"))?;
-            eprintln!("xtask: wrote {path}");
+/// Writes (or, with `check`, compares) one generated file.
+fn sync(path: &str, text: &str, check: bool) -> Result<()> {
+    let target = project_root().join(path);
+    if check {
+        let current = std::fs::read_to_string(&target).with_context(|| format!("cannot read {path}"))?;
+        if current != text {
+            bail!(
+                "{path} is out of date with its generator in xtask/src: run `cargo xtask fixtures` and review the diff"
+            );
         }
+        eprintln!("xtask: {path} is up to date");
+    } else {
+        std::fs::write(&target, text).with_context(|| format!("cannot write {path}"))?;
+        eprintln!("xtask: wrote {path}");
     }
     Ok(())
+}
+
+fn fixtures(check: bool) -> Result<()> {
+    sync("fixtures/bitpoint-2019/events.jsonl", &bitpoint::generate()?, check)
 }
 
 fn ci() -> Result<()> {

@@ -68,7 +68,7 @@ pub fn workload(count: usize, seed: u64) -> Vec<Envelope> {
                     ],
                     mode: None,
                     max_order_notional_minor: None,
-                    note: None,
+                    reason: None,
                 })
             } else {
                 let index = rng.random_range(0..open_holds.len());

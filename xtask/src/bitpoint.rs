@@ -152,7 +152,7 @@ fn operator_events() -> Vec<Draft> {
             "staff:ops",
             json!({"kind": "hold_placed", "hold": "spot-order-size-caps", "cause": {"incident": INCIDENT},
                    "services": ["trading:*"], "mode": "online", "max_order_notional_minor": ORDER_CAP_JPY,
-                   "note": "temporary order-size caps"}),
+                   "reason": "temporary order-size caps"}),
             "historical: 2019-08-13 spot trading resumed with temporary order-size caps (apptimes); the time of \
              day, the cap's size and its end date are not in the sources (modelled; the cap stays on here)",
         ),
@@ -166,7 +166,7 @@ fn operator_events() -> Vec<Draft> {
             "2019-09-12T10:00:00",
             "staff:ops",
             json!({"kind": "refund_paid", "incident": INCIDENT, "asset": "JPY", "amount_minor": 40_000_000,
-                   "customers": 4_000, "note": "price differences on orders filled badly during the outage"}),
+                   "customers": 4_000, "reason": "price differences on orders filled badly during the outage"}),
             "historical: 2019-09-12 refunds of price differences (cointelegraph jp); amount, customer count and \
              time of day modelled",
         ),
@@ -175,7 +175,7 @@ fn operator_events() -> Vec<Draft> {
             "staff:ops",
             json!({"kind": "refund_paid", "incident": INCIDENT, "asset": "JPY", "amount_minor": 120_000_000,
                    "customers": 12_000,
-                   "note": "position fees charged from 07-12 10:30 to 08-09 14:00"}),
+                   "reason": "position fees charged from 07-12 10:30 to 08-09 14:00"}),
             "historical: 2019-09-12 refunds of position fees for 07-12 10:30 .. 08-09 14:00 (cointelegraph jp); \
              amount, customer count and time of day modelled",
         ),
@@ -184,7 +184,7 @@ fn operator_events() -> Vec<Draft> {
             "staff:ops",
             json!({"kind": "hold_placed", "hold": "forced-password-reset", "cause": "maintenance",
                    "services": ["login"], "mode": "read_only",
-                   "note": "every customer must reset their password"}),
+                   "reason": "every customer must reset their password"}),
             "historical: 2019-09-17 .. 09-24 forced password reset (hedge.guide); modelled as login read_only, \
              times of day modelled",
         ),
@@ -227,7 +227,7 @@ fn operator_events() -> Vec<Draft> {
             "staff:ops",
             json!({"kind": "hold_placed", "hold": "cold-wallet-only", "cause": {"incident": INCIDENT},
                    "services": crypto_selectors("withdrawals"), "mode": "delayed",
-                   "note": "cold wallet only: crypto sends settle the next business day or later"}),
+                   "reason": "cold wallet only: crypto sends settle the next business day or later"}),
             "historical: the recovery plan's cold-wallet-only custody with next-business-day settlement \
              (bitpoint.co.jp plan); placed when withdrawals resumed, end date not in the sources",
         ),

@@ -275,8 +275,9 @@ pub struct HoldPlaced {
     /// An order-size cap on trading services, in each market's quote asset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_order_notional_minor: Option<i64>,
+    /// Why the hold exists, in words, beyond its cause.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -343,8 +344,9 @@ pub struct RefundPaid {
     pub asset: String,
     pub amount_minor: i64,
     pub customers: u32,
+    /// What the refund is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,7 +36,7 @@ pub struct HoldRecord {
     pub cause: Cause,
     pub mode: Option<Mode>,
     pub cap_minor: Option<i64>,
-    pub note: Option<String>,
+    pub reason: Option<String>,
     pub selectors: Vec<Selector>,
     /// Services still covered, in service order.
     pub covers: Vec<ServiceId>,
@@ -296,6 +296,12 @@ impl State {
         self.counters.rejected += 1;
     }
 
+    /// The last event id applied for `actor` (0 when none): an id at or below it is a
+    /// duplicate.
+    pub fn last_event_id(&self, actor: &Actor) -> u64 {
+        self.last_id(actor)
+    }
+
     fn last_id(&self, actor: &Actor) -> u64 {
         match actor {
             Actor::Customer(customer) => self.customers.last_id(*customer),
@@ -304,14 +310,22 @@ impl State {
     }
 
     fn apply_in_sequence(&mut self, envelope: &Envelope) -> Outcome {
+        // A retry is a duplicate whatever its timestamp, so ids are checked before time.
+        let last_id = self.last_id(&envelope.actor);
+        if envelope.id <= last_id {
+            return Outcome::Duplicate { last_id };
+        }
         if let Some(previous) = self.at
             && envelope.at < previous
         {
             return Outcome::Rejected(Rejection::TimeWentBackwards { previous, found: envelope.at });
         }
-        let last_id = self.last_id(&envelope.actor);
-        if envelope.id <= last_id {
-            return Outcome::Duplicate { last_id };
+        if let (Event::VenueDeclared(_), Actor::Customer(_)) = (&envelope.event, &envelope.actor) {
+            return Outcome::Rejected(Rejection::WrongActor {
+                event: "venue_declared",
+                expected: "staff or a system (`staff:NAME`, `system:NAME`)",
+                found: envelope.actor.to_string(),
+            });
         }
         if let Event::VenueDeclared(spec) = &envelope.event {
             return match self.declare_venue(spec, envelope.at) {
@@ -725,7 +739,7 @@ impl State {
             cause: placed.cause.clone(),
             mode: placed.mode,
             cap_minor: placed.max_order_notional_minor,
-            note: placed.note.clone(),
+            reason: placed.reason.clone(),
             selectors: placed.services.clone(),
             covers: covers.clone(),
             placed_at: at,
@@ -983,11 +997,11 @@ impl State {
         if conversion.rate.is_zero() {
             return Err(invalid("rate", "must be positive"));
         }
-        let available = self.ledger[from.0 as usize].liabilities_minor;
+        let available = self.free_liabilities(from);
         if available < held {
             return Err(Rejection::InsufficientFunds {
                 asset: conversion.from_asset.clone(),
-                what: "customer liabilities",
+                what: "customer liabilities not queued for withdrawal",
                 available_minor: available,
                 requested_minor: held,
             });
@@ -1014,9 +1028,12 @@ impl State {
         if haircut.ratio.is_zero() || !haircut.ratio.at_most_one() {
             return Err(invalid("ratio", format!("{} is not a share between 0 and 1", haircut.ratio)));
         }
-        for entry in &mut self.ledger {
-            let cut = haircut.ratio.mul_floor(i128::from(entry.liabilities_minor)).unwrap_or(0);
+        // Queued withdrawals are already promised in full, so the haircut falls on the rest.
+        for index in 0..self.ledger.len() {
+            let free = self.free_liabilities(AssetId(index as u16));
+            let cut = haircut.ratio.mul_floor(i128::from(free)).unwrap_or(0);
             let cut = i64::try_from(cut).unwrap_or(0);
+            let entry = &mut self.ledger[index];
             entry.liabilities_minor -= cut;
             entry.haircut_minor = entry.haircut_minor.saturating_add(cut);
         }
@@ -1060,6 +1077,16 @@ impl State {
             impact.backlog_minor = 0;
         }
         Ok(Vec::new())
+    }
+
+    /// What customers are owed in `asset` beyond the withdrawals already queued.
+    fn free_liabilities(&self, asset: AssetId) -> i64 {
+        let backlog: i64 = self
+            .venue_ref()
+            .transfer_services(ServiceKind::Withdrawals, asset)
+            .map(|service| self.impact[service as usize].backlog_minor)
+            .sum();
+        self.ledger[asset.0 as usize].liabilities_minor.saturating_sub(backlog)
     }
 
     // ----- customer operations ----------------------------------------------------------
@@ -1212,12 +1239,7 @@ impl State {
         let mode = mode_at(ServiceKind::Withdrawals, gate.level);
         let amount = transfer.amount_minor;
         let asset = transfer.asset.0 as usize;
-        let backlog_total: i64 = self
-            .venue_ref()
-            .transfer_services(ServiceKind::Withdrawals, transfer.asset)
-            .map(|id| self.impact[id as usize].backlog_minor)
-            .sum();
-        let owed = self.ledger[asset].liabilities_minor.saturating_sub(backlog_total);
+        let owed = self.free_liabilities(transfer.asset);
         let refuse = |reason| Gated::Refused(Refusal { service, reason });
         match mode {
             Mode::Open => {

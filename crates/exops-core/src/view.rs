@@ -84,7 +84,7 @@ pub struct HoldView {
     pub placed_at: Timestamp,
     pub placed_by: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub reason: Option<String>,
     /// Customer operations this hold refused so far.
     pub refusals: u64,
 }
@@ -248,7 +248,7 @@ impl State {
                         covers: hold.covers.iter().map(service_name).collect(),
                         placed_at: hold.placed_at,
                         placed_by: hold.placed_by.to_string(),
-                        note: hold.note.clone(),
+                        reason: hold.reason.clone(),
                         refusals: hold.refusals,
                     },
                 )

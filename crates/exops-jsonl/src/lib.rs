@@ -167,11 +167,16 @@ impl LineDecoder {
     }
 
     fn decode_text(&mut self, bytes: &[u8]) -> Result<Envelope, ParseError> {
+        let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         let text = std::str::from_utf8(bytes)
             .map_err(|error| self.error(None, format!("not UTF-8 (byte {} of the line)", error.valid_up_to() + 1)))?;
-        let mut object: Map<String, Value> = serde_json::from_str(text).map_err(|error| {
+        let StrictValue(value) = serde_json::from_str(text).map_err(|error| {
             self.error(None, format!("not a JSON object: {error}").replace(" at line 1 column", " at column"))
         })?;
+        let Value::Object(mut object) = value else {
+            return Err(self.error(None, format!("not a JSON object: the line holds {}", kind_of(&value))));
+        };
         let seq = self.next_seq;
         match object.remove("seq") {
             None => {}
@@ -400,7 +405,10 @@ impl<R: BufRead> Reader<R> {
             loop {
                 sink.clear();
                 let mut chunk = <&mut R as std::io::Read>::take(&mut self.input, 64 * 1024);
-                let read = chunk.read_until(b'\n', &mut sink).unwrap_or(0);
+                let Ok(read) = chunk.read_until(b'\n', &mut sink) else {
+                    self.failed = true;
+                    break;
+                };
                 if read == 0 || sink.last() == Some(&b'\n') {
                     break;
                 }
@@ -529,6 +537,76 @@ impl Writer {
             Event::SignupRequested | Event::LoginAttempted => Ok("{}".to_owned()),
         };
         json.expect("event payloads serialise to JSON without fail: they hold only strings, numbers and lists")
+    }
+}
+
+/// A JSON value in which no object repeats a key: `serde_json` would keep the last one
+/// silently, and a log must not mean something other than what it says.
+struct StrictValue(Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = StrictValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, value: bool) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::Bool(value)))
+            }
+            fn visit_i64<E>(self, value: i64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(value)))
+            }
+            fn visit_u64<E>(self, value: u64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(value)))
+            }
+            fn visit_f64<E>(self, value: f64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(value)))
+            }
+            fn visit_str<E>(self, value: &str) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::String(value.to_owned())))
+            }
+            fn visit_string<E>(self, value: String) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::String(value)))
+            }
+            fn visit_unit<E>(self) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::Null))
+            }
+            fn visit_none<E>(self) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<StrictValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(StrictValue(item)) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(StrictValue(Value::Array(items)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StrictValue, A::Error> {
+                let mut object = Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if object.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!("field `{key}` appears twice")));
+                    }
+                    let StrictValue(value) = map.next_value()?;
+                    object.insert(key, value);
+                }
+                Ok(StrictValue(Value::Object(object)))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -270,7 +270,7 @@ fn event_for(op: &Op, model: &Model) -> Event {
                 services: selectors(indices),
                 mode: mode.as_ref().map(|choice| pick_mode(choice, &covers)),
                 max_order_notional_minor: *cap,
-                note: None,
+                reason: None,
             })
         }
         Op::Lift { hold, scope } => {

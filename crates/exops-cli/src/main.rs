@@ -1,11 +1,14 @@
 //! `exops`: replay, inspect and check exchange-operations event logs.
 
+mod log_commands;
+
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use exops_core::Selector;
-use exops_replay::{Point, check, open_jsonl, render_state_text, render_timeline_mermaid, render_timeline_table};
+use exops_replay::{Point, Source, check, render_state_text, render_timeline_mermaid, render_timeline_table};
 
 const ABOUT: &str = "Record, replay and inspect a crypto exchange's operational state: which services are \
 open, restricted or closed, why, and since when.";
@@ -31,7 +34,7 @@ enum Command {
 
 Exit codes: 0 success; 1 a line of the log is invalid; 2 usage error.")]
     Replay {
-        /// A JSON Lines log, or `-` for standard input.
+        /// A JSON Lines log, `-` for standard input, or a data directory (`exops log init`).
         source: String,
         /// Stop after this sequence number, or after every event up to this RFC 3339 instant.
         #[arg(long, value_name = "SEQ|RFC3339", value_parser = Point::parse)]
@@ -47,7 +50,7 @@ Exit codes: 0 success; 1 a line of the log is invalid; 2 usage error.")]
 
 Exit codes: 0 success; 1 a line of the log is invalid; 2 usage error.")]
     Timeline {
-        /// A JSON Lines log, or `-` for standard input.
+        /// A JSON Lines log, `-` for standard input, or a data directory.
         source: String,
         /// Only these services (selectors such as `trading:*`, `withdrawals:BTC`, `margin`).
         #[arg(long, num_args = 1.., value_name = "SELECTOR", value_parser = Selector::parse)]
@@ -66,8 +69,82 @@ Exit codes: 0 success; 1 a line of the log is invalid; 2 usage error.")]
 Exit codes: 0 every line parsed and every event applied; 1 a line is invalid or an event was rejected; \
 2 usage error.")]
     Check {
-        /// A JSON Lines log, or `-` for standard input.
+        /// A JSON Lines log, `-` for standard input, or a data directory.
         source: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+    /// Work with the durable log in a data directory.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+const DATA_DIR_HELP: &str = "The data directory holding the log (default ./.exops).";
+
+#[derive(Subcommand, Debug)]
+enum LogCommand {
+    /// Create an empty log in a data directory.
+    #[command(after_help = "Example:\n  exops log init --data-dir ./bitpoint")]
+    Init {
+        #[arg(long, default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
+    },
+    /// Append every event of a JSON Lines file (checked whole first: a bad line leaves the log unchanged).
+    #[command(after_help = "Examples:
+  exops log import fixtures/bitpoint-2019/events.jsonl --data-dir ./bitpoint
+  cat more.jsonl | exops log import - --data-dir ./bitpoint
+
+The data directory is created when missing. Sequence numbers are the log's: a `seq` in the
+file must continue the log. Exit codes: 0 imported; 1 a line is invalid (nothing written);
+2 usage error.")]
+    Import {
+        /// A JSON Lines file, or `-` for standard input.
+        file: String,
+        #[arg(long, default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
+    },
+    /// Print the log as JSON Lines (round-trips with `import`).
+    #[command(after_help = "Examples:
+  exops log export --data-dir ./bitpoint > events.jsonl
+  exops log export --data-dir ./bitpoint --from 100 --to 200")]
+    Export {
+        #[arg(long, default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
+        /// First sequence number to print.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Last sequence number to print.
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// Append JSON Lines from standard input as they arrive; print `durable through seq N` after each group commit.
+    #[command(after_help = "Example:
+  producer | exops log append --data-dir ./live
+
+An event is durable (written, fsynced and chained) when a `durable through seq N` line with
+N at or past its sequence number has been printed. A line that does not parse stops the
+append (exit 1); everything acknowledged before it stays.")]
+    Append {
+        #[arg(long, default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
+    },
+    /// Check every checksum, the sequence and the hash chain; exit 1 naming the first damage.
+    #[command(after_help = "Example:
+  exops log verify --data-dir ./bitpoint
+
+Exit codes: 0 whole; 1 damaged (the segment file and byte offset are named) or a torn tail
+awaits cutting; 2 usage error.")]
+    Verify {
+        #[arg(long, default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+    /// Events, segments, bytes, first and last timestamps.
+    #[command(after_help = "Example:\n  exops log stats --data-dir ./bitpoint --format json")]
+    Stats {
+        #[arg(long, default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
@@ -94,23 +171,23 @@ enum ReportFormat {
 }
 
 /// A failure and the exit code it maps to.
-struct Failure {
+pub(crate) struct Failure {
     code: u8,
     message: String,
 }
 
 impl Failure {
-    fn data(message: impl ToString) -> Failure {
+    pub(crate) fn data(message: impl ToString) -> Failure {
         Failure { code: 1, message: message.to_string() }
     }
 
-    fn usage(message: impl ToString) -> Failure {
+    pub(crate) fn usage(message: impl ToString) -> Failure {
         Failure { code: 2, message: message.to_string() }
     }
 }
 
 /// Writes to standard output; a closed pipe (`exops … | head`) is not an error.
-fn emit(text: &str) -> Result<(), Failure> {
+pub(crate) fn emit(text: &str) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(()),
@@ -119,14 +196,14 @@ fn emit(text: &str) -> Result<(), Failure> {
     }
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
     let mut text = serde_json::to_string_pretty(value).map_err(Failure::data)?;
     text.push('\n');
     Ok(text)
 }
 
-fn open(source: &str) -> Result<exops_jsonl::Reader<Box<dyn io::BufRead>>, Failure> {
-    open_jsonl(source).map_err(|error| Failure::usage(format!("cannot open `{source}`: {error}")))
+fn open(source: &str) -> Result<Source, Failure> {
+    Source::open(source).map_err(|error| Failure::usage(format!("cannot open `{source}`: {error}")))
 }
 
 fn warn_rejections(replay: &exops_replay::Replay, source: &str) {
@@ -168,9 +245,26 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             emit(&text)
         }
+        Command::Log(command) => match command {
+            LogCommand::Init { data_dir } => log_commands::init(&data_dir),
+            LogCommand::Import { file, data_dir } => log_commands::import(&data_dir, &file),
+            LogCommand::Export { data_dir, from, to } => log_commands::export(&data_dir, from, to),
+            LogCommand::Append { data_dir } => log_commands::append(&data_dir),
+            LogCommand::Verify { data_dir, format } => {
+                log_commands::verify(&data_dir, matches!(format, ReportFormat::Json))
+            }
+            LogCommand::Stats { data_dir, format } => {
+                log_commands::stats(&data_dir, matches!(format, ReportFormat::Json))
+            }
+        },
         Command::Check { source, format } => {
-            let report = check(open(&source)?);
+            let opened = open(&source)?;
+            let by_line = opened.position_is_line();
+            let report = check(opened);
             let source = if source == "-" { "<stdin>".to_owned() } else { source };
+            let at = |position: u64| {
+                if by_line { format!("{source}:{position}") } else { format!("{source} seq {position}") }
+            };
             let text = match format {
                 ReportFormat::Json => to_json(&report)?,
                 ReportFormat::Text => {
@@ -180,14 +274,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     }
                     for rejection in &report.rejections {
                         text.push_str(&format!(
-                            "rejected: {source}:{}: seq {} `{}` by {}: {}\n",
-                            rejection.line, rejection.seq, rejection.kind, rejection.actor, rejection.reason
+                            "rejected: {}: seq {} `{}` by {}: {}\n",
+                            at(rejection.line),
+                            rejection.seq,
+                            rejection.kind,
+                            rejection.actor,
+                            rejection.reason
                         ));
                     }
                     for duplicate in &report.duplicates {
                         text.push_str(&format!(
-                            "duplicate (skipped): {source}:{}: seq {} id {} of {} (last applied id {})\n",
-                            duplicate.line, duplicate.seq, duplicate.id, duplicate.actor, duplicate.last_id
+                            "duplicate (skipped): {}: seq {} id {} of {} (last applied id {})\n",
+                            at(duplicate.line),
+                            duplicate.seq,
+                            duplicate.id,
+                            duplicate.actor,
+                            duplicate.last_id
                         ));
                     }
                     if report.events == 0 && report.parse_errors.is_empty() {

@@ -132,6 +132,12 @@ impl LineDecoder {
         LineDecoder { source: source.into(), line: 0, next_seq: 1, venue: None }
     }
 
+    /// A decoder for lines that continue a log: its venue is already declared and its next
+    /// sequence number is `next_seq`.
+    pub fn continuing(source: impl Into<String>, venue: Option<Venue>, next_seq: u64) -> Self {
+        LineDecoder { source: source.into(), line: 0, next_seq, venue }
+    }
+
     /// The venue declared so far, if any.
     pub fn venue(&self) -> Option<&Venue> {
         self.venue.as_ref()
@@ -368,7 +374,11 @@ pub struct Reader<R> {
 
 impl<R: BufRead> Reader<R> {
     pub fn new(source: impl Into<String>, input: R) -> Self {
-        Reader { decoder: LineDecoder::new(source), input, line: 0, buffer: Vec::new(), failed: false }
+        Reader::with_decoder(LineDecoder::new(source), input)
+    }
+
+    pub fn with_decoder(decoder: LineDecoder, input: R) -> Self {
+        Reader { decoder, input, line: 0, buffer: Vec::new(), failed: false }
     }
 
     /// The venue declared so far, if any.

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 
 use exops_core::{Envelope, Event, Outcome, State, Timestamp};
-use exops_jsonl::{Line, ParseError, Reader};
+use exops_jsonl::{Line, Reader};
 use serde::Serialize;
 
 pub use render::{render_state_text, render_timeline_mermaid, render_timeline_table};
@@ -119,6 +119,66 @@ impl Replay {
     }
 }
 
+/// Where events come from: a JSON Lines text, or a data directory's durable log.
+// Both variants are large readers held once per replay; boxing either saves nothing.
+#[allow(missing_debug_implementations, clippy::large_enum_variant)]
+pub enum Source {
+    Jsonl(Reader<Box<dyn BufRead>>),
+    Log(exops_log::LogReader),
+}
+
+/// A source that could not be read, with where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceError(pub String);
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+impl Source {
+    /// Opens `-` (standard input), a `.jsonl` file, or a data directory.
+    pub fn open(source: &str) -> io::Result<Source> {
+        let path = std::path::Path::new(source);
+        if source != "-" && path.is_dir() {
+            if !exops_log::store::segments_dir(path).is_dir() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "it is a directory but not an exops data directory (no `log/` inside); \
+                     give a .jsonl file or a directory made by `exops log init`",
+                ));
+            }
+            return exops_log::LogReader::open(path, 1)
+                .map(Source::Log)
+                .map_err(|error| io::Error::other(error.to_string()));
+        }
+        open_jsonl(source).map(Source::Jsonl)
+    }
+
+    /// Whether positions in reports are line numbers (JSON Lines) or sequence numbers.
+    pub fn position_is_line(&self) -> bool {
+        matches!(self, Source::Jsonl(_))
+    }
+}
+
+impl Iterator for Source {
+    type Item = Result<Line, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Source::Jsonl(reader) => reader.next().map(|line| line.map_err(|error| SourceError(error.to_string()))),
+            Source::Log(reader) => reader.next().map(|envelope| {
+                envelope
+                    .map(|envelope| Line { line: envelope.seq, envelope })
+                    .map_err(|error| SourceError(error.to_string()))
+            }),
+        }
+    }
+}
+
 /// Opens a JSON Lines source: a path, or `-` for standard input.
 pub fn open_jsonl(source: &str) -> io::Result<Reader<Box<dyn BufRead>>> {
     if source == "-" {
@@ -132,10 +192,7 @@ pub fn open_jsonl(source: &str) -> io::Result<Reader<Box<dyn BufRead>>> {
 }
 
 /// Folds `lines` up to `point`, stopping at the first line that cannot be parsed.
-pub fn replay_until(
-    lines: impl IntoIterator<Item = Result<Line, ParseError>>,
-    point: Point,
-) -> Result<Replay, ParseError> {
+pub fn replay_until<E>(lines: impl IntoIterator<Item = Result<Line, E>>, point: Point) -> Result<Replay, E> {
     let mut replay = Replay::new();
     for line in lines {
         let line = line?;
@@ -168,7 +225,7 @@ pub const PARSE_ERRORS_KEPT: usize = 100;
 
 /// Applies everything it can read and lists what went wrong; a line that does not parse
 /// is reported and skipped.
-pub fn check(lines: impl IntoIterator<Item = Result<Line, ParseError>>) -> CheckReport {
+pub fn check<E: std::fmt::Display>(lines: impl IntoIterator<Item = Result<Line, E>>) -> CheckReport {
     let mut replay = Replay::new();
     let mut report = CheckReport::default();
     let mut parse_errors_dropped = 0_u64;

@@ -1,0 +1,14 @@
+//! The durable event log: framed, checksummed, hash-chained segment files written by one
+//! writer thread with group commit. Only this crate knows the byte format.
+
+pub mod codec;
+pub mod frame;
+pub mod inspect;
+pub mod reader;
+pub mod segment;
+pub mod store;
+pub mod writer;
+
+pub use reader::LogReader;
+pub use store::{Recovery, StoreError, init, list_segments};
+pub use writer::{AppendError, Appended, Appender, Log, LogOptions, Opened, Submission, Ticket};

@@ -1,0 +1,394 @@
+//! Segment files: a header, then event frames grouped into blocks, each block closed by
+//! a seal frame that carries the hash chain. A [`SegmentCursor`] walks one segment frame
+//! by frame, checking checksums, sequence continuity and the chain as it goes, holding
+//! one frame in memory at a time.
+//!
+//! ```text
+//! segment header (72 bytes)
+//!      0     8  magic            "EXOPSSEG"
+//!      8     2  format version   1
+//!     10     2  reserved         0
+//!     12     4  checksum         CRC32C of bytes 0..12 and 16..72
+//!     16     8  segment index    0 for the first segment, then +1
+//!     24     8  first sequence   of the first event in the segment
+//!     32     8  first block      index of the first block in the segment
+//!     40    32  previous hash    chain hash of the last block before this segment
+//!
+//! seal frame body (96 bytes)
+//!      0     8  block index
+//!      8     8  first sequence   of the block
+//!     16     8  last sequence
+//!     24     4  record count
+//!     28     4  reserved         0
+//!     32    32  previous hash    the chain before this block
+//!     64    32  hash             BLAKE3(previous hash ‖ every event frame of the block)
+//! ```
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::frame::{FRAME_HEADER_BYTES, FrameError, FrameHeader, FrameKind, check_body, parse_header};
+
+pub const SEGMENT_MAGIC: [u8; 8] = *b"EXOPSSEG";
+pub const SEGMENT_FORMAT_VERSION: u16 = 1;
+pub const SEGMENT_HEADER_BYTES: usize = 72;
+pub const SEAL_BODY_BYTES: usize = 96;
+pub const HASH_BYTES: usize = 32;
+
+const _: () = assert!(SEGMENT_HEADER_BYTES == 8 + 2 + 2 + 4 + 8 + 8 + 8 + HASH_BYTES);
+const _: () = assert!(SEAL_BODY_BYTES == 8 + 8 + 8 + 4 + 4 + 2 * HASH_BYTES);
+
+pub type Hash = [u8; HASH_BYTES];
+
+/// Where the chain stands between two blocks: what the next block must continue from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ChainPosition {
+    pub next_seq: u64,
+    pub next_block: u64,
+    pub prev_hash: Hash,
+    /// Timestamp of the last sealed event (the first event may be anything).
+    pub last_at_micros: Option<i64>,
+}
+
+impl ChainPosition {
+    pub const GENESIS: ChainPosition =
+        ChainPosition { next_seq: 1, next_block: 0, prev_hash: [0; HASH_BYTES], last_at_micros: None };
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SegmentHeader {
+    pub segment_index: u64,
+    pub first_seq: u64,
+    pub first_block: u64,
+    pub prev_hash: Hash,
+}
+
+fn header_checksum(bytes: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(&bytes[..12]), &bytes[16..SEGMENT_HEADER_BYTES])
+}
+
+impl SegmentHeader {
+    pub fn encode(&self) -> [u8; SEGMENT_HEADER_BYTES] {
+        let mut bytes = [0; SEGMENT_HEADER_BYTES];
+        bytes[..8].copy_from_slice(&SEGMENT_MAGIC);
+        bytes[8..10].copy_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+        bytes[16..24].copy_from_slice(&self.segment_index.to_le_bytes());
+        bytes[24..32].copy_from_slice(&self.first_seq.to_le_bytes());
+        bytes[32..40].copy_from_slice(&self.first_block.to_le_bytes());
+        bytes[40..72].copy_from_slice(&self.prev_hash);
+        let crc = header_checksum(&bytes);
+        bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<SegmentHeader, String> {
+        if bytes.len() < SEGMENT_HEADER_BYTES {
+            return Err(format!("segment header truncated: {} of {SEGMENT_HEADER_BYTES} bytes", bytes.len()));
+        }
+        if bytes[..8] != SEGMENT_MAGIC {
+            return Err("not an exops segment (bad magic)".to_owned());
+        }
+        let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+        if version != SEGMENT_FORMAT_VERSION {
+            return Err(format!("segment format version {version}; this build reads {SEGMENT_FORMAT_VERSION}"));
+        }
+        let stored = u32::from_le_bytes(bytes[12..16].try_into().expect("four bytes"));
+        let computed = header_checksum(bytes);
+        if stored != computed || bytes[10..12] != [0, 0] {
+            return Err(format!("segment header checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"));
+        }
+        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+        Ok(SegmentHeader {
+            segment_index: u64_at(16),
+            first_seq: u64_at(24),
+            first_block: u64_at(32),
+            prev_hash: bytes[40..72].try_into().expect("32 bytes"),
+        })
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Seal {
+    pub block_index: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub record_count: u32,
+    pub prev_hash: Hash,
+    pub hash: Hash,
+}
+
+impl Seal {
+    pub fn encode(&self) -> [u8; SEAL_BODY_BYTES] {
+        let mut bytes = [0; SEAL_BODY_BYTES];
+        bytes[0..8].copy_from_slice(&self.block_index.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.first_seq.to_le_bytes());
+        bytes[16..24].copy_from_slice(&self.last_seq.to_le_bytes());
+        bytes[24..28].copy_from_slice(&self.record_count.to_le_bytes());
+        bytes[32..64].copy_from_slice(&self.prev_hash);
+        bytes[64..96].copy_from_slice(&self.hash);
+        bytes
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Seal> {
+        if bytes.len() != SEAL_BODY_BYTES || bytes[28..32] != [0; 4] {
+            return None;
+        }
+        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+        Some(Seal {
+            block_index: u64_at(0),
+            first_seq: u64_at(8),
+            last_seq: u64_at(16),
+            record_count: u32::from_le_bytes(bytes[24..28].try_into().expect("four bytes")),
+            prev_hash: bytes[32..64].try_into().expect("32 bytes"),
+            hash: bytes[64..96].try_into().expect("32 bytes"),
+        })
+    }
+}
+
+/// Hashes one block as its frames are written or read.
+#[derive(Clone, Debug)]
+pub struct BlockHasher {
+    hasher: blake3::Hasher,
+    pub first_seq: Option<u64>,
+    pub last_seq: u64,
+    pub records: u32,
+}
+
+impl BlockHasher {
+    pub fn new(prev_hash: &Hash) -> BlockHasher {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(prev_hash);
+        BlockHasher { hasher, first_seq: None, last_seq: 0, records: 0 }
+    }
+
+    pub fn add(&mut self, seq: u64, frame: &[u8]) {
+        self.hasher.update(frame);
+        self.first_seq.get_or_insert(seq);
+        self.last_seq = seq;
+        self.records += 1;
+    }
+
+    pub fn finish(&self) -> Hash {
+        *self.hasher.finalize().as_bytes()
+    }
+}
+
+/// Damage found in a segment: where, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    pub segment: PathBuf,
+    pub offset: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at byte offset {}: {}", self.segment.display(), self.offset, self.message)
+    }
+}
+
+/// One step of a cursor.
+#[derive(Debug)]
+pub enum Step<'a> {
+    Event {
+        header: FrameHeader,
+        body: &'a [u8],
+    },
+    Sealed(Seal),
+    /// The segment ended cleanly after a seal (or right after its header).
+    End,
+}
+
+/// Why a cursor stopped early.
+#[derive(Debug)]
+pub enum Stop {
+    /// The bytes from `offset` to the end of the file are not a whole frame or a frame
+    /// that checks: a torn write, if nothing valid follows (the caller decides).
+    Unreadable {
+        offset: u64,
+        error: FrameError,
+    },
+    /// A whole, checksummed frame that breaks the log's structure (sequence, chain).
+    Damaged(Damage),
+    Io(io::Error),
+}
+
+/// Walks one segment, checking each frame and the chain.
+#[derive(Debug)]
+pub struct SegmentCursor {
+    path: PathBuf,
+    input: BufReader<File>,
+    pub header: SegmentHeader,
+    /// Offset of the next frame.
+    pub offset: u64,
+    pub file_len: u64,
+    /// The chain after the last seal read.
+    pub sealed: ChainPosition,
+    /// Offset just past the last seal (or the header).
+    pub sealed_end: u64,
+    block: BlockHasher,
+    next_seq: u64,
+    last_at_micros: Option<i64>,
+    frame: Vec<u8>,
+}
+
+impl SegmentCursor {
+    /// Opens a segment whose header must continue `expected` (pass `None` to trust the
+    /// header, e.g. for the first segment a reader opens mid-log).
+    pub fn open(path: &Path, expected_index: u64, expected: Option<ChainPosition>) -> Result<SegmentCursor, Stop> {
+        let file = File::open(path).map_err(Stop::Io)?;
+        let file_len = file.metadata().map_err(Stop::Io)?.len();
+        let mut input = BufReader::with_capacity(1 << 16, file);
+        let mut bytes = [0; SEGMENT_HEADER_BYTES];
+        let damage = |offset, message: String| Stop::Damaged(Damage { segment: path.to_owned(), offset, message });
+        if file_len < SEGMENT_HEADER_BYTES as u64 {
+            return Err(Stop::Unreadable {
+                offset: 0,
+                error: FrameError::Truncated { needed: SEGMENT_HEADER_BYTES, available: file_len as usize },
+            });
+        }
+        input.read_exact(&mut bytes).map_err(Stop::Io)?;
+        let header = SegmentHeader::decode(&bytes).map_err(|message| damage(0, message))?;
+        if header.segment_index != expected_index {
+            return Err(damage(16, format!("segment index {}, expected {expected_index}", header.segment_index)));
+        }
+        let position = match expected {
+            Some(expected) => {
+                if header.first_seq != expected.next_seq {
+                    return Err(damage(
+                        24,
+                        format!("segment starts at seq {}, expected {}", header.first_seq, expected.next_seq),
+                    ));
+                }
+                if header.first_block != expected.next_block || header.prev_hash != expected.prev_hash {
+                    return Err(damage(32, "segment does not continue the hash chain of the one before".to_owned()));
+                }
+                expected
+            }
+            None => ChainPosition {
+                next_seq: header.first_seq,
+                next_block: header.first_block,
+                prev_hash: header.prev_hash,
+                last_at_micros: None,
+            },
+        };
+        Ok(SegmentCursor {
+            path: path.to_owned(),
+            input,
+            header,
+            offset: SEGMENT_HEADER_BYTES as u64,
+            file_len,
+            sealed: position,
+            sealed_end: SEGMENT_HEADER_BYTES as u64,
+            block: BlockHasher::new(&position.prev_hash),
+            next_seq: position.next_seq,
+            last_at_micros: position.last_at_micros,
+            frame: Vec::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn damage(&self, offset: u64, message: String) -> Stop {
+        Stop::Damaged(Damage { segment: self.path.clone(), offset, message })
+    }
+
+    /// Whole event frames read since the last seal.
+    pub fn unsealed_records(&self) -> u32 {
+        self.block.records
+    }
+
+    /// Reads the next frame.
+    pub fn step(&mut self) -> Result<Step<'_>, Stop> {
+        let offset = self.offset;
+        let remaining = self.file_len - offset;
+        if remaining == 0 {
+            if self.block.records > 0 {
+                return Err(Stop::Unreadable {
+                    offset: self.sealed_end,
+                    error: FrameError::Truncated { needed: FRAME_HEADER_BYTES, available: 0 },
+                });
+            }
+            return Ok(Step::End);
+        }
+        let unreadable = |error| Stop::Unreadable { offset, error };
+        if remaining < FRAME_HEADER_BYTES as u64 {
+            return Err(unreadable(FrameError::Truncated {
+                needed: FRAME_HEADER_BYTES,
+                available: remaining as usize,
+            }));
+        }
+        self.frame.resize(FRAME_HEADER_BYTES, 0);
+        self.input.read_exact(&mut self.frame).map_err(Stop::Io)?;
+        let header = parse_header(&self.frame).map_err(unreadable)?;
+        let len = header.frame_len();
+        if remaining < len as u64 {
+            return Err(unreadable(FrameError::Truncated { needed: len, available: remaining as usize }));
+        }
+        self.frame.resize(len, 0);
+        self.input.read_exact(&mut self.frame[FRAME_HEADER_BYTES..]).map_err(Stop::Io)?;
+        check_body(&header, &self.frame[FRAME_HEADER_BYTES..]).map_err(unreadable)?;
+        self.offset += len as u64;
+        match header.kind {
+            FrameKind::Event => {
+                if header.seq != self.next_seq {
+                    return Err(self.damage(offset, format!("seq {} where {} was expected", header.seq, self.next_seq)));
+                }
+                if let Some(last) = self.last_at_micros
+                    && header.at_micros < last
+                {
+                    return Err(self.damage(offset, format!("seq {}: timestamp goes backwards", header.seq)));
+                }
+                self.last_at_micros = Some(header.at_micros);
+                self.next_seq += 1;
+                self.block.add(header.seq, &self.frame);
+                Ok(Step::Event { header, body: &self.frame[FRAME_HEADER_BYTES..] })
+            }
+            FrameKind::Seal => {
+                let Some(seal) = Seal::decode(&self.frame[FRAME_HEADER_BYTES..]) else {
+                    return Err(self.damage(offset, "malformed block seal".to_owned()));
+                };
+                let expected_hash = self.block.finish();
+                let block_first = self.block.first_seq.unwrap_or(self.next_seq);
+                if seal.block_index != self.sealed.next_block
+                    || seal.prev_hash != self.sealed.prev_hash
+                    || seal.record_count != self.block.records
+                    || seal.first_seq != block_first
+                    || seal.last_seq != self.next_seq - 1
+                    || self.block.records == 0
+                    || header.seq != seal.last_seq
+                {
+                    return Err(self.damage(
+                        offset,
+                        format!(
+                            "block seal {} does not match the {} records before it (block {}, seqs {}..={})",
+                            seal.block_index,
+                            self.block.records,
+                            self.sealed.next_block,
+                            block_first,
+                            self.next_seq.saturating_sub(1)
+                        ),
+                    ));
+                }
+                if seal.hash != expected_hash {
+                    return Err(self.damage(
+                        offset,
+                        format!("hash chain broken at block {}: its records were changed", seal.block_index),
+                    ));
+                }
+                self.sealed = ChainPosition {
+                    next_seq: self.next_seq,
+                    next_block: seal.block_index + 1,
+                    prev_hash: seal.hash,
+                    last_at_micros: self.last_at_micros,
+                };
+                self.sealed_end = self.offset;
+                self.block = BlockHasher::new(&seal.hash);
+                Ok(Step::Sealed(seal))
+            }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! The segment directory: opening (with torn-tail recovery), appending whole blocks, and
+//! rolling over to a new segment when one is full.
+//!
+//! Durability path of one block: every event frame and the block's seal are written with
+//! one `write_all` at the end of the last segment, then `fdatasync`; only then is any event
+//! of the block acknowledged. A new segment is created, written with its header and
+//! `fsync`ed, and the directory is `fsync`ed, before the first block goes into it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::frame::{FrameKind, write_frame};
+use crate::segment::{
+    BlockHasher, ChainPosition, Damage, SEGMENT_HEADER_BYTES, Seal, SegmentCursor, SegmentHeader, Step, Stop,
+};
+
+/// The segments live in this subdirectory of a data directory.
+pub const SEGMENTS_DIR: &str = "log";
+pub const SEGMENT_EXTENSION: &str = "seg";
+pub const SEGMENT_BYTES_DEFAULT: u64 = 64 << 20;
+
+/// Why a log cannot be opened or written.
+#[derive(Debug)]
+pub enum StoreError {
+    NotALog(PathBuf),
+    Damaged(Damage),
+    Io { path: PathBuf, error: io::Error },
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::NotALog(path) => write!(
+                f,
+                "{} is not an exops data directory (no `{SEGMENTS_DIR}/`); create one with `exops log init --data-dir {}`",
+                path.display(),
+                path.display()
+            ),
+            StoreError::Damaged(damage) => write!(f, "the log is damaged: {damage}"),
+            StoreError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |error| StoreError::Io { path: path.to_owned(), error }
+}
+
+/// What opening the log repaired.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// A torn tail cut off: the segment, the offset it was cut at, the bytes removed, and
+    /// how many whole but unsealed (never acknowledged) event records they held.
+    pub truncated: Option<(PathBuf, u64, u64, u32)>,
+    /// A segment created by a rollover that crashed before its header was whole.
+    pub removed_segment: Option<PathBuf>,
+}
+
+impl Recovery {
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some((path, offset, bytes, records)) = &self.truncated {
+            parts.push(format!(
+                "cut a torn tail of {bytes} bytes from {} at byte offset {offset} ({records} whole but unacknowledged records)",
+                path.display()
+            ));
+        }
+        if let Some(path) = &self.removed_segment {
+            parts.push(format!("removed {}, a segment whose creation did not finish", path.display()));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
+pub fn segments_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(SEGMENTS_DIR)
+}
+
+fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
+    dir.join(format!("{first_seq:020}.{SEGMENT_EXTENSION}"))
+}
+
+/// The segment files, in order, with the first sequence number their name gives.
+pub fn list_segments(data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    let dir = segments_dir(data_dir);
+    if !dir.is_dir() {
+        return Err(StoreError::NotALog(data_dir.to_owned()));
+    }
+    let mut segments = Vec::new();
+    for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
+        let path = entry.map_err(io_error(&dir))?.path();
+        if path.extension().and_then(|ext| ext.to_str()) != Some(SEGMENT_EXTENSION) {
+            continue;
+        }
+        let Some(first_seq) = path.file_stem().and_then(|stem| stem.to_str()).and_then(|stem| stem.parse().ok()) else {
+            return Err(StoreError::Damaged(Damage {
+                segment: path,
+                offset: 0,
+                message: "a segment's name must be its first sequence number".to_owned(),
+            }));
+        };
+        segments.push((first_seq, path));
+    }
+    segments.sort();
+    Ok(segments)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir).and_then(|handle| handle.sync_all()).map_err(io_error(dir))
+}
+
+/// Creates an empty log in `data_dir` (and the directory itself); an existing log is left
+/// as it is.
+pub fn init(data_dir: &Path) -> Result<bool, StoreError> {
+    let dir = segments_dir(data_dir);
+    if dir.is_dir() && !list_segments(data_dir)?.is_empty() {
+        return Ok(false);
+    }
+    fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    create_segment(&dir, 0, ChainPosition::GENESIS)?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(true)
+}
+
+fn create_segment(dir: &Path, index: u64, position: ChainPosition) -> Result<(PathBuf, File), StoreError> {
+    let path = segment_path(dir, position.next_seq);
+    let header = SegmentHeader {
+        segment_index: index,
+        first_seq: position.next_seq,
+        first_block: position.next_block,
+        prev_hash: position.prev_hash,
+    };
+    let mut file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_error(&path))?;
+    file.write_all(&header.encode()).map_err(io_error(&path))?;
+    file.sync_all().map_err(io_error(&path))?;
+    sync_dir(dir)?;
+    Ok((path, file))
+}
+
+/// Walks a segment to its end; returns the chain position after its last seal, or where
+/// it stops being readable.
+pub fn scan_to_end(cursor: &mut SegmentCursor) -> Result<(), Stop> {
+    loop {
+        match cursor.step()? {
+            Step::End => return Ok(()),
+            Step::Event { .. } | Step::Sealed(_) => {}
+        }
+    }
+}
+
+/// The open end of the log: where the next block goes.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    dir: PathBuf,
+    path: PathBuf,
+    file: File,
+    segment_index: u64,
+    segment_bytes: u64,
+    segment_bytes_max: u64,
+    position: ChainPosition,
+    buffer: Vec<u8>,
+}
+
+impl SegmentWriter {
+    /// Opens the log for appending, cutting a torn tail off the last segment. Damage
+    /// anywhere else is refused with its segment and offset.
+    pub fn open(data_dir: &Path, segment_bytes_max: u64) -> Result<(SegmentWriter, Recovery), StoreError> {
+        let dir = segments_dir(data_dir);
+        let mut segments = list_segments(data_dir)?;
+        let mut recovery = Recovery::default();
+        if segments.is_empty() {
+            // A crash inside `init` after the directory was made.
+            init(data_dir)?;
+            segments = list_segments(data_dir)?;
+        }
+        // A rollover that crashed before the new segment's header was whole leaves a file
+        // shorter than a header: it holds nothing and goes.
+        if segments.len() > 1
+            && let Some((_, last)) = segments.last()
+        {
+            let len = fs::metadata(last).map_err(io_error(last))?.len();
+            if len < SEGMENT_HEADER_BYTES as u64 {
+                fs::remove_file(last).map_err(io_error(last))?;
+                sync_dir(&dir)?;
+                recovery.removed_segment = Some(last.clone());
+                segments.pop();
+            }
+        }
+        let index = segments.len() as u64 - 1;
+        let (name_seq, path) = segments.last().cloned().expect("at least one segment");
+        let mut cursor = SegmentCursor::open(&path, index, None).map_err(|stop| stop_error(&path, stop))?;
+        if cursor.header.first_seq != name_seq {
+            return Err(StoreError::Damaged(Damage {
+                segment: path,
+                offset: 24,
+                message: format!("segment named for seq {name_seq} starts at seq {}", cursor.header.first_seq),
+            }));
+        }
+        match scan_to_end(&mut cursor) {
+            Ok(()) => {}
+            Err(Stop::Unreadable { error, .. }) if error.is_truncation() => {
+                let cut_at = cursor.sealed_end;
+                let removed = cursor.file_len - cut_at;
+                let file = OpenOptions::new().write(true).open(&path).map_err(io_error(&path))?;
+                file.set_len(cut_at).map_err(io_error(&path))?;
+                file.sync_all().map_err(io_error(&path))?;
+                recovery.truncated = Some((path.clone(), cut_at, removed, cursor.unsealed_records()));
+            }
+            Err(stop) => return Err(stop_error(&path, stop)),
+        }
+        let position = cursor.sealed;
+        let segment_bytes = cursor.sealed_end;
+        let file = OpenOptions::new().append(true).open(&path).map_err(io_error(&path))?;
+        Ok((
+            SegmentWriter {
+                dir,
+                path,
+                file,
+                segment_index: index,
+                segment_bytes,
+                segment_bytes_max: segment_bytes_max.max(SEGMENT_HEADER_BYTES as u64 + 1),
+                position,
+                buffer: Vec::new(),
+            },
+            recovery,
+        ))
+    }
+
+    /// Where the next block continues the chain.
+    pub fn position(&self) -> ChainPosition {
+        self.position
+    }
+
+    pub fn segment_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Frames `records` (schema version, timestamp, body; sequence numbers follow on from
+    /// the log) as one block with its seal, writes it and makes it durable.
+    pub fn append_block<'a>(
+        &mut self,
+        records: impl IntoIterator<Item = (u16, i64, &'a [u8])>,
+    ) -> Result<ChainPosition, StoreError> {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.clear();
+        let mut hasher = BlockHasher::new(&self.position.prev_hash);
+        let mut seq = self.position.next_seq;
+        let mut last_at = self.position.last_at_micros;
+        for (schema_version, at_micros, body) in records {
+            let start = buffer.len();
+            write_frame(&mut buffer, FrameKind::Event, schema_version, seq, at_micros, body);
+            hasher.add(seq, &buffer[start..]);
+            last_at = Some(at_micros);
+            seq += 1;
+        }
+        if hasher.records == 0 {
+            self.buffer = buffer;
+            return Ok(self.position);
+        }
+        let seal = Seal {
+            block_index: self.position.next_block,
+            first_seq: self.position.next_seq,
+            last_seq: seq - 1,
+            record_count: hasher.records,
+            prev_hash: self.position.prev_hash,
+            hash: hasher.finish(),
+        };
+        write_frame(&mut buffer, FrameKind::Seal, 0, seq - 1, last_at.unwrap_or(0), &seal.encode());
+        if self.segment_bytes > SEGMENT_HEADER_BYTES as u64
+            && self.segment_bytes + buffer.len() as u64 > self.segment_bytes_max
+        {
+            self.roll_over()?;
+        }
+        self.file.write_all(&buffer).map_err(io_error(&self.path))?;
+        self.file.sync_data().map_err(io_error(&self.path))?;
+        self.segment_bytes += buffer.len() as u64;
+        self.position = ChainPosition {
+            next_seq: seq,
+            next_block: seal.block_index + 1,
+            prev_hash: seal.hash,
+            last_at_micros: last_at,
+        };
+        self.buffer = buffer;
+        Ok(self.position)
+    }
+
+    fn roll_over(&mut self) -> Result<(), StoreError> {
+        let (path, file) = create_segment(&self.dir, self.segment_index + 1, self.position)?;
+        self.segment_index += 1;
+        self.path = path;
+        self.file = file;
+        self.segment_bytes = SEGMENT_HEADER_BYTES as u64;
+        Ok(())
+    }
+}
+
+pub fn stop_error(path: &Path, stop: Stop) -> StoreError {
+    match stop {
+        Stop::Unreadable { offset, error } => {
+            StoreError::Damaged(Damage { segment: path.to_owned(), offset, message: error.to_string() })
+        }
+        Stop::Damaged(damage) => StoreError::Damaged(damage),
+        Stop::Io(error) => StoreError::Io { path: path.to_owned(), error },
+    }
+}

@@ -1,0 +1,254 @@
+//! The one writer thread. Producers on any thread send submissions over a bounded
+//! channel; the writer takes whatever is waiting (up to a batch limit), assigns sequence
+//! numbers, skips duplicate event ids, writes the batch as one block, `fdatasync`s it and
+//! only then answers each producer (group commit).
+
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use exops_core::{Actor, Envelope, Event, Outcome, State, Timestamp};
+
+use crate::codec::{EVENT_SCHEMA_VERSION, encode_body};
+use crate::reader::LogReader;
+use crate::store::{Recovery, SEGMENT_BYTES_DEFAULT, SegmentWriter, StoreError};
+
+#[derive(Clone, Debug)]
+pub struct LogOptions {
+    pub segment_bytes_max: u64,
+    /// Most events in one block (one group commit).
+    pub batch_max: usize,
+    /// Submissions waiting for the writer before producers block.
+    pub queue_capacity: usize,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions { segment_bytes_max: SEGMENT_BYTES_DEFAULT, batch_max: 4096, queue_capacity: 16_384 }
+    }
+}
+
+/// An event to append; the writer gives it its sequence number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+    pub at: Timestamp,
+    pub id: u64,
+    pub actor: Actor,
+    pub event: Event,
+    pub note: Option<String>,
+}
+
+/// What became of a submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Written, fsynced and chained at `seq`; `outcome` is what the state made of it
+    /// (a rejected event is recorded too, as a rejection).
+    Durable { seq: u64, outcome: Outcome },
+    /// The actor already had this id or a later one: not written again.
+    Duplicate { last_id: u64 },
+    /// Not written: its timestamp is earlier than the log's last event.
+    Refused { reason: String },
+}
+
+#[derive(Debug)]
+pub enum AppendError {
+    /// The writer failed earlier (an I/O error) and accepts nothing more.
+    Poisoned(String),
+    Closed,
+    Encoding(String),
+}
+
+impl std::fmt::Display for AppendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppendError::Poisoned(reason) => write!(f, "the log writer stopped after an error: {reason}"),
+            AppendError::Closed => f.write_str("the log writer is closed"),
+            AppendError::Encoding(reason) => write!(f, "cannot encode the event: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for AppendError {}
+
+type Reply = Sender<Result<Appended, AppendError>>;
+
+struct Request {
+    submission: Submission,
+    reply: Reply,
+}
+
+/// A pending answer.
+#[derive(Debug)]
+pub struct Ticket(Receiver<Result<Appended, AppendError>>);
+
+impl Ticket {
+    /// Blocks until the submission is durable (or refused).
+    pub fn wait(self) -> Result<Appended, AppendError> {
+        self.0.recv().unwrap_or(Err(AppendError::Closed))
+    }
+}
+
+/// A cloneable handle for producers.
+#[derive(Clone, Debug)]
+pub struct Appender {
+    sender: Sender<Request>,
+}
+
+impl Appender {
+    /// Queues a submission; blocks only while the queue is full.
+    pub fn submit(&self, submission: Submission) -> Result<Ticket, AppendError> {
+        let (reply, answer) = bounded(1);
+        self.sender.send(Request { submission, reply }).map_err(|_| AppendError::Closed)?;
+        Ok(Ticket(answer))
+    }
+
+    /// Submits and waits until durable.
+    pub fn append(&self, submission: Submission) -> Result<Appended, AppendError> {
+        self.submit(submission)?.wait()
+    }
+}
+
+/// An open log with its writer thread.
+#[derive(Debug)]
+pub struct Log {
+    appender: Option<Appender>,
+    thread: Option<JoinHandle<State>>,
+}
+
+/// What opening a log found.
+#[derive(Debug)]
+pub struct Opened {
+    pub log: Log,
+    pub recovery: Recovery,
+    /// The sequence number of the last event in the log.
+    pub last_seq: u64,
+}
+
+impl Log {
+    /// Opens (recovering a torn tail), replays the log into the writer's state, and starts
+    /// the writer. `commits`, when given, receives the last durable sequence number after
+    /// every group commit.
+    pub fn open(data_dir: &Path, options: LogOptions, commits: Option<Sender<u64>>) -> Result<Opened, StoreError> {
+        let (segment_writer, recovery) = SegmentWriter::open(data_dir, options.segment_bytes_max)?;
+        let mut state = State::new();
+        for envelope in LogReader::open(data_dir, 1)? {
+            state.apply(&envelope?);
+        }
+        let last_seq = state.seq();
+        debug_assert_eq!(last_seq + 1, segment_writer.position().next_seq);
+        let (sender, receiver) = bounded(options.queue_capacity.max(1));
+        let batch_max = options.batch_max.max(1);
+        let thread = std::thread::Builder::new()
+            .name("exops-log-writer".to_owned())
+            .spawn(move || write_loop(segment_writer, state, receiver, batch_max, commits))
+            .map_err(|error| StoreError::Io { path: data_dir.to_owned(), error })?;
+        Ok(Opened { log: Log { appender: Some(Appender { sender }), thread: Some(thread) }, recovery, last_seq })
+    }
+
+    pub fn appender(&self) -> Appender {
+        self.appender.clone().expect("the appender lives until close")
+    }
+
+    /// Stops the writer once every submission already queued is answered; returns the
+    /// writer's state (the live state of the log).
+    pub fn close(mut self) -> State {
+        self.appender.take();
+        self.thread.take().and_then(|thread| thread.join().ok()).unwrap_or_default()
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.appender.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn write_loop(
+    mut segment: SegmentWriter,
+    mut state: State,
+    requests: Receiver<Request>,
+    batch_max: usize,
+    commits: Option<Sender<u64>>,
+) -> State {
+    let mut poisoned: Option<String> = None;
+    let mut batch: Vec<Request> = Vec::with_capacity(batch_max);
+    let mut bodies: Vec<(i64, Vec<u8>)> = Vec::with_capacity(batch_max);
+    let mut answers: Vec<(Reply, u64, Outcome)> = Vec::with_capacity(batch_max);
+    let mut last_at = state.at();
+    while let Ok(first) = requests.recv() {
+        batch.push(first);
+        while batch.len() < batch_max {
+            match requests.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        for Request { submission, reply } in batch.drain(..) {
+            if let Some(reason) = &poisoned {
+                let _ = reply.send(Err(AppendError::Poisoned(reason.clone())));
+                continue;
+            }
+            let last_id = state.last_event_id(&submission.actor);
+            if submission.id <= last_id {
+                let _ = reply.send(Ok(Appended::Duplicate { last_id }));
+                continue;
+            }
+            if let Some(previous) = last_at
+                && submission.at < previous
+            {
+                let reason = format!(
+                    "timestamp {} is earlier than the log's last event at {previous}; time must not go backwards",
+                    submission.at
+                );
+                let _ = reply.send(Ok(Appended::Refused { reason }));
+                continue;
+            }
+            let envelope = Envelope {
+                seq: state.seq() + 1,
+                at: submission.at,
+                id: submission.id,
+                actor: submission.actor,
+                event: submission.event,
+                note: submission.note,
+            };
+            let mut body = Vec::new();
+            if let Err(error) = encode_body(&envelope, &mut body) {
+                let _ = reply.send(Err(AppendError::Encoding(error.to_string())));
+                continue;
+            }
+            let outcome = state.apply(&envelope);
+            last_at = Some(envelope.at);
+            bodies.push((envelope.at.unix_micros(), body));
+            answers.push((reply, envelope.seq, outcome));
+        }
+        if answers.is_empty() {
+            continue;
+        }
+        let written =
+            segment.append_block(bodies.iter().map(|(at, body)| (EVENT_SCHEMA_VERSION, *at, body.as_slice())));
+        bodies.clear();
+        match written {
+            Ok(position) => {
+                for (reply, seq, outcome) in answers.drain(..) {
+                    let _ = reply.send(Ok(Appended::Durable { seq, outcome }));
+                }
+                if let Some(commits) = &commits {
+                    let _ = commits.send(position.next_seq - 1);
+                }
+            }
+            Err(error) => {
+                // The state already folded events that are not durable: nothing more may
+                // be accepted until the log is reopened.
+                let reason = error.to_string();
+                for (reply, _, _) in answers.drain(..) {
+                    let _ = reply.send(Err(AppendError::Poisoned(reason.clone())));
+                }
+                poisoned = Some(reason);
+            }
+        }
+    }
+    state
+}

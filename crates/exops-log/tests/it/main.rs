@@ -1,0 +1,4 @@
+//! Integration tests of the exops event log.
+#![allow(clippy::unwrap_used)]
+
+mod codec;

@@ -82,10 +82,21 @@ fn submission(line: Line) -> Submission {
     Submission { at: envelope.at, id: envelope.id, actor: envelope.actor, event: envelope.event, note: envelope.note }
 }
 
-fn open_log(data_dir: &Path, commits: Option<crossbeam_channel::Sender<u64>>) -> Result<exops_log::Opened, Failure> {
-    let opened = Log::open(data_dir, LogOptions::default(), commits).map_err(store_failure)?;
+fn open_log(
+    data_dir: &Path,
+    commits: Option<crossbeam_channel::Sender<u64>>,
+    snapshot_every: Option<u64>,
+) -> Result<exops_log::Opened, Failure> {
+    if snapshot_every == Some(0) {
+        return Err(Failure::usage("--snapshot-every must be at least 1"));
+    }
+    let options = LogOptions { snapshot_every, ..LogOptions::default() };
+    let opened = Log::open(data_dir, options, commits).map_err(store_failure)?;
     if let Some(repair) = opened.recovery.describe() {
         eprintln!("exops: recovered on open: {repair}");
+    }
+    for note in &opened.notes {
+        eprintln!("exops: note: {note}");
     }
     Ok(opened)
 }
@@ -148,7 +159,7 @@ fn decoder(data_dir: &Path, source: &str, next_seq: u64) -> Result<LineDecoder, 
 
 /// Reads `file` (or standard input, spooled to a temporary file first) twice: once to
 /// check every line, so that a bad line leaves the log unchanged, then to append.
-pub fn import(data_dir: &Path, file: &str) -> Result<(), Failure> {
+pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>) -> Result<(), Failure> {
     if !exops_log::store::segments_dir(data_dir).is_dir() {
         exops_log::init(data_dir).map_err(store_failure)?;
     }
@@ -171,7 +182,7 @@ pub fn import(data_dir: &Path, file: &str) -> Result<(), Failure> {
             .map_err(|error| Failure::usage(format!("cannot open `{display}`: {error}")))
     };
 
-    let opened = open_log(data_dir, None)?;
+    let opened = open_log(data_dir, None, snapshot_every)?;
     let next_seq = opened.last_seq + 1;
     // Pass 1: every line must parse before anything is written.
     let mut lines = 0_u64;
@@ -191,9 +202,9 @@ pub fn import(data_dir: &Path, file: &str) -> Result<(), Failure> {
 
 /// Appends JSON Lines from standard input as they come; after every group commit prints
 /// `durable through seq N` and flushes, so a caller always knows what survived.
-pub fn append(data_dir: &Path) -> Result<(), Failure> {
+pub fn append(data_dir: &Path, snapshot_every: Option<u64>) -> Result<(), Failure> {
     let (commits, committed) = crossbeam_channel::bounded::<u64>(1024);
-    let opened = open_log(data_dir, Some(commits))?;
+    let opened = open_log(data_dir, Some(commits), snapshot_every)?;
     let next_seq = opened.last_seq + 1;
     let printer = std::thread::spawn(move || {
         let mut stdout = io::stdout().lock();
@@ -323,14 +334,42 @@ pub fn verify(data_dir: &Path, json: bool) -> Result<(), Failure> {
     }
 }
 
+#[derive(Serialize)]
+struct SnapshotCoverage {
+    count: usize,
+    first_seq: Option<u64>,
+    last_seq: Option<u64>,
+    every: u64,
+}
+
+#[derive(Serialize)]
+struct StatsJson<'a> {
+    #[serde(flatten)]
+    summary: SummaryJson<'a>,
+    snapshots: Option<SnapshotCoverage>,
+}
+
 pub fn stats(data_dir: &Path, json: bool) -> Result<(), Failure> {
     let summary = walk(data_dir, false).map_err(store_failure)?;
+    let coverage = exops_log::snapshots::Snapshots::open(data_dir).ok().map(|snapshots| {
+        let (count, first_seq, last_seq) = snapshots.coverage();
+        SnapshotCoverage { count, first_seq, last_seq, every: snapshots.snapshot_every() }
+    });
     if json {
-        return emit(&to_json(&summary_json(&summary))?);
+        return emit(&to_json(&StatsJson { summary: summary_json(&summary), snapshots: coverage })?);
     }
+    let snapshots = match &coverage {
+        None => "snapshots   unavailable (the index cannot be opened)\n".to_owned(),
+        Some(SnapshotCoverage { count: 0, every, .. }) => format!("snapshots   none yet (one every {every} events)\n"),
+        Some(SnapshotCoverage { count, first_seq, last_seq, every }) => format!(
+            "snapshots   {count}, at seq {} .. {} (one every {every} events)\n",
+            first_seq.unwrap_or(0),
+            last_seq.unwrap_or(0)
+        ),
+    };
     let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
     emit(&format!(
-        "events      {}\nsequence    {} .. {}\nsegments    {}\nblocks      {}\nbytes       {}\nfirst event {}\nlast event  {}\nhead hash   {}\n{}",
+        "events      {}\nsequence    {} .. {}\nsegments    {}\nblocks      {}\nbytes       {}\nfirst event {}\nlast event  {}\nhead hash   {}\n{snapshots}{}",
         summary.events,
         or_dash(summary.first_seq.map(|seq| seq.to_string())),
         or_dash(summary.last_seq.map(|seq| seq.to_string())),

@@ -102,6 +102,9 @@ file must continue the log. Exit codes: 0 imported; 1 a line is invalid (nothing
         file: String,
         #[arg(long, default_value = ".exops", help = DATA_DIR_HELP)]
         data_dir: PathBuf,
+        /// Take a state snapshot every N events (kept for the data directory).
+        #[arg(long, value_name = "N")]
+        snapshot_every: Option<u64>,
     },
     /// Print the log as JSON Lines (round-trips with `import`).
     #[command(after_help = "Examples:
@@ -127,6 +130,9 @@ append (exit 1); everything acknowledged before it stays.")]
     Append {
         #[arg(long, default_value = ".exops", help = DATA_DIR_HELP)]
         data_dir: PathBuf,
+        /// Take a state snapshot every N events (kept for the data directory).
+        #[arg(long, value_name = "N")]
+        snapshot_every: Option<u64>,
     },
     /// Check every checksum, the sequence and the hash chain; exit 1 naming the first damage.
     #[command(after_help = "Example:
@@ -207,7 +213,7 @@ fn open(source: &str) -> Result<Source, Failure> {
 }
 
 fn warn_rejections(replay: &exops_replay::Replay, source: &str) {
-    let count = replay.rejections.len();
+    let count = replay.state.counters().rejected;
     if count > 0 {
         eprintln!(
             "exops: note: {count} event(s) of `{source}` were rejected and left the state unchanged; \
@@ -219,7 +225,18 @@ fn warn_rejections(replay: &exops_replay::Replay, source: &str) {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Replay { source, at, format } => {
-            let replay = exops_replay::replay_until(open(&source)?, at.unwrap_or(Point::End)).map_err(Failure::data)?;
+            let point = at.unwrap_or(Point::End);
+            let replay = if source != "-" && std::path::Path::new(&source).is_dir() {
+                open(&source)?;
+                let (replay, notes) =
+                    exops_replay::replay_data_dir(std::path::Path::new(&source), point).map_err(Failure::data)?;
+                for note in notes {
+                    eprintln!("exops: note: {note}");
+                }
+                replay
+            } else {
+                exops_replay::replay_until(open(&source)?, point).map_err(Failure::data)?
+            };
             warn_rejections(&replay, &source);
             let view = replay.state.view();
             let text = match format {
@@ -247,9 +264,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Log(command) => match command {
             LogCommand::Init { data_dir } => log_commands::init(&data_dir),
-            LogCommand::Import { file, data_dir } => log_commands::import(&data_dir, &file),
+            LogCommand::Import { file, data_dir, snapshot_every } => {
+                log_commands::import(&data_dir, &file, snapshot_every)
+            }
             LogCommand::Export { data_dir, from, to } => log_commands::export(&data_dir, from, to),
-            LogCommand::Append { data_dir } => log_commands::append(&data_dir),
+            LogCommand::Append { data_dir, snapshot_every } => log_commands::append(&data_dir, snapshot_every),
             LogCommand::Verify { data_dir, format } => {
                 log_commands::verify(&data_dir, matches!(format, ReportFormat::Json))
             }

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::event::*;
 use crate::mode::{Level, Mode, closed_level, level_of, mode_at, valid_modes};
 use crate::outcome::*;
@@ -16,7 +18,7 @@ pub const INCIDENTS_MAX: usize = 65_536;
 
 /// The gate of one service: what its holds allow right now. Kept small and in one
 /// vector because every customer operation reads exactly one.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {
     pub level: Level,
     /// The hold that sets `level` (the earliest placed among equals), or [`NO_HOLD`].
@@ -30,7 +32,7 @@ impl Gate {
     const OPEN: Gate = Gate { level: 0, dominant_hold: NO_HOLD, cap_minor: i64::MAX, cap_hold: NO_HOLD };
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HoldRecord {
     pub name: String,
     pub cause: Cause,
@@ -59,13 +61,13 @@ impl HoldRecord {
 }
 
 /// What a wallet compromise still needs before an asset's withdrawals may reopen.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompromisedAsset {
     pub asset: AssetId,
     pub keys_rotated_at: Option<Timestamp>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentRecord {
     pub name: String,
     pub title: String,
@@ -83,7 +85,7 @@ pub struct IncidentRecord {
 }
 
 /// The venue's position in one asset, in minor units.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssetLedger {
     pub liabilities_minor: i64,
     pub hot_minor: i64,
@@ -102,7 +104,7 @@ impl AssetLedger {
 }
 
 /// Per-service counters of customer operations.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceImpact {
     pub accepted: u64,
     pub refused: u64,
@@ -114,7 +116,7 @@ pub struct ServiceImpact {
     pub backlog_peak_minor: i64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventCounters {
     pub applied: u64,
     pub rejected: u64,
@@ -123,7 +125,7 @@ pub struct EventCounters {
 }
 
 /// Per-customer data, as arrays indexed by customer id.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Customers {
     last_event_id: Vec<u64>,
     affected_bits: Vec<u64>,
@@ -156,7 +158,7 @@ impl Customers {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     venue: Option<Box<Venue>>,
     seq: u64,

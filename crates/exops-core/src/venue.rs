@@ -12,15 +12,15 @@ pub const NETWORKS_PER_ASSET_MAX: usize = 32;
 pub const DECIMALS_MAX: u8 = 18;
 pub const CODE_LENGTH_MAX: usize = 16;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AssetId(pub u16);
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MarketId(pub u16);
 
 /// Dense index of a service: trading services first (one per market, in market order),
 /// then each asset's deposit and withdrawal services, then margin, onboarding, login.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ServiceId(pub u32);
 
 impl ServiceId {
@@ -73,7 +73,7 @@ pub struct VenueSpec {
     pub approvals_required: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Asset {
     pub code: String,
     pub class: AssetClass,
@@ -81,7 +81,7 @@ pub struct Asset {
     pub networks: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Market {
     pub base: AssetId,
     pub quote: AssetId,
@@ -128,14 +128,14 @@ impl fmt::Display for ServiceKind {
 }
 
 /// What a service is about.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceTarget {
     Market(MarketId),
     Asset { asset: AssetId, network: Option<u8> },
     Venue,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     pub kind: ServiceKind,
     pub target: ServiceTarget,
@@ -144,7 +144,7 @@ pub struct Service {
 }
 
 /// Why a venue declaration is not acceptable.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VenueError(pub String);
 
 impl fmt::Display for VenueError {
@@ -155,7 +155,7 @@ impl fmt::Display for VenueError {
 
 impl std::error::Error for VenueError {}
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Venue {
     pub name: String,
     pub assets: Vec<Asset>,

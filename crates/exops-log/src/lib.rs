@@ -5,7 +5,9 @@ pub mod codec;
 pub mod frame;
 pub mod inspect;
 pub mod reader;
+pub mod restore;
 pub mod segment;
+pub mod snapshots;
 pub mod store;
 pub mod writer;
 

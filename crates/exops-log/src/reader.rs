@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use exops_core::{Envelope, Timestamp};
 
 use crate::codec::decode_body;
-use crate::segment::{Damage, SegmentCursor, Step, Stop};
+use crate::segment::{Damage, Hash, SegmentCursor, Step, Stop};
 use crate::store::{StoreError, list_segments, stop_error};
 
 #[derive(Debug)]
@@ -22,6 +22,10 @@ pub struct LogReader {
     finished: bool,
     /// Unsealed bytes found at the end (a writer mid-block, or a torn tail not yet cut).
     pub unsealed_tail: Option<(PathBuf, u64)>,
+    /// The chain hash just before `from_seq`, once the reader has passed it.
+    chain_before_start: Option<Hash>,
+    /// The last seal read: its last sequence number, chain hash and last timestamp.
+    last_seal: Option<(u64, Hash, Option<i64>)>,
 }
 
 impl LogReader {
@@ -39,7 +43,21 @@ impl LogReader {
             ready: VecDeque::new(),
             finished: false,
             unsealed_tail: None,
+            chain_before_start: None,
+            last_seal: None,
         })
+    }
+
+    /// The chain hash of the log just before the first event this reader was asked for
+    /// (known once that point has been read past): what a snapshot taken there recorded.
+    pub fn chain_before_start(&self) -> Option<Hash> {
+        self.chain_before_start
+    }
+
+    /// The last block sealed so far: its last sequence number, chain hash and timestamp.
+    /// While a block's events are being handed out, this is that block.
+    pub fn last_seal(&self) -> Option<(u64, Hash, Option<i64>)> {
+        self.last_seal
     }
 
     fn open_next_segment(&mut self) -> Result<bool, StoreError> {
@@ -49,6 +67,9 @@ impl LogReader {
         let expected = self.cursor.as_ref().map(|cursor| cursor.sealed);
         let cursor =
             SegmentCursor::open(&path, self.next_segment as u64, expected).map_err(|stop| stop_error(&path, stop))?;
+        if cursor.header.first_seq == self.from_seq.max(1) {
+            self.chain_before_start = Some(cursor.header.prev_hash);
+        }
         self.cursor = Some(cursor);
         self.next_segment += 1;
         Ok(true)
@@ -76,7 +97,11 @@ impl LogReader {
                         self.block.push(envelope);
                     }
                 }
-                Ok(Step::Sealed(_)) => {
+                Ok(Step::Sealed(seal)) => {
+                    if seal.last_seq + 1 == self.from_seq.max(1) {
+                        self.chain_before_start = Some(seal.hash);
+                    }
+                    self.last_seal = Some((seal.last_seq, seal.hash, cursor.sealed.last_at_micros));
                     self.ready.extend(self.block.drain(..));
                     return Ok(true);
                 }

@@ -10,7 +10,8 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use exops_core::{Actor, Envelope, Event, Outcome, State, Timestamp};
 
 use crate::codec::{EVENT_SCHEMA_VERSION, encode_body};
-use crate::reader::LogReader;
+use crate::restore::{Target, restore};
+use crate::snapshots::{SnapshotMeta, Snapshots};
 use crate::store::{Recovery, SEGMENT_BYTES_DEFAULT, SegmentWriter, StoreError};
 
 #[derive(Clone, Debug)]
@@ -20,11 +21,18 @@ pub struct LogOptions {
     pub batch_max: usize,
     /// Submissions waiting for the writer before producers block.
     pub queue_capacity: usize,
+    /// Events between state snapshots; `None` keeps the data directory's setting.
+    pub snapshot_every: Option<u64>,
 }
 
 impl Default for LogOptions {
     fn default() -> Self {
-        LogOptions { segment_bytes_max: SEGMENT_BYTES_DEFAULT, batch_max: 4096, queue_capacity: 16_384 }
+        LogOptions {
+            segment_bytes_max: SEGMENT_BYTES_DEFAULT,
+            batch_max: 4096,
+            queue_capacity: 16_384,
+            snapshot_every: None,
+        }
     }
 }
 
@@ -122,6 +130,8 @@ pub struct Opened {
     pub recovery: Recovery,
     /// The sequence number of the last event in the log.
     pub last_seq: u64,
+    /// What restoring the writer's state repaired or rebuilt.
+    pub notes: Vec<String>,
 }
 
 impl Log {
@@ -130,19 +140,40 @@ impl Log {
     /// every group commit.
     pub fn open(data_dir: &Path, options: LogOptions, commits: Option<Sender<u64>>) -> Result<Opened, StoreError> {
         let (segment_writer, recovery) = SegmentWriter::open(data_dir, options.segment_bytes_max)?;
-        let mut state = State::new();
-        for envelope in LogReader::open(data_dir, 1)? {
-            state.apply(&envelope?);
+        let mut notes = Vec::new();
+        let snapshots = match Snapshots::open(data_dir) {
+            Ok(snapshots) => Some(snapshots),
+            Err(error) => {
+                notes.push(format!("the snapshot index cannot be opened ({error}); appending without it"));
+                None
+            }
+        };
+        if let (Some(snapshots), Some(every)) = (&snapshots, options.snapshot_every)
+            && let Err(error) = snapshots.set_snapshot_every(every)
+        {
+            notes.push(format!("cannot record the snapshot interval: {error}"));
         }
+        let restored = restore(data_dir, snapshots.as_ref(), Target::End)?;
+        notes.extend(restored.notes);
+        let state = restored.state;
         let last_seq = state.seq();
-        debug_assert_eq!(last_seq + 1, segment_writer.position().next_seq);
+        if last_seq + 1 != segment_writer.position().next_seq {
+            return Err(StoreError::Damaged(crate::segment::Damage {
+                segment: segment_writer.segment_path().to_owned(),
+                offset: 0,
+                message: format!(
+                    "the log ends at seq {} but its events fold to seq {last_seq}",
+                    segment_writer.position().next_seq - 1
+                ),
+            }));
+        }
         let (sender, receiver) = bounded(options.queue_capacity.max(1));
         let batch_max = options.batch_max.max(1);
         let thread = std::thread::Builder::new()
             .name("exops-log-writer".to_owned())
-            .spawn(move || write_loop(segment_writer, state, receiver, batch_max, commits))
+            .spawn(move || write_loop(segment_writer, state, receiver, batch_max, commits, snapshots))
             .map_err(|error| StoreError::Io { path: data_dir.to_owned(), error })?;
-        Ok(Opened { log: Log { appender: Some(Appender { sender }), thread: Some(thread) }, recovery, last_seq })
+        Ok(Opened { log: Log { appender: Some(Appender { sender }), thread: Some(thread) }, recovery, last_seq, notes })
     }
 
     pub fn appender(&self) -> Appender {
@@ -172,7 +203,10 @@ fn write_loop(
     requests: Receiver<Request>,
     batch_max: usize,
     commits: Option<Sender<u64>>,
+    snapshots: Option<Snapshots>,
 ) -> State {
+    let every = snapshots.as_ref().map_or(u64::MAX, Snapshots::snapshot_every);
+    let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
     let mut poisoned: Option<String> = None;
     let mut batch: Vec<Request> = Vec::with_capacity(batch_max);
     let mut bodies: Vec<(i64, Vec<u8>)> = Vec::with_capacity(batch_max);
@@ -180,7 +214,9 @@ fn write_loop(
     let mut last_at = state.at();
     while let Ok(first) = requests.recv() {
         batch.push(first);
-        while batch.len() < batch_max {
+        // Blocks end where snapshots are due, so that snapshots sit on block boundaries.
+        let room = usize::try_from(next_snapshot.saturating_sub(state.seq())).unwrap_or(usize::MAX).max(1);
+        while batch.len() < batch_max.min(room) {
             match requests.try_recv() {
                 Ok(request) => batch.push(request),
                 Err(_) => break,
@@ -238,6 +274,19 @@ fn write_loop(
                 if let Some(commits) = &commits {
                     let _ = commits.send(position.next_seq - 1);
                 }
+                // Derived data: a failure here costs speed later, never an event.
+                if let Some(snapshots) = &snapshots {
+                    let last_seq = position.next_seq - 1;
+                    let at = position.last_at_micros.map(Timestamp::from_unix_micros);
+                    if let Some(at) = at {
+                        let _ = snapshots.record_block(at, last_seq);
+                    }
+                    if last_seq >= next_snapshot {
+                        let _ =
+                            snapshots.put(SnapshotMeta { seq: last_seq, at, chain_hash: position.prev_hash }, &state);
+                        next_snapshot = (last_seq / every).saturating_add(1).saturating_mul(every);
+                    }
+                }
             }
             Err(error) => {
                 // The state already folded events that are not durable: nothing more may
@@ -249,6 +298,9 @@ fn write_loop(
                 poisoned = Some(reason);
             }
         }
+    }
+    if let Some(snapshots) = &snapshots {
+        let _ = snapshots.flush();
     }
     state
 }

@@ -204,6 +204,28 @@ pub fn replay_until<E>(lines: impl IntoIterator<Item = Result<Line, E>>, point: 
     Ok(replay)
 }
 
+/// The state of a data directory's log at `point`, from the nearest snapshot at or
+/// before it plus the events after it. The notes say what was repaired or rebuilt.
+pub fn replay_data_dir(data_dir: &std::path::Path, point: Point) -> Result<(Replay, Vec<String>), SourceError> {
+    use exops_log::restore::{Target, restore};
+    let mut notes = Vec::new();
+    let snapshots = match exops_log::snapshots::Snapshots::open(data_dir) {
+        Ok(snapshots) => Some(snapshots),
+        Err(error) => {
+            notes.push(format!("the snapshot index cannot be opened ({error}): replaying from the start"));
+            None
+        }
+    };
+    let target = match point {
+        Point::End => Target::End,
+        Point::Seq(seq) => Target::Seq(seq),
+        Point::At(at) => Target::At(at),
+    };
+    let restored = restore(data_dir, snapshots.as_ref(), target).map_err(|error| SourceError(error.to_string()))?;
+    notes.extend(restored.notes);
+    Ok((Replay { state: restored.state, ..Replay::default() }, notes))
+}
+
 /// What `check` found: every parse error and every rejected event of a source.
 #[derive(Debug, Default, Serialize)]
 pub struct CheckReport {

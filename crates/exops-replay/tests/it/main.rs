@@ -5,6 +5,7 @@
 
 mod bitpoint;
 mod cases;
+mod time_travel;
 
 use std::path::Path;
 

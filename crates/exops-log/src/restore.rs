@@ -1,0 +1,139 @@
+//! The state at a point of the log: from the newest usable snapshot at or before it,
+//! plus the events after the snapshot. A snapshot that is damaged, or whose chain hash
+//! does not match the log, is removed and the next older one tried; with none left the
+//! log is folded from the start, rebuilding snapshots on the way.
+
+use std::path::Path;
+
+use exops_core::{Envelope, State, Timestamp};
+
+use crate::reader::LogReader;
+use crate::snapshots::{SnapshotMeta, Snapshots};
+use crate::store::StoreError;
+
+/// Where a restore stops.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    End,
+    /// After the event with this sequence number.
+    Seq(u64),
+    /// After every event up to this instant (stopping before the first later one).
+    At(Timestamp),
+}
+
+impl Target {
+    fn includes(self, envelope: &Envelope) -> bool {
+        match self {
+            Target::End => true,
+            Target::Seq(seq) => envelope.seq <= seq,
+            Target::At(at) => envelope.at <= at,
+        }
+    }
+}
+
+/// A restored state and how it was obtained.
+#[derive(Debug)]
+pub struct Restored {
+    pub state: State,
+    /// The snapshot it started from, if any.
+    pub from_snapshot: Option<u64>,
+    /// Events folded after the snapshot (or from the start).
+    pub events_folded: u64,
+    /// What was repaired or rebuilt on the way, for the user.
+    pub notes: Vec<String>,
+}
+
+/// Folds the reader's events into `state` up to `target`; with `rebuild`, stores a
+/// snapshot at every block boundary at least `every` events after the previous one.
+fn fold(
+    reader: &mut LogReader,
+    state: &mut State,
+    target: Target,
+    rebuild: Option<(&Snapshots, u64)>,
+) -> Result<u64, StoreError> {
+    let mut folded = 0;
+    let mut next_snapshot = rebuild.map(|(_, every)| (state.seq() / every + 1) * every);
+    while let Some(envelope) = reader.next() {
+        let envelope = envelope?;
+        if !target.includes(&envelope) {
+            break;
+        }
+        state.apply(&envelope);
+        folded += 1;
+        if let (Some((snapshots, every)), Some(next)) = (rebuild, next_snapshot)
+            && let Some((sealed_seq, hash, at)) = reader.last_seal()
+            && sealed_seq == envelope.seq
+        {
+            let _ = snapshots.record_block(Timestamp::from_unix_micros(at.unwrap_or(0)), sealed_seq);
+            if sealed_seq >= next {
+                let meta = SnapshotMeta { seq: sealed_seq, at: at.map(Timestamp::from_unix_micros), chain_hash: hash };
+                let _ = snapshots.put(meta, state);
+                next_snapshot = Some((sealed_seq / every + 1) * every);
+            }
+        }
+    }
+    Ok(folded)
+}
+
+/// The state of the log in `data_dir` at `target`. `snapshots` is the data directory's
+/// index, when it could be opened.
+pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -> Result<Restored, StoreError> {
+    let mut notes = Vec::new();
+    if let Some(store) = snapshots {
+        let candidates = match target {
+            Target::End => store.candidates_by_seq(u64::MAX),
+            Target::Seq(seq) => store.candidates_by_seq(seq),
+            Target::At(at) => store.candidates_by_time(at),
+        };
+        for seq in candidates {
+            let (meta, mut state) = match store.load(seq) {
+                Ok(loaded) => loaded,
+                Err(damage) => {
+                    notes.push(format!(
+                        "snapshot at seq {} is damaged ({}): removed; snapshots are rebuilt from the log",
+                        damage.seq, damage.reason
+                    ));
+                    store.remove(seq);
+                    continue;
+                }
+            };
+            let mut reader = LogReader::open(data_dir, meta.seq + 1)?;
+            // Read up to the first tail event so the reader has passed the snapshot's
+            // block and knows the log's chain hash there.
+            let first = reader.next().transpose()?;
+            if reader.chain_before_start() != Some(meta.chain_hash) {
+                notes.push(format!(
+                    "snapshot at seq {seq} does not match the log (the chain hash differs, or the log is shorter): \
+                     removed; snapshots are rebuilt from the log"
+                ));
+                store.remove(seq);
+                continue;
+            }
+            let mut folded = 0;
+            if let Some(first) = first
+                && target.includes(&first)
+            {
+                state.apply(&first);
+                folded = 1 + fold(&mut reader, &mut state, target, None)?;
+            }
+            return Ok(Restored { state, from_snapshot: Some(seq), events_folded: folded, notes });
+        }
+    }
+    let had_snapshots = snapshots.is_some_and(|store| store.coverage().0 > 0);
+    let mut state = State::new();
+    let mut reader = LogReader::open(data_dir, 1)?;
+    let rebuild = snapshots.map(|store| (store, store.snapshot_every()));
+    let folded = fold(&mut reader, &mut state, target, rebuild)?;
+    if let Some(store) = snapshots {
+        if !notes.is_empty() {
+            notes.push("replayed the log from the start and rebuilt its snapshots".to_owned());
+        } else if !had_snapshots && folded >= store.snapshot_every() {
+            notes.push(format!(
+                "the index in {} had no snapshots: replayed the log from the start and rebuilt them",
+                store.path().display()
+            ));
+        }
+        let _ = store.flush();
+    }
+    Ok(Restored { state, from_snapshot: None, events_folded: folded, notes })
+}

@@ -87,7 +87,7 @@ fn bench_append(c: &mut Criterion) {
                         ticket.wait().expect("durable");
                     }
                     drop(appender);
-                    opened.log.close();
+                    opened.log.close().expect("closes");
                     dir
                 },
                 BatchSize::PerIteration,

@@ -195,8 +195,9 @@ pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>) -> Resul
     let reader = Reader::with_decoder(decoder(data_dir, &display, next_seq)?, open(&path)?);
     let report = pump(&opened.log, reader, &progress);
     progress.finish_and_clear();
-    opened.log.close();
+    let closed = opened.log.close();
     let report = report?;
+    closed.map_err(Failure::data)?;
     emit(&format!("imported {display}: {}", report.summary()))
 }
 
@@ -217,9 +218,10 @@ pub fn append(data_dir: &Path, snapshot_every: Option<u64>) -> Result<(), Failur
     let stdin = io::stdin().lock();
     let reader = Reader::with_decoder(decoder(data_dir, "<stdin>", next_seq)?, Box::new(stdin) as Box<dyn BufRead>);
     let report = pump(&opened.log, reader, &ProgressBar::hidden());
-    opened.log.close();
+    let closed = opened.log.close();
     let _ = printer.join();
     let report = report?;
+    closed.map_err(Failure::data)?;
     eprint!("exops: appended: {}", report.summary());
     Ok(())
 }

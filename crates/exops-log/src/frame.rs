@@ -74,6 +74,7 @@ pub enum FrameError {
     UnknownKind(u8),
     UnknownVersion(u8),
     BodyTooLong(u32),
+    ReservedNotZero,
     HeaderChecksumMismatch {
         stored: u32,
         computed: u32,
@@ -105,6 +106,7 @@ impl std::fmt::Display for FrameError {
             FrameError::BodyTooLong(len) => {
                 write!(f, "record body of {len} bytes exceeds the {BODY_BYTES_MAX}-byte limit")
             }
+            FrameError::ReservedNotZero => f.write_str("record header has non-zero reserved bytes"),
             FrameError::HeaderChecksumMismatch { stored, computed } => {
                 write!(f, "record header checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")
             }
@@ -170,6 +172,9 @@ pub fn parse_header(bytes: &[u8]) -> Result<FrameHeader, FrameError> {
     let body_len = u32_at(bytes, 8);
     if body_len as usize > BODY_BYTES_MAX {
         return Err(FrameError::BodyTooLong(body_len));
+    }
+    if bytes[36..40] != [0; 4] {
+        return Err(FrameError::ReservedNotZero);
     }
     Ok(FrameHeader {
         kind,

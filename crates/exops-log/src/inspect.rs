@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use exops_core::Timestamp;
 
 use crate::codec::decode_body;
-use crate::segment::{Damage, SegmentCursor, Step, Stop};
+use crate::segment::{Damage, SegmentCursor, Step, Stop, seal_after};
 use crate::store::{StoreError, list_segments, stop_error};
 
 /// What a walk of the whole log found.
@@ -39,7 +39,17 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
     let mut expected = None;
     for (index, (name_seq, path)) in segments.iter().enumerate() {
         let last = index + 1 == segments.len();
-        let mut cursor = SegmentCursor::open(path, index as u64, expected).map_err(|stop| stop_error(path, stop))?;
+        let mut cursor = match SegmentCursor::open(path, index as u64, expected) {
+            Ok(cursor) => cursor,
+            // A rollover that has not finished, or that a crash cut short.
+            Err(Stop::Unreadable { error, .. }) if last && index > 0 && error.is_truncation() => {
+                let len = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
+                summary.bytes += len;
+                summary.unsealed_tail = Some((path.clone(), 0, len));
+                break;
+            }
+            Err(stop) => return Err(stop_error(path, stop)),
+        };
         if cursor.header.first_seq != *name_seq {
             return Err(StoreError::Damaged(Damage {
                 segment: path.clone(),
@@ -69,7 +79,14 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
                     summary.last_seq = Some(seal.last_seq);
                 }
                 Ok(Step::End) => break,
-                Err(Stop::Unreadable { error, .. }) if last && error.is_truncation() => {
+                Err(Stop::Unreadable { offset, error }) if last && error.is_truncation() => {
+                    if seal_after(path, offset).map_err(|error| StoreError::Io { path: path.clone(), error })? {
+                        return Err(StoreError::Damaged(Damage {
+                            segment: path.clone(),
+                            offset,
+                            message: format!("{error}, yet whole sealed blocks follow: not a torn write"),
+                        }));
+                    }
                     summary.unsealed_tail =
                         Some((path.clone(), cursor.sealed_end, cursor.file_len - cursor.sealed_end));
                     break;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use exops_core::{Envelope, Timestamp};
 
 use crate::codec::decode_body;
-use crate::segment::{Damage, Hash, SegmentCursor, Step, Stop};
+use crate::segment::{Damage, Hash, SegmentCursor, Step, Stop, seal_after};
 use crate::store::{StoreError, list_segments, stop_error};
 
 #[derive(Debug)]
@@ -61,12 +61,27 @@ impl LogReader {
     }
 
     fn open_next_segment(&mut self) -> Result<bool, StoreError> {
-        let Some((_, path)) = self.segments.get(self.next_segment).cloned() else {
+        let Some((name_seq, path)) = self.segments.get(self.next_segment).cloned() else {
             return Ok(false);
         };
+        let last_segment = self.next_segment + 1 == self.segments.len();
         let expected = self.cursor.as_ref().map(|cursor| cursor.sealed);
-        let cursor =
-            SegmentCursor::open(&path, self.next_segment as u64, expected).map_err(|stop| stop_error(&path, stop))?;
+        let cursor = match SegmentCursor::open(&path, self.next_segment as u64, expected) {
+            Ok(cursor) => cursor,
+            // A segment whose creation has not finished (or was cut short by a crash).
+            Err(Stop::Unreadable { error, .. }) if last_segment && self.next_segment > 0 && error.is_truncation() => {
+                self.unsealed_tail = Some((path, 0));
+                return Ok(false);
+            }
+            Err(stop) => return Err(stop_error(&path, stop)),
+        };
+        if cursor.header.first_seq != name_seq {
+            return Err(StoreError::Damaged(Damage {
+                segment: path,
+                offset: 24,
+                message: format!("segment named for seq {name_seq} starts at seq {}", cursor.header.first_seq),
+            }));
+        }
         if cursor.header.first_seq == self.from_seq.max(1) {
             self.chain_before_start = Some(cursor.header.prev_hash);
         }
@@ -98,7 +113,7 @@ impl LogReader {
                     }
                 }
                 Ok(Step::Sealed(seal)) => {
-                    if seal.last_seq + 1 == self.from_seq.max(1) {
+                    if seal.last_seq.checked_add(1) == Some(self.from_seq.max(1)) {
                         self.chain_before_start = Some(seal.hash);
                     }
                     self.last_seal = Some((seal.last_seq, seal.hash, cursor.sealed.last_at_micros));
@@ -115,7 +130,15 @@ impl LogReader {
                     }
                 }
                 Err(Stop::Unreadable { offset, error }) if last_segment && error.is_truncation() => {
-                    self.unsealed_tail = Some((cursor.path().to_owned(), offset));
+                    let path = cursor.path().to_owned();
+                    if seal_after(&path, offset).map_err(|error| StoreError::Io { path: path.clone(), error })? {
+                        return Err(StoreError::Damaged(Damage {
+                            segment: path,
+                            offset,
+                            message: format!("{error}, yet whole sealed blocks follow: not a torn write"),
+                        }));
+                    }
+                    self.unsealed_tail = Some((path, offset));
                     self.block.clear();
                     return Ok(false);
                 }

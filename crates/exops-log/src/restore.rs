@@ -39,6 +39,9 @@ pub struct Restored {
     pub from_snapshot: Option<u64>,
     /// Events folded after the snapshot (or from the start).
     pub events_folded: u64,
+    /// The timestamp of the last event folded in, applied or not: where the log's clock
+    /// stands at the target.
+    pub last_at: Option<Timestamp>,
     /// What was repaired or rebuilt on the way, for the user.
     pub notes: Vec<String>,
 }
@@ -50,6 +53,7 @@ fn fold(
     state: &mut State,
     target: Target,
     rebuild: Option<(&Snapshots, u64)>,
+    last_at: &mut Option<Timestamp>,
 ) -> Result<u64, StoreError> {
     let mut folded = 0;
     let mut next_snapshot = rebuild.map(|(_, every)| (state.seq() / every + 1) * every);
@@ -59,6 +63,7 @@ fn fold(
             break;
         }
         state.apply(&envelope);
+        *last_at = Some(envelope.at);
         folded += 1;
         if let (Some((snapshots, every)), Some(next)) = (rebuild, next_snapshot)
             && let Some((sealed_seq, hash, at)) = reader.last_seal()
@@ -110,20 +115,23 @@ pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -
                 continue;
             }
             let mut folded = 0;
+            let mut last_at = meta.at;
             if let Some(first) = first
                 && target.includes(&first)
             {
                 state.apply(&first);
-                folded = 1 + fold(&mut reader, &mut state, target, None)?;
+                last_at = Some(first.at);
+                folded = 1 + fold(&mut reader, &mut state, target, None, &mut last_at)?;
             }
-            return Ok(Restored { state, from_snapshot: Some(seq), events_folded: folded, notes });
+            return Ok(Restored { state, from_snapshot: Some(seq), events_folded: folded, last_at, notes });
         }
     }
     let had_snapshots = snapshots.is_some_and(|store| store.coverage().0 > 0);
     let mut state = State::new();
     let mut reader = LogReader::open(data_dir, 1)?;
     let rebuild = snapshots.map(|store| (store, store.snapshot_every()));
-    let folded = fold(&mut reader, &mut state, target, rebuild)?;
+    let mut last_at = None;
+    let folded = fold(&mut reader, &mut state, target, rebuild, &mut last_at)?;
     if let Some(store) = snapshots {
         if !notes.is_empty() {
             notes.push("replayed the log from the start and rebuilt its snapshots".to_owned());
@@ -135,5 +143,5 @@ pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -
         }
         let _ = store.flush();
     }
-    Ok(Restored { state, from_snapshot: None, events_folded: folded, notes })
+    Ok(Restored { state, from_snapshot: None, events_folded: folded, last_at, notes })
 }

@@ -235,7 +235,8 @@ pub struct SegmentCursor {
 
 impl SegmentCursor {
     /// Opens a segment whose header must continue `expected` (pass `None` to trust the
-    /// header, e.g. for the first segment a reader opens mid-log).
+    /// header, e.g. for a segment a reader opens mid-log). The first segment (index 0)
+    /// must always start the log: sequence 1, block 0, a zero previous hash.
     pub fn open(path: &Path, expected_index: u64, expected: Option<ChainPosition>) -> Result<SegmentCursor, Stop> {
         let file = File::open(path).map_err(Stop::Io)?;
         let file_len = file.metadata().map_err(Stop::Io)?.len();
@@ -252,6 +253,10 @@ impl SegmentCursor {
         let header = SegmentHeader::decode(&bytes).map_err(|message| damage(0, message))?;
         if header.segment_index != expected_index {
             return Err(damage(16, format!("segment index {}, expected {expected_index}", header.segment_index)));
+        }
+        let expected = if expected_index == 0 { Some(ChainPosition::GENESIS) } else { expected };
+        if header.first_seq == 0 || header.first_seq == u64::MAX || header.first_block == u64::MAX {
+            return Err(damage(24, "segment header holds impossible sequence or block numbers".to_owned()));
         }
         let position = match expected {
             Some(expected) => {
@@ -343,7 +348,10 @@ impl SegmentCursor {
                     return Err(self.damage(offset, format!("seq {}: timestamp goes backwards", header.seq)));
                 }
                 self.last_at_micros = Some(header.at_micros);
-                self.next_seq += 1;
+                let Some(next_seq) = self.next_seq.checked_add(1) else {
+                    return Err(self.damage(offset, "sequence numbers overflow".to_owned()));
+                };
+                self.next_seq = next_seq;
                 self.block.add(header.seq, &self.frame);
                 Ok(Step::Event { header, body: &self.frame[FRAME_HEADER_BYTES..] })
             }
@@ -353,12 +361,19 @@ impl SegmentCursor {
                 };
                 let expected_hash = self.block.finish();
                 let block_first = self.block.first_seq.unwrap_or(self.next_seq);
+                // The seal's own header is not hashed, so each of its fields must agree
+                // with what the chain does cover.
+                if header.schema_version != 0
+                    || Some(header.at_micros) != self.last_at_micros.filter(|_| self.block.records > 0)
+                {
+                    return Err(self.damage(offset, "block seal header does not match its block".to_owned()));
+                }
                 if seal.block_index != self.sealed.next_block
                     || seal.prev_hash != self.sealed.prev_hash
                     || seal.record_count != self.block.records
                     || seal.first_seq != block_first
-                    || seal.last_seq != self.next_seq - 1
                     || self.block.records == 0
+                    || seal.last_seq != self.next_seq - 1
                     || header.seq != seal.last_seq
                 {
                     return Err(self.damage(
@@ -379,9 +394,12 @@ impl SegmentCursor {
                         format!("hash chain broken at block {}: its records were changed", seal.block_index),
                     ));
                 }
+                let Some(next_block) = seal.block_index.checked_add(1) else {
+                    return Err(self.damage(offset, "block numbers overflow".to_owned()));
+                };
                 self.sealed = ChainPosition {
                     next_seq: self.next_seq,
-                    next_block: seal.block_index + 1,
+                    next_block,
                     prev_hash: seal.hash,
                     last_at_micros: self.last_at_micros,
                 };
@@ -391,4 +409,46 @@ impl SegmentCursor {
             }
         }
     }
+}
+
+/// Whether a whole, checksummed seal frame starts in `path` after byte `from`. A cut
+/// that would remove one is not a torn write: a crash leaves at most one unsealed block.
+pub fn seal_after(path: &Path, from: u64) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut chunk = vec![0_u8; 1 << 16];
+    let mut position = from.saturating_add(1);
+    while position < len {
+        let read = file.read_at(&mut chunk, position)?;
+        if read == 0 {
+            break;
+        }
+        for index in 0..read {
+            let rest = &chunk[index..read];
+            let magic_here = rest.starts_with(&crate::frame::FRAME_MAGIC)
+                || (rest.len() < 4 && crate::frame::FRAME_MAGIC.starts_with(rest));
+            if !magic_here {
+                continue;
+            }
+            let at = position + index as u64;
+            let mut header = [0_u8; FRAME_HEADER_BYTES];
+            if file.read_at(&mut header, at)? < FRAME_HEADER_BYTES {
+                continue;
+            }
+            let Ok(parsed) = parse_header(&header) else { continue };
+            if parsed.kind != FrameKind::Seal || at + parsed.frame_len() as u64 > len {
+                continue;
+            }
+            let mut body = vec![0_u8; parsed.body_len as usize];
+            if file.read_at(&mut body, at + FRAME_HEADER_BYTES as u64)? == body.len()
+                && check_body(&parsed, &body).is_ok()
+            {
+                return Ok(true);
+            }
+        }
+        // Step back three bytes so a magic split between two chunks is seen whole.
+        position += (read as u64).saturating_sub(3).max(1);
+    }
+    Ok(false)
 }

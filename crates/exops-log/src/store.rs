@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::frame::{FrameKind, write_frame};
 use crate::segment::{
     BlockHasher, ChainPosition, Damage, SEGMENT_HEADER_BYTES, Seal, SegmentCursor, SegmentHeader, Step, Stop,
+    seal_after,
 };
 
 /// The segments live in this subdirectory of a data directory.
@@ -24,8 +25,13 @@ pub const SEGMENT_BYTES_DEFAULT: u64 = 64 << 20;
 #[derive(Debug)]
 pub enum StoreError {
     NotALog(PathBuf),
+    /// Another writer holds the log.
+    Busy(PathBuf),
     Damaged(Damage),
-    Io { path: PathBuf, error: io::Error },
+    Io {
+        path: PathBuf,
+        error: io::Error,
+    },
 }
 
 impl std::fmt::Display for StoreError {
@@ -35,6 +41,12 @@ impl std::fmt::Display for StoreError {
                 f,
                 "{} is not an exops data directory (no `{SEGMENTS_DIR}/`); create one with `exops log init --data-dir {}`",
                 path.display(),
+                path.display()
+            ),
+            StoreError::Busy(path) => write!(
+                f,
+                "another process is writing to the log in {} (an `exops log append` or `import`?): \
+                 one writer at a time",
                 path.display()
             ),
             StoreError::Damaged(damage) => write!(f, "the log is damaged: {damage}"),
@@ -95,11 +107,15 @@ pub fn list_segments(data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError>
         if path.extension().and_then(|ext| ext.to_str()) != Some(SEGMENT_EXTENSION) {
             continue;
         }
-        let Some(first_seq) = path.file_stem().and_then(|stem| stem.to_str()).and_then(|stem| stem.parse().ok()) else {
+        let name = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or("");
+        let first_seq = (name.len() == 20 && name.bytes().all(|byte| byte.is_ascii_digit()))
+            .then(|| name.parse::<u64>().ok())
+            .flatten();
+        let Some(first_seq) = first_seq else {
             return Err(StoreError::Damaged(Damage {
                 segment: path,
                 offset: 0,
-                message: "a segment's name must be its first sequence number".to_owned(),
+                message: "a segment's name must be its first sequence number in 20 digits".to_owned(),
             }));
         };
         segments.push((first_seq, path));
@@ -116,15 +132,80 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 /// as it is.
 pub fn init(data_dir: &Path) -> Result<bool, StoreError> {
     let dir = segments_dir(data_dir);
-    if dir.is_dir() && !list_segments(data_dir)?.is_empty() {
-        return Ok(false);
+    if dir.is_dir() {
+        let segments = list_segments(data_dir)?;
+        match segments.as_slice() {
+            [] => {}
+            // A crash inside `init` itself leaves a first segment shorter than its header:
+            // it can hold nothing, so it is made again.
+            [(_, only)] if fs::metadata(only).map_err(io_error(only))?.len() < SEGMENT_HEADER_BYTES as u64 => {
+                fs::remove_file(only).map_err(io_error(only))?;
+            }
+            _ => return Ok(false),
+        }
     }
     fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     create_segment(&dir, 0, ChainPosition::GENESIS)?;
-    if let Some(parent) = dir.parent() {
+    sync_dir(data_dir)?;
+    if let Some(parent) = data_dir.parent().filter(|parent| !parent.as_os_str().is_empty()) {
         sync_dir(parent)?;
     }
     Ok(true)
+}
+
+/// The lock a writer holds on the log: one writer per data directory, across processes.
+pub const LOCK_FILE: &str = "LOCK";
+
+fn lock_log(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io_error(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Busy(dir.to_owned())),
+        Err(fs::TryLockError::Error(error)) => Err(StoreError::Io { path, error }),
+    }
+}
+
+/// Reads every segment's header (cheap) and checks that they form one log: indices from
+/// 0, names matching first sequence numbers that increase, the first at the genesis.
+/// The frames inside earlier segments are checked by `verify`, not here.
+fn check_headers(segments: &[(u64, PathBuf)]) -> Result<(), StoreError> {
+    let mut previous_first = 0;
+    for (index, (name_seq, path)) in segments.iter().enumerate() {
+        let mut bytes = [0_u8; SEGMENT_HEADER_BYTES];
+        let read = File::open(path).and_then(|mut file| {
+            use std::io::Read;
+            file.read(&mut bytes)
+        });
+        let read = read.map_err(io_error(path))?;
+        let damage = |offset, message: String| StoreError::Damaged(Damage { segment: path.clone(), offset, message });
+        if read < SEGMENT_HEADER_BYTES {
+            if index + 1 == segments.len() {
+                continue; // A rollover cut short; open removes it.
+            }
+            return Err(damage(0, format!("segment header truncated: {read} of {SEGMENT_HEADER_BYTES} bytes")));
+        }
+        let header = SegmentHeader::decode(&bytes).map_err(|message| damage(0, message))?;
+        if header.segment_index != index as u64 {
+            return Err(damage(16, format!("segment index {}, expected {index}", header.segment_index)));
+        }
+        if header.first_seq != *name_seq {
+            return Err(damage(24, format!("segment named for seq {name_seq} starts at seq {}", header.first_seq)));
+        }
+        let genesis = ChainPosition::GENESIS;
+        if index == 0
+            && (header.first_seq != genesis.next_seq
+                || header.first_block != genesis.next_block
+                || header.prev_hash != genesis.prev_hash)
+        {
+            return Err(damage(24, "the first segment does not start the log (seq 1, block 0)".to_owned()));
+        }
+        if index > 0 && header.first_seq <= previous_first {
+            return Err(damage(24, format!("segment starts at seq {}, not after the one before", header.first_seq)));
+        }
+        previous_first = header.first_seq;
+    }
+    Ok(())
 }
 
 fn create_segment(dir: &Path, index: u64, position: ChainPosition) -> Result<(PathBuf, File), StoreError> {
@@ -156,6 +237,8 @@ pub fn scan_to_end(cursor: &mut SegmentCursor) -> Result<(), Stop> {
 /// The open end of the log: where the next block goes.
 #[derive(Debug)]
 pub struct SegmentWriter {
+    /// Held for as long as the writer lives: the cross-process writer lock.
+    _lock: File,
     dir: PathBuf,
     path: PathBuf,
     file: File,
@@ -167,17 +250,18 @@ pub struct SegmentWriter {
 }
 
 impl SegmentWriter {
-    /// Opens the log for appending, cutting a torn tail off the last segment. Damage
-    /// anywhere else is refused with its segment and offset.
+    /// Opens the log for appending: reads every segment through (checksums, sequence,
+    /// chain), cuts a torn tail off the last one, and refuses any other damage with its
+    /// segment and offset.
     pub fn open(data_dir: &Path, segment_bytes_max: u64) -> Result<(SegmentWriter, Recovery), StoreError> {
         let dir = segments_dir(data_dir);
-        let mut segments = list_segments(data_dir)?;
+        list_segments(data_dir)?;
+        let lock = lock_log(&dir)?;
         let mut recovery = Recovery::default();
-        if segments.is_empty() {
-            // A crash inside `init` after the directory was made.
-            init(data_dir)?;
-            segments = list_segments(data_dir)?;
-        }
+        // A crash inside `init`: no segment, or one shorter than its header.
+        init(data_dir)?;
+        let mut segments = list_segments(data_dir)?;
+        check_headers(&segments)?;
         // A rollover that crashed before the new segment's header was whole leaves a file
         // shorter than a header: it holds nothing and goes.
         if segments.len() > 1
@@ -191,9 +275,18 @@ impl SegmentWriter {
                 segments.pop();
             }
         }
+        // Every sealed segment is read through, checking every frame and the chain: damage
+        // anywhere is refused here, not found later by a reader.
+        let mut expected = None;
+        for (index, (_, path)) in segments.iter().enumerate().take(segments.len() - 1) {
+            let mut cursor =
+                SegmentCursor::open(path, index as u64, expected).map_err(|stop| stop_error(path, stop))?;
+            scan_to_end(&mut cursor).map_err(|stop| stop_error(path, stop))?;
+            expected = Some(cursor.sealed);
+        }
         let index = segments.len() as u64 - 1;
         let (name_seq, path) = segments.last().cloned().expect("at least one segment");
-        let mut cursor = SegmentCursor::open(&path, index, None).map_err(|stop| stop_error(&path, stop))?;
+        let mut cursor = SegmentCursor::open(&path, index, expected).map_err(|stop| stop_error(&path, stop))?;
         if cursor.header.first_seq != name_seq {
             return Err(StoreError::Damaged(Damage {
                 segment: path,
@@ -203,8 +296,18 @@ impl SegmentWriter {
         }
         match scan_to_end(&mut cursor) {
             Ok(()) => {}
-            Err(Stop::Unreadable { error, .. }) if error.is_truncation() => {
+            Err(Stop::Unreadable { offset, error }) if error.is_truncation() => {
                 let cut_at = cursor.sealed_end;
+                if seal_after(&path, offset).map_err(io_error(&path))? {
+                    return Err(StoreError::Damaged(Damage {
+                        segment: path,
+                        offset,
+                        message: format!(
+                            "{error}, yet whole sealed blocks follow: the record's length was changed, \
+                             this is not a torn write"
+                        ),
+                    }));
+                }
                 let removed = cursor.file_len - cut_at;
                 let file = OpenOptions::new().write(true).open(&path).map_err(io_error(&path))?;
                 file.set_len(cut_at).map_err(io_error(&path))?;
@@ -218,6 +321,7 @@ impl SegmentWriter {
         let file = OpenOptions::new().append(true).open(&path).map_err(io_error(&path))?;
         Ok((
             SegmentWriter {
+                _lock: lock,
                 dir,
                 path,
                 file,

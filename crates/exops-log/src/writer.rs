@@ -80,9 +80,15 @@ impl std::error::Error for AppendError {}
 
 type Reply = Sender<Result<Appended, AppendError>>;
 
-struct Request {
-    submission: Submission,
-    reply: Reply,
+// Almost every request is an append: boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+enum Request {
+    Append {
+        submission: Submission,
+        reply: Reply,
+    },
+    /// Answer what came before, then stop.
+    Shutdown,
 }
 
 /// A pending answer.
@@ -106,7 +112,7 @@ impl Appender {
     /// Queues a submission; blocks only while the queue is full.
     pub fn submit(&self, submission: Submission) -> Result<Ticket, AppendError> {
         let (reply, answer) = bounded(1);
-        self.sender.send(Request { submission, reply }).map_err(|_| AppendError::Closed)?;
+        self.sender.send(Request::Append { submission, reply }).map_err(|_| AppendError::Closed)?;
         Ok(Ticket(answer))
     }
 
@@ -120,7 +126,7 @@ impl Appender {
 #[derive(Debug)]
 pub struct Log {
     appender: Option<Appender>,
-    thread: Option<JoinHandle<State>>,
+    thread: Option<JoinHandle<(State, Option<String>)>>,
 }
 
 /// What opening a log found.
@@ -156,6 +162,7 @@ impl Log {
         let restored = restore(data_dir, snapshots.as_ref(), Target::End)?;
         notes.extend(restored.notes);
         let state = restored.state;
+        let log_last_at = restored.last_at;
         let last_seq = state.seq();
         if last_seq + 1 != segment_writer.position().next_seq {
             return Err(StoreError::Damaged(crate::segment::Damage {
@@ -171,7 +178,7 @@ impl Log {
         let batch_max = options.batch_max.max(1);
         let thread = std::thread::Builder::new()
             .name("exops-log-writer".to_owned())
-            .spawn(move || write_loop(segment_writer, state, receiver, batch_max, commits, snapshots))
+            .spawn(move || write_loop(segment_writer, state, log_last_at, receiver, batch_max, commits, snapshots))
             .map_err(|error| StoreError::Io { path: data_dir.to_owned(), error })?;
         Ok(Opened { log: Log { appender: Some(Appender { sender }), thread: Some(thread) }, recovery, last_seq, notes })
     }
@@ -180,49 +187,70 @@ impl Log {
         self.appender.clone().expect("the appender lives until close")
     }
 
-    /// Stops the writer once every submission already queued is answered; returns the
-    /// writer's state (the live state of the log).
-    pub fn close(mut self) -> State {
-        self.appender.take();
-        self.thread.take().and_then(|thread| thread.join().ok()).unwrap_or_default()
+    /// Stops the writer once every submission queued before this call is answered
+    /// (later ones, from appenders still alive, are answered `Closed`), and returns the
+    /// writer's state: the live state of the log. An error says the writer had failed,
+    /// and its state may hold events that are not durable.
+    pub fn close(mut self) -> Result<State, AppendError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<State, AppendError> {
+        if let Some(appender) = self.appender.take() {
+            let _ = appender.sender.send(Request::Shutdown);
+        }
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok((state, None))) => Ok(state),
+            Some(Ok((_, Some(reason)))) => Err(AppendError::Poisoned(reason)),
+            Some(Err(_)) => Err(AppendError::Poisoned("the writer thread panicked".to_owned())),
+            None => Err(AppendError::Closed),
+        }
     }
 }
 
 impl Drop for Log {
     fn drop(&mut self) {
-        self.appender.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let _ = self.stop();
     }
 }
 
 fn write_loop(
     mut segment: SegmentWriter,
     mut state: State,
+    log_last_at: Option<Timestamp>,
     requests: Receiver<Request>,
     batch_max: usize,
     commits: Option<Sender<u64>>,
     snapshots: Option<Snapshots>,
-) -> State {
+) -> (State, Option<String>) {
     let every = snapshots.as_ref().map_or(u64::MAX, Snapshots::snapshot_every);
     let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
     let mut poisoned: Option<String> = None;
     let mut batch: Vec<Request> = Vec::with_capacity(batch_max);
     let mut bodies: Vec<(i64, Vec<u8>)> = Vec::with_capacity(batch_max);
     let mut answers: Vec<(Reply, u64, Outcome)> = Vec::with_capacity(batch_max);
-    let mut last_at = state.at();
-    while let Ok(first) = requests.recv() {
+    // The log's clock: the last event written, applied or rejected alike.
+    let mut last_at = log_last_at;
+    let mut shutting_down = false;
+    while !shutting_down {
+        let Ok(first) = requests.recv() else { break };
         batch.push(first);
         // Blocks end where snapshots are due, so that snapshots sit on block boundaries.
         let room = usize::try_from(next_snapshot.saturating_sub(state.seq())).unwrap_or(usize::MAX).max(1);
-        while batch.len() < batch_max.min(room) {
+        while batch.len() < batch_max.min(room) && !matches!(batch.last(), Some(Request::Shutdown)) {
             match requests.try_recv() {
                 Ok(request) => batch.push(request),
                 Err(_) => break,
             }
         }
-        for Request { submission, reply } in batch.drain(..) {
+        for request in batch.drain(..) {
+            let (submission, reply) = match request {
+                Request::Append { submission, reply } => (submission, reply),
+                Request::Shutdown => {
+                    shutting_down = true;
+                    continue;
+                }
+            };
             if let Some(reason) = &poisoned {
                 let _ = reply.send(Err(AppendError::Poisoned(reason.clone())));
                 continue;
@@ -302,5 +330,5 @@ fn write_loop(
     if let Some(snapshots) = &snapshots {
         let _ = snapshots.flush();
     }
-    state
+    (state, poisoned)
 }

@@ -44,7 +44,7 @@ fn data_dir() -> &'static std::path::Path {
             ticket.wait().unwrap();
         }
         drop(appender);
-        opened.log.close();
+        opened.log.close().unwrap();
         dir
     })
     .path()

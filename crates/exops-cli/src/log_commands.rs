@@ -103,12 +103,12 @@ fn open_log(
 
 /// Appends everything `lines` yields, keeping at most `IN_FLIGHT_MAX` unanswered.
 fn pump(
-    log: &Log,
+    opened: &exops_log::Opened,
     lines: impl Iterator<Item = Result<Line, exops_jsonl::ParseError>>,
     progress: &ProgressBar,
 ) -> Result<AppendReport, Failure> {
-    let appender = log.appender();
-    let mut report = AppendReport::default();
+    let appender = opened.log.appender();
+    let mut report = AppendReport { last_seq: opened.last_seq, ..AppendReport::default() };
     let mut in_flight: VecDeque<Ticket> = VecDeque::new();
     let mut failure = None;
     for line in lines {
@@ -193,7 +193,7 @@ pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>) -> Resul
     // Pass 2: append.
     let progress = progress_bar(Some(lines), "importing");
     let reader = Reader::with_decoder(decoder(data_dir, &display, next_seq)?, open(&path)?);
-    let report = pump(&opened.log, reader, &progress);
+    let report = pump(&opened, reader, &progress);
     progress.finish_and_clear();
     let closed = opened.log.close();
     let report = report?;
@@ -217,7 +217,7 @@ pub fn append(data_dir: &Path, snapshot_every: Option<u64>) -> Result<(), Failur
     });
     let stdin = io::stdin().lock();
     let reader = Reader::with_decoder(decoder(data_dir, "<stdin>", next_seq)?, Box::new(stdin) as Box<dyn BufRead>);
-    let report = pump(&opened.log, reader, &ProgressBar::hidden());
+    let report = pump(&opened, reader, &ProgressBar::hidden());
     let closed = opened.log.close();
     let _ = printer.join();
     let report = report?;

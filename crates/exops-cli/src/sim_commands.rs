@@ -1,0 +1,255 @@
+//! `exops simulate`, `exops compare`, `exops lint`: recovery plans against scenarios.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use exops_core::{Envelope, Timestamp};
+use exops_log::{Log, LogOptions, Submission, Ticket};
+use exops_sim::plan::Plan;
+use exops_sim::scenario::Scenario;
+use exops_sim::{Options, StartFrom};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::{Failure, emit, to_json};
+
+fn load_scenario(path: &Path) -> Result<Scenario, Failure> {
+    if !path.is_file() {
+        return Err(Failure::usage(format!("cannot read the scenario `{}`: not a file", path.display())));
+    }
+    Scenario::load(path).map_err(Failure::data)
+}
+
+fn load_plan(path: &Path) -> Result<Plan, Failure> {
+    if !path.is_file() {
+        return Err(Failure::usage(format!("cannot read the plan `{}`: not a file", path.display())));
+    }
+    Plan::load(path).map_err(Failure::data)
+}
+
+/// Where the simulated events go.
+enum LogOut {
+    None,
+    Jsonl { writer: BufWriter<File>, render: exops_jsonl::Writer, path: PathBuf, error: Option<std::io::Error> },
+    DataDir { log: Box<exops_log::Opened>, tickets: Vec<Ticket> },
+}
+
+impl LogOut {
+    fn open(path: Option<&Path>) -> Result<LogOut, Failure> {
+        let Some(path) = path else { return Ok(LogOut::None) };
+        if path.extension().is_some_and(|extension| extension == "jsonl") {
+            let file = File::create(path)
+                .map_err(|error| Failure::usage(format!("cannot create `{}`: {error}", path.display())))?;
+            return Ok(LogOut::Jsonl {
+                writer: BufWriter::with_capacity(1 << 16, file),
+                render: exops_jsonl::Writer::new(),
+                path: path.to_owned(),
+                error: None,
+            });
+        }
+        let fresh = !exops_log::store::segments_dir(path).is_dir()
+            || exops_log::list_segments(path).map(|segments| segments.len()).unwrap_or(0) <= 1
+                && exops_log::inspect::walk(path, false).map(|summary| summary.events == 0).unwrap_or(false);
+        if !fresh {
+            return Err(Failure::usage(format!(
+                "`{}` already holds a log; --log-out writes a new one (give an empty or new directory, or a .jsonl file)",
+                path.display()
+            )));
+        }
+        exops_log::init(path).map_err(Failure::data)?;
+        let log = Log::open(path, LogOptions::default(), None).map_err(Failure::data)?;
+        Ok(LogOut::DataDir { log: Box::new(log), tickets: Vec::new() })
+    }
+
+    fn write(&mut self, envelope: &Envelope) {
+        match self {
+            LogOut::None => {}
+            LogOut::Jsonl { writer, render, error, .. } => {
+                if error.is_none() {
+                    let mut line = render.render(envelope);
+                    line.push('\n');
+                    if let Err(failure) = writer.write_all(line.as_bytes()) {
+                        *error = Some(failure);
+                    }
+                }
+            }
+            LogOut::DataDir { log, tickets } => {
+                let submission = Submission {
+                    at: envelope.at,
+                    id: envelope.id,
+                    actor: envelope.actor.clone(),
+                    event: envelope.event.clone(),
+                    note: envelope.note.clone(),
+                };
+                if let Ok(ticket) = log.log.appender().submit(submission) {
+                    tickets.push(ticket);
+                }
+                if tickets.len() >= 65_536 {
+                    for ticket in tickets.drain(..) {
+                        let _ = ticket.wait();
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), Failure> {
+        match self {
+            LogOut::None => Ok(()),
+            LogOut::Jsonl { mut writer, path, error, .. } => {
+                let flushed = writer.flush();
+                match error.map_or(flushed, Err) {
+                    Ok(()) => Ok(()),
+                    Err(error) => Err(Failure::data(format!("cannot write `{}`: {error}", path.display()))),
+                }
+            }
+            LogOut::DataDir { log, tickets } => {
+                for ticket in tickets {
+                    ticket.wait().map_err(Failure::data)?;
+                }
+                log.log.close().map(|_| ()).map_err(Failure::data)
+            }
+        }
+    }
+}
+
+/// Arguments of `exops simulate`.
+pub struct SimulateArgs {
+    pub scenario: PathBuf,
+    pub plan: PathBuf,
+    pub seed: Option<u64>,
+    pub scale_percent: u32,
+    pub from: Option<String>,
+    pub at: Option<Timestamp>,
+    pub log_out: Option<PathBuf>,
+    pub report: Option<PathBuf>,
+    pub json: bool,
+    pub strict: bool,
+}
+
+fn options(
+    seed: Option<u64>,
+    scale_percent: u32,
+    from: Option<String>,
+    at: Option<Timestamp>,
+) -> Result<Options, Failure> {
+    let start_from = match (from, at) {
+        (None, None) => StartFrom::Fresh,
+        (Some(source), Some(at)) => StartFrom::Log { source, at },
+        (Some(_), None) => {
+            return Err(Failure::usage("--from needs --at: the instant of the recorded log to start from"));
+        }
+        (None, Some(_)) => return Err(Failure::usage("--at needs --from: the recorded log to start from")),
+    };
+    Ok(Options { seed, scale_percent, start_from })
+}
+
+fn progress(scenario: &Scenario, scale_percent: u32) -> ProgressBar {
+    let days = (scenario.end.micros_since(scenario.start) / 86_400_000_000).max(1) as u64;
+    let expected = scenario.workload.per_day.total().saturating_mul(u64::from(scale_percent)) / 100 * days;
+    let bar = ProgressBar::new(expected.max(1));
+    if let Ok(style) = ProgressStyle::with_template("simulating [{bar:40}] {pos}/{len} events ({per_sec}, {eta} left)")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
+    let scenario = load_scenario(&args.scenario)?;
+    let plan = load_plan(&args.plan)?;
+    let options = options(args.seed, args.scale_percent, args.from, args.at)?;
+    let mut out = LogOut::open(args.log_out.as_deref())?;
+    let bar = progress(&scenario, args.scale_percent);
+    let mut written = 0_u64;
+    let result = exops_sim::simulate(&scenario, &plan, &options, &mut |envelope| {
+        out.write(envelope);
+        written += 1;
+        if written % 65_536 == 0 {
+            bar.set_position(written);
+        }
+    });
+    bar.finish_and_clear();
+    let simulation = result.map_err(Failure::data)?;
+    out.finish()?;
+    if let Some(path) = &args.report {
+        let timeline = simulation.replay.finished_timeline();
+        let title = format!("{} — {}", scenario.name, plan.name);
+        std::fs::write(path, exops_sim::report::html(&title, &simulation.metrics, &timeline))
+            .map_err(|error| Failure::data(format!("cannot write the report `{}`: {error}", path.display())))?;
+    }
+    let text = if args.json { to_json(&simulation.metrics)? } else { exops_sim::text::render(&simulation.metrics) };
+    emit(&text)?;
+    if args.strict && !simulation.metrics.violations.is_empty() {
+        return Err(Failure::data(format!(
+            "{} control violation(s) and --strict: the plan breaks the venue's controls",
+            simulation.metrics.violations.len()
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ComparisonJson<'a> {
+    plans: Vec<&'a str>,
+    rows: &'a [exops_sim::text::ComparisonRow],
+    metrics: &'a [exops_sim::Metrics],
+}
+
+pub fn compare(
+    scenario: &Path,
+    plans: &[PathBuf],
+    seed: Option<u64>,
+    scale_percent: u32,
+    json: bool,
+) -> Result<(), Failure> {
+    let scenario = load_scenario(scenario)?;
+    let options = options(seed, scale_percent, None, None)?;
+    let mut runs = Vec::with_capacity(plans.len());
+    for path in plans {
+        let plan = load_plan(path)?;
+        let bar = progress(&scenario, scale_percent);
+        bar.set_message(plan.name.clone());
+        let mut count = 0_u64;
+        let simulation = exops_sim::simulate(&scenario, &plan, &options, &mut |_| {
+            count += 1;
+            if count % 65_536 == 0 {
+                bar.set_position(count);
+            }
+        });
+        bar.finish_and_clear();
+        runs.push(simulation.map_err(Failure::data)?.metrics);
+    }
+    let rows = exops_sim::text::comparison(&runs);
+    if json {
+        let plans = runs.iter().map(|run| run.plan.as_str()).collect();
+        return emit(&to_json(&ComparisonJson { plans, rows: &rows, metrics: &runs })?);
+    }
+    emit(&exops_sim::text::render_comparison(&runs, &rows))
+}
+
+pub fn lint(plan: &Path, scenario: Option<&Path>, json: bool) -> Result<(), Failure> {
+    let plan = load_plan(plan)?;
+    let findings = match scenario {
+        Some(path) => exops_sim::lint::lint(&plan, &load_scenario(path)?).map_err(Failure::data)?,
+        None => Vec::new(),
+    };
+    if json {
+        emit(&to_json(&findings)?)?;
+    } else {
+        let mut text = String::new();
+        for finding in &findings {
+            text.push_str(&format!("{}: phase `{}`: {}\n", finding.location, finding.phase, finding.message));
+        }
+        text.push_str(&format!(
+            "{}: {} phases, {} finding(s){}\n",
+            plan.source,
+            plan.phases.len(),
+            findings.len(),
+            if scenario.is_none() { " (structure only; give --scenario to dry-run it)" } else { "" }
+        ));
+        emit(&text)?;
+    }
+    if findings.is_empty() { Ok(()) } else { Err(Failure { code: 1, message: String::new() }) }
+}

@@ -1,0 +1,552 @@
+//! The simulator: a virtual clock walks the scenario's period day by day, interleaving
+//! the scenario's dated events, the plan's phases as their gates open, daily settlements
+//! of delayed withdrawals, and a seeded stream of customer requests. Every event goes
+//! through the core state machine and out to a sink (a log), so a run can be replayed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use exops_core::{
+    Actor, AssetClass, AssetId, Envelope, Event, MarginAction, MarginRequested, MarketId, OrderCancelled,
+    OrderSubmitted, OrderType, Outcome, ServiceKind, Timestamp, Transfer, WithdrawalsSettled,
+};
+use exops_replay::Replay;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::metrics::{Collector, Metrics, PhaseOutcome, Violation};
+use crate::plan::Plan;
+use crate::scenario::Scenario;
+use crate::toml_events::EventTemplate;
+
+const DAY_MICROS: i64 = 86_400_000_000;
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+/// Where a simulation starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartFrom {
+    /// A fresh venue declared at the scenario's start.
+    Fresh,
+    /// The state of a recorded log (JSON Lines or data directory) at an instant: the
+    /// scenario's events before it are taken as already in the log.
+    Log { source: String, at: Timestamp },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimError(pub String);
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SimError {}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Simulation {
+    pub replay: Replay,
+    pub metrics: Metrics,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Item {
+    Scenario(usize),
+    /// Re-examine the gates at this instant.
+    Tick,
+}
+
+struct Engine<'a> {
+    scenario: &'a Scenario,
+    plan: &'a Plan,
+    replay: Replay,
+    sink: &'a mut dyn FnMut(&Envelope),
+    collector: Collector,
+    schedule: BTreeMap<(Timestamp, u64), Item>,
+    scheduled: u64,
+    opened: Vec<Option<Timestamp>>,
+    seen: BTreeSet<String>,
+    last_change: Option<Timestamp>,
+    incident_at: Option<Timestamp>,
+    signups: u32,
+    /// The log's clock: an event is never dated before the last one.
+    now: Timestamp,
+}
+
+impl Engine<'_> {
+    fn schedule(&mut self, at: Timestamp, item: Item) {
+        self.scheduled += 1;
+        self.schedule.insert((at, self.scheduled), item);
+    }
+
+    /// Applies one event at `at` and writes it out.
+    fn emit(&mut self, at: Timestamp, actor: Actor, event: Event, note: Option<String>) -> Outcome {
+        let at = at.max(self.now);
+        self.now = at;
+        let id = self.replay.state.last_event_id(&actor) + 1;
+        let envelope = Envelope { seq: self.replay.state.seq() + 1, at, id, actor, event, note };
+        let outcome = self.replay.push(envelope.seq, &envelope);
+        (self.sink)(&envelope);
+        self.collector.observe(&self.replay.state, &envelope, &outcome);
+        if let Outcome::Applied { changed } = &outcome {
+            self.seen.insert(envelope.event.kind_name().to_owned());
+            if !changed.is_empty() {
+                self.last_change = Some(at);
+                // A stable-for-N-hours gate may open N hours from now.
+                let hours: BTreeSet<u32> =
+                    self.plan.phases.iter().filter_map(|phase| phase.gate.stable_hours).collect();
+                for hours in hours {
+                    self.schedule(
+                        Timestamp::from_unix_micros(at.unix_micros() + i64::from(hours) * HOUR_MICROS),
+                        Item::Tick,
+                    );
+                }
+            }
+            if let Event::IncidentOpened(_) = envelope.event
+                && self.incident_at.is_none()
+            {
+                self.incident_at = Some(at);
+                self.schedule_offsets(at);
+            }
+        }
+        outcome
+    }
+
+    fn schedule_offsets(&mut self, incident_at: Timestamp) {
+        let offsets: Vec<i64> = self.plan.phases.iter().filter_map(|phase| phase.gate.after_incident_micros).collect();
+        for offset in offsets {
+            self.schedule(Timestamp::from_unix_micros(incident_at.unix_micros().saturating_add(offset)), Item::Tick);
+        }
+    }
+
+    fn decode(&self, template: &EventTemplate, at: Timestamp, label: &str) -> Result<Envelope, String> {
+        let id = self.replay.state.last_event_id(&template.actor) + 1;
+        template.decode(self.replay.state.venue(), self.replay.state.seq() + 1, at.max(self.now), id, label)
+    }
+
+    fn run_item(&mut self, at: Timestamp, item: Item) -> Result<(), SimError> {
+        if let Item::Scenario(index) = item {
+            let event = &self.scenario.events[index];
+            let envelope = self.decode(&event.template, at, &event.label).map_err(SimError)?;
+            self.emit(envelope.at, envelope.actor, envelope.event, envelope.note);
+        }
+        self.open_phases(at)
+    }
+
+    /// Whether phase `index`'s gate holds at `now`; if not, why.
+    fn gate_blocker(&self, index: usize, now: Timestamp) -> Option<String> {
+        let gate = &self.plan.phases[index].gate;
+        if let Some(at) = gate.at
+            && now < at
+        {
+            return Some(format!("waits for {at}"));
+        }
+        if let Some(offset) = gate.after_incident_micros {
+            match self.incident_at {
+                None => return Some("no incident has opened".to_owned()),
+                Some(incident) if now.unix_micros() < incident.unix_micros().saturating_add(offset) => {
+                    return Some("waits for its offset from the incident".to_owned());
+                }
+                Some(_) => {}
+            }
+        }
+        for required in &gate.requires {
+            if self.opened[*required].is_none() {
+                return Some(format!("phase `{}` is not done", self.plan.phases[*required].id));
+            }
+        }
+        for kind in &gate.seen {
+            if !self.seen.contains(kind) {
+                return Some(format!("no `{kind}` event has been applied"));
+            }
+        }
+        if let Some(incident) = &gate.controls_met {
+            let view = self.replay.state.view();
+            match view.incidents.get(incident) {
+                None => return Some(format!("incident `{incident}` does not exist")),
+                Some(details) => match &details.controls {
+                    Some(controls) if controls.met => {}
+                    Some(_) => return Some(format!("the controls of `{incident}` are not met")),
+                    None => return Some(format!("incident `{incident}` is not a wallet compromise")),
+                },
+            }
+        }
+        if let Some(hours) = gate.stable_hours
+            && let Some(change) = self.last_change
+            && now.unix_micros() < change.unix_micros() + i64::from(hours) * HOUR_MICROS
+        {
+            return Some(format!("services changed less than {hours} hours before"));
+        }
+        None
+    }
+
+    /// Opens every phase whose gate holds, until none does.
+    fn open_phases(&mut self, now: Timestamp) -> Result<(), SimError> {
+        loop {
+            let ready = (0..self.plan.phases.len())
+                .find(|index| self.opened[*index].is_none() && self.gate_blocker(*index, now).is_none());
+            let Some(index) = ready else { return Ok(()) };
+            let at = now.max(self.now);
+            self.opened[index] = Some(at);
+            let phase = &self.plan.phases[index];
+            for (number, action) in phase.actions.iter().enumerate() {
+                let label = format!("{}:{}: phase `{}` action {}", self.plan.source, phase.line, phase.id, number + 1);
+                let envelope = match self.decode(action, at, &label) {
+                    Ok(envelope) => envelope,
+                    Err(reason) => {
+                        self.collector.violations.push(Violation {
+                            phase: phase.id.clone(),
+                            action: number + 1,
+                            kind: action.kind().to_owned(),
+                            at,
+                            reason,
+                        });
+                        continue;
+                    }
+                };
+                if let Outcome::Rejected(rejection) =
+                    self.emit(envelope.at, envelope.actor, envelope.event, Some(format!("plan phase {}", phase.id)))
+                {
+                    let phase = &self.plan.phases[index];
+                    self.collector.violations.push(Violation {
+                        phase: phase.id.clone(),
+                        action: number + 1,
+                        kind: action.kind().to_owned(),
+                        at,
+                        reason: rejection.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn settle(&mut self, at: Timestamp) {
+        let Some(venue) = self.replay.state.venue() else { return };
+        let assets: Vec<String> = (0..venue.assets.len())
+            .filter(|index| {
+                venue
+                    .transfer_services(ServiceKind::Withdrawals, AssetId(*index as u16))
+                    .any(|service| self.replay.state.impact()[service as usize].backlog_count > 0)
+            })
+            .map(|index| venue.assets[index].code.clone())
+            .collect();
+        for asset in assets {
+            self.emit(
+                at,
+                Actor::System("settlement".to_owned()),
+                Event::WithdrawalsSettled(WithdrawalsSettled { asset, network: None }),
+                None,
+            );
+        }
+    }
+
+    /// The customer requests of one day, in time order.
+    fn requests(&mut self, day: i64, day_start: Timestamp) -> Vec<(Timestamp, Actor, Event)> {
+        let workload = &self.scenario.workload;
+        let Some(venue) = self.replay.state.venue() else { return Vec::new() };
+        let mut rng = ChaCha8Rng::seed_from_u64(self.scenario.seed ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let weights: Vec<u32> = workload.day_pattern.clone().unwrap_or_else(|| vec![1; 24]);
+        let total_weight: u32 = weights.iter().sum();
+        let offset = i64::from(workload.utc_offset_hours);
+        let pick_time = |rng: &mut ChaCha8Rng| {
+            let mut roll = rng.random_range(0..total_weight);
+            let mut local_hour = 0;
+            for (hour, weight) in weights.iter().enumerate() {
+                if roll < *weight {
+                    local_hour = hour as i64;
+                    break;
+                }
+                roll -= weight;
+            }
+            // The day runs from local midnight; its hours map back to UTC.
+            let micros = local_hour * HOUR_MICROS + rng.random_range(0..HOUR_MICROS);
+            Timestamp::from_unix_micros(day_start.unix_micros() - offset * HOUR_MICROS + micros)
+        };
+        let fiat: Vec<AssetId> = (0..venue.assets.len() as u16)
+            .map(AssetId)
+            .filter(|id| venue.asset(*id).class == AssetClass::Fiat)
+            .collect();
+        let crypto: Vec<AssetId> = (0..venue.assets.len() as u16)
+            .map(AssetId)
+            .filter(|id| venue.asset(*id).class == AssetClass::Crypto)
+            .collect();
+        let markets = venue.markets.len() as u16;
+        let customers = workload.customers;
+        let holders = workload.crypto_holders.max(1).min(customers);
+        let per_day = &workload.per_day;
+        let mut out = Vec::with_capacity(per_day.total() as usize);
+        let transfer = |rng: &mut ChaCha8Rng, crypto_share: u8| -> Option<(u32, Transfer)> {
+            let use_crypto = !crypto.is_empty() && (fiat.is_empty() || rng.random_range(0..100) < crypto_share);
+            let (asset, customer) = if use_crypto {
+                (crypto[rng.random_range(0..crypto.len())], rng.random_range(1..=holders))
+            } else if !fiat.is_empty() {
+                (fiat[rng.random_range(0..fiat.len())], rng.random_range(1..=customers))
+            } else {
+                return None;
+            };
+            let details = venue.asset(asset);
+            let amount = if details.class == AssetClass::Fiat {
+                rng.random_range(1..=50_i64) * 10_000 * 10_i64.pow(u32::from(details.decimals))
+            } else {
+                rng.random_range(1..=1_000_i64) * 10_i64.pow(u32::from(details.decimals.saturating_sub(3)))
+            };
+            let network = (!details.networks.is_empty()).then(|| rng.random_range(0..details.networks.len()) as u8);
+            Some((customer, Transfer { asset, network, amount_minor: amount }))
+        };
+        for _ in 0..per_day.login {
+            let customer = rng.random_range(1..=customers);
+            out.push((pick_time(&mut rng), Actor::Customer(customer), Event::LoginAttempted));
+        }
+        if markets > 0 {
+            for _ in 0..per_day.order {
+                let customer = rng.random_range(1..=customers);
+                let order_type = match rng.random_range(0..10) {
+                    0..3 => OrderType::Market,
+                    3..9 => OrderType::Limit,
+                    _ => OrderType::PostOnly,
+                };
+                let event = Event::OrderSubmitted(OrderSubmitted {
+                    market: MarketId(rng.random_range(0..markets)),
+                    order_type,
+                    notional_minor: rng.random_range(1..=200_i64) * 10_000,
+                });
+                out.push((pick_time(&mut rng), Actor::Customer(customer), event));
+            }
+            for _ in 0..per_day.cancel {
+                let customer = rng.random_range(1..=customers);
+                let event = Event::OrderCancelled(OrderCancelled { market: MarketId(rng.random_range(0..markets)) });
+                out.push((pick_time(&mut rng), Actor::Customer(customer), event));
+            }
+        }
+        for _ in 0..per_day.deposit {
+            if let Some((customer, details)) = transfer(&mut rng, workload.crypto_percent) {
+                out.push((pick_time(&mut rng), Actor::Customer(customer), Event::DepositReceived(details)));
+            }
+        }
+        for _ in 0..per_day.withdrawal {
+            if let Some((customer, details)) = transfer(&mut rng, workload.crypto_percent) {
+                out.push((pick_time(&mut rng), Actor::Customer(customer), Event::WithdrawalRequested(details)));
+            }
+        }
+        if venue.margin_service().is_some() {
+            for _ in 0..per_day.margin {
+                let customer = rng.random_range(1..=customers);
+                let action = if rng.random_range(0..2) == 0 { MarginAction::Open } else { MarginAction::Close };
+                let event = Event::MarginRequested(MarginRequested {
+                    action,
+                    notional_minor: rng.random_range(1..=100_i64) * 10_000,
+                });
+                out.push((pick_time(&mut rng), Actor::Customer(customer), event));
+            }
+        }
+        for _ in 0..per_day.signup {
+            self.signups += 1;
+            let customer = customers.saturating_add(self.signups).min(exops_core::CUSTOMER_ID_MAX);
+            out.push((pick_time(&mut rng), Actor::Customer(customer), Event::SignupRequested));
+        }
+        out.sort_by_key(|(at, _, _)| *at);
+        out
+    }
+}
+
+/// How to run a simulation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Scales the scenario's requests per day, in percent (100 = as written).
+    pub scale_percent: u32,
+    pub start_from: StartFrom,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { seed: None, scale_percent: 100, start_from: StartFrom::Fresh }
+    }
+}
+
+/// Runs `plan` against `scenario`, sending every event to `sink`.
+pub fn simulate(
+    scenario: &Scenario,
+    plan: &Plan,
+    options: &Options,
+    sink: &mut dyn FnMut(&Envelope),
+) -> Result<Simulation, SimError> {
+    let mut scenario = scenario.clone();
+    if let Some(seed) = options.seed {
+        scenario.seed = seed;
+    }
+    let scale = |count: u64| count.saturating_mul(u64::from(options.scale_percent)) / 100;
+    let per_day = &mut scenario.workload.per_day;
+    for count in [
+        &mut per_day.login,
+        &mut per_day.order,
+        &mut per_day.cancel,
+        &mut per_day.deposit,
+        &mut per_day.withdrawal,
+        &mut per_day.margin,
+        &mut per_day.signup,
+    ] {
+        *count = scale(*count);
+    }
+    if per_day.total() > crate::scenario::REQUESTS_PER_DAY_MAX {
+        return Err(SimError(format!(
+            "scaled to {} requests a day; at most {}",
+            per_day.total(),
+            crate::scenario::REQUESTS_PER_DAY_MAX
+        )));
+    }
+    let start_from = &options.start_from;
+    let scenario = &scenario;
+    let (replay, seen, start) = match start_from {
+        StartFrom::Fresh => (Replay::new(), BTreeSet::new(), scenario.start),
+        StartFrom::Log { source, at } => {
+            let (replay, seen) = load_log(source, *at, sink)?;
+            (replay, seen, (*at).max(scenario.start))
+        }
+    };
+    let mut engine = Engine {
+        scenario,
+        plan,
+        replay,
+        sink,
+        collector: Collector::new(scenario, plan),
+        schedule: BTreeMap::new(),
+        scheduled: 0,
+        opened: vec![None; plan.phases.len()],
+        seen,
+        last_change: None,
+        incident_at: None,
+        signups: 0,
+        now: start,
+    };
+    match start_from {
+        StartFrom::Fresh => {
+            engine.emit(
+                scenario.start,
+                Actor::System("scenario".to_owned()),
+                Event::VenueDeclared(scenario.venue_spec.clone()),
+                Some(format!("scenario: {}", scenario.name)),
+            );
+        }
+        StartFrom::Log { .. } => {
+            // The recorded prefix went to the sink as it was read, so the output log is
+            // self-contained; what it implies for the gates carries over.
+            engine.now = engine.replay.state.at().unwrap_or(start).max(engine.now);
+            engine.incident_at = engine.replay.state.incidents().iter().map(|incident| incident.opened_at).min();
+            engine.last_change = engine.replay.state.at();
+        }
+    }
+    if engine.replay.state.venue().is_none() {
+        return Err(SimError("the log declares no venue to simulate from".to_owned()));
+    }
+    engine.collector.begin(&engine.replay.state, engine.now);
+    for (index, event) in scenario.events.iter().enumerate() {
+        if event.at >= start || matches!(start_from, StartFrom::Fresh) {
+            engine.schedule(event.at, Item::Scenario(index));
+        }
+    }
+    if let Some(incident) = engine.incident_at {
+        engine.schedule_offsets(incident);
+    }
+    for phase in &plan.phases {
+        if let Some(at) = phase.gate.at {
+            engine.schedule(at, Item::Tick);
+        }
+    }
+    engine.schedule(start, Item::Tick);
+
+    let utc_offset = i64::from(scenario.workload.utc_offset_hours) * HOUR_MICROS;
+    let first_day = (start.unix_micros() + utc_offset).div_euclid(DAY_MICROS);
+    let last_day = (scenario.end.unix_micros() + utc_offset - 1).div_euclid(DAY_MICROS);
+    for day in first_day..=last_day {
+        let mut settlements = Vec::new();
+        if let Some(settlement) = &scenario.settlement {
+            // 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays.
+            let weekday = (day + 3).rem_euclid(7);
+            if !settlement.weekdays_only || weekday < 5 {
+                let at = Timestamp::from_unix_micros(
+                    day * DAY_MICROS - utc_offset + i64::from(settlement.hour) * HOUR_MICROS,
+                );
+                settlements.push(at);
+            }
+        }
+        let requests = engine.requests(day - first_day, Timestamp::from_unix_micros(day * DAY_MICROS));
+        for (at, actor, event) in requests {
+            if at < start || at >= scenario.end {
+                continue;
+            }
+            engine.run_until(at, &mut settlements)?;
+            engine.emit(at, actor, event, None);
+        }
+        let day_end = Timestamp::from_unix_micros((day + 1) * DAY_MICROS - utc_offset).min(scenario.end);
+        engine.run_until(day_end, &mut settlements)?;
+        engine.collector.end_of_day(&engine.replay.state, day_end);
+    }
+    engine.run_until(scenario.end, &mut Vec::new())?;
+    let blockers: Vec<Option<String>> = (0..plan.phases.len())
+        .map(|index| if engine.opened[index].is_some() { None } else { engine.gate_blocker(index, scenario.end) })
+        .collect();
+    let Engine { replay, collector, opened, .. } = engine;
+    let phases = plan
+        .phases
+        .iter()
+        .zip(&opened)
+        .zip(blockers)
+        .map(|((phase, opened), blocked_by)| PhaseOutcome {
+            id: phase.id.clone(),
+            title: phase.title.clone(),
+            opened_at: *opened,
+            blocked_by,
+        })
+        .collect();
+    let metrics = collector.finish(&replay, phases, scenario.end);
+    Ok(Simulation { replay, metrics })
+}
+
+impl Engine<'_> {
+    /// Runs every scheduled item (and settlement) due at or before `until`.
+    fn run_until(&mut self, until: Timestamp, settlements: &mut Vec<Timestamp>) -> Result<(), SimError> {
+        loop {
+            let next_item = self.schedule.first_key_value().map(|((at, _), _)| *at).filter(|at| *at <= until);
+            let next_settlement = settlements.first().copied().filter(|at| *at <= until);
+            let settle_first = match (next_item, next_settlement) {
+                (None, None) => return Ok(()),
+                (Some(item), Some(settlement)) => settlement < item,
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+            };
+            if settle_first {
+                let at = settlements.remove(0);
+                self.settle(at);
+                self.open_phases(at)?;
+            } else if let Some(((at, _), item)) = self.schedule.pop_first() {
+                self.run_item(at, item)?;
+            }
+        }
+    }
+}
+
+/// Folds a recorded log up to `at`, sending each event to `sink`; returns the replay and
+/// the kinds of events applied.
+fn load_log(
+    source: &str,
+    at: Timestamp,
+    sink: &mut dyn FnMut(&Envelope),
+) -> Result<(Replay, BTreeSet<String>), SimError> {
+    let opened =
+        exops_replay::Source::open(source).map_err(|error| SimError(format!("cannot open `{source}`: {error}")))?;
+    let mut replay = Replay::new();
+    let mut seen = BTreeSet::new();
+    for line in opened {
+        let line = line.map_err(|error| SimError(error.to_string()))?;
+        if line.envelope.at > at {
+            break;
+        }
+        if let Outcome::Applied { .. } = replay.push(line.line, &line.envelope) {
+            seen.insert(line.envelope.event.kind_name().to_owned());
+        }
+        sink(&line.envelope);
+    }
+    Ok((replay, seen))
+}

@@ -1,0 +1,54 @@
+//! Plan lint: what can be known before a run. Structural problems (unknown phases,
+//! cycles, malformed actions) are found when the plan is parsed; with a scenario, the
+//! plan is also dry-run on the scenario's events alone (no customers), which finds
+//! unknown selectors and holds, actions the controls refuse, and phases that never open.
+
+use serde::Serialize;
+
+use crate::engine::{Options, simulate};
+use crate::plan::Plan;
+use crate::scenario::Scenario;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// `file:line` of the phase.
+    pub location: String,
+    pub phase: String,
+    pub message: String,
+}
+
+/// Dry-runs `plan` on `scenario` without customers; every violation and every phase
+/// that never opens is a finding.
+pub fn lint(plan: &Plan, scenario: &Scenario) -> Result<Vec<Finding>, String> {
+    let mut dry = scenario.clone();
+    dry.workload.per_day = Default::default();
+    let simulation = simulate(&dry, plan, &Options::default(), &mut |_| {}).map_err(|error| error.0)?;
+    let mut findings = Vec::new();
+    let location = |phase: &str| {
+        plan.phases
+            .iter()
+            .find(|candidate| candidate.id == phase)
+            .map_or_else(|| plan.source.clone(), |found| format!("{}:{}", plan.source, found.line))
+    };
+    for violation in &simulation.metrics.violations {
+        findings.push(Finding {
+            location: location(&violation.phase),
+            phase: violation.phase.clone(),
+            message: format!("action {} (`{}`) is refused: {}", violation.action, violation.kind, violation.reason),
+        });
+    }
+    for phase in &simulation.metrics.phases {
+        if phase.opened_at.is_none() {
+            findings.push(Finding {
+                location: location(&phase.id),
+                phase: phase.id.clone(),
+                message: format!(
+                    "never opens before the scenario ends ({}): {}",
+                    scenario.end,
+                    phase.blocked_by.clone().unwrap_or_else(|| "its gate never holds".to_owned())
+                ),
+            });
+        }
+    }
+    Ok(findings)
+}

@@ -1,0 +1,317 @@
+//! Recovery plans (TOML): ordered phases, each with a gate and actions. Actions are
+//! operator events in the event catalog's vocabulary; the simulator dates them when
+//! their phase opens.
+//!
+//! ```toml
+//! name = "What BITPoint did"
+//!
+//! [[phases]]
+//! id = "jpy-funding"
+//! title = "JPY deposits and withdrawals"
+//! gate = { at = "2019-08-06T14:00:00+09:00" }
+//! actions = [
+//!   { kind = "hold_lifted", hold = "all-services-suspended", services = ["deposits:JPY", "withdrawals:JPY"] },
+//! ]
+//!
+//! [[phases]]
+//! id = "crypto-withdrawals"
+//! gate = { requires = ["jpy-funding"], controls_met = "BP-2019-07", stable_hours = 72 }
+//! actions = [{ kind = "hold_lifted", hold = "crypto-transfers-suspended" }]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use exops_core::{Actor, Timestamp};
+use serde::Deserialize;
+
+use crate::toml_events::{EventTemplate, template};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateFile {
+    #[serde(default)]
+    at: Option<String>,
+    #[serde(default)]
+    after_incident: Option<String>,
+    #[serde(default)]
+    requires: Vec<String>,
+    #[serde(default)]
+    seen: Vec<String>,
+    #[serde(default)]
+    controls_met: Option<String>,
+    #[serde(default)]
+    stable_hours: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhaseFile {
+    id: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    gate: GateFile,
+    #[serde(default)]
+    actions: Vec<toml::Table>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    phases: Vec<PhaseFile>,
+}
+
+/// What must hold before a phase opens. Every condition given must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Gate {
+    /// Not before this instant.
+    pub at: Option<Timestamp>,
+    /// Not before this long after the first incident opened (microseconds).
+    pub after_incident_micros: Option<i64>,
+    /// These phases (by index) are done.
+    pub requires: Vec<usize>,
+    /// An event of each of these kinds has been applied.
+    pub seen: Vec<String>,
+    /// The wallet-compromise controls of this incident are met (keys rotated, review
+    /// passed, every required approval given).
+    pub controls_met: Option<String>,
+    /// No service changed mode for this many hours.
+    pub stable_hours: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Phase {
+    pub id: String,
+    pub title: Option<String>,
+    pub gate: Gate,
+    pub actions: Vec<EventTemplate>,
+    /// The line of the phase's `id` in the plan file.
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub source: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub phases: Vec<Phase>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanError(pub String);
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// Parses `25d`, `14h`, `30m` and sums like `25d14h`.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let invalid = || format!("`{text}` is not a duration like 25d, 36h, 90m or 25d14h");
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    for character in text.chars() {
+        if character.is_ascii_digit() {
+            digits.push(character);
+            continue;
+        }
+        let unit: i64 = match character {
+            'd' => 86_400_000_000,
+            'h' => 3_600_000_000,
+            'm' => 60_000_000,
+            _ => return Err(invalid()),
+        };
+        let amount: i64 = digits.parse().map_err(|_| invalid())?;
+        total = amount.checked_mul(unit).and_then(|part| total.checked_add(part)).ok_or_else(invalid)?;
+        digits.clear();
+    }
+    if !digits.is_empty() || text.is_empty() {
+        return Err(invalid());
+    }
+    Ok(total)
+}
+
+/// The 1-based line where `needle` first appears after line `from`.
+fn line_of(text: &str, needle: &str, from: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, line)| line.contains(needle))
+        .map_or(from.max(1), |(index, _)| index + 1)
+}
+
+impl Plan {
+    pub fn load(path: &Path) -> Result<Plan, PlanError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| PlanError(format!("cannot read {}: {error}", path.display())))?;
+        Plan::parse(&path.display().to_string(), &text)
+    }
+
+    pub fn parse(source: &str, text: &str) -> Result<Plan, PlanError> {
+        let file: PlanFile = toml::from_str(text).map_err(|error| PlanError(format!("{source}: {error}")))?;
+        if file.phases.is_empty() {
+            return Err(PlanError(format!("{source}: the plan has no [[phases]]")));
+        }
+        let mut index_of: BTreeMap<String, usize> = BTreeMap::new();
+        let mut lines = Vec::with_capacity(file.phases.len());
+        let mut search_from = 1;
+        for (index, phase) in file.phases.iter().enumerate() {
+            let line = line_of(text, &format!("\"{}\"", phase.id), search_from);
+            search_from = line;
+            lines.push(line);
+            if phase.id.is_empty() {
+                return Err(PlanError(format!("{source}:{line}: phases[{index}] has an empty `id`")));
+            }
+            if index_of.insert(phase.id.clone(), index).is_some() {
+                return Err(PlanError(format!("{source}:{line}: phase id `{}` is used twice", phase.id)));
+            }
+        }
+        let default_actor = Actor::Staff("recovery".to_owned());
+        let mut phases = Vec::with_capacity(file.phases.len());
+        for (index, phase) in file.phases.into_iter().enumerate() {
+            let line = lines[index];
+            let at = |field: &str, text: &str| -> Result<Timestamp, PlanError> {
+                Timestamp::parse_rfc3339(text).map_err(|error| {
+                    PlanError(format!("{source}:{line}: phase `{}`: gate `{field}`: {error}", phase.id))
+                })
+            };
+            let mut requires = Vec::with_capacity(phase.gate.requires.len());
+            for required in &phase.gate.requires {
+                match index_of.get(required) {
+                    Some(other) if *other == index => {
+                        return Err(PlanError(format!("{source}:{line}: phase `{}` requires itself", phase.id)));
+                    }
+                    Some(other) => requires.push(*other),
+                    None => {
+                        let where_line = line_of(text, &format!("\"{required}\""), line);
+                        return Err(PlanError(format!(
+                            "{source}:{where_line}: phase `{}` requires `{required}`, which is not a phase; phases: {}",
+                            phase.id,
+                            index_of.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )));
+                    }
+                }
+            }
+            let gate = Gate {
+                at: phase.gate.at.as_deref().map(|text| at("at", text)).transpose()?,
+                after_incident_micros: phase.gate.after_incident.as_deref().map(parse_duration).transpose().map_err(
+                    |error| PlanError(format!("{source}:{line}: phase `{}`: gate `after_incident`: {error}", phase.id)),
+                )?,
+                requires,
+                seen: phase.gate.seen,
+                controls_met: phase.gate.controls_met,
+                stable_hours: phase.gate.stable_hours,
+            };
+            for kind in &gate.seen {
+                if !exops_jsonl::KINDS.contains(&kind.as_str()) {
+                    return Err(PlanError(format!(
+                        "{source}:{line}: phase `{}`: gate `seen`: `{kind}` is not an event kind; kinds: {}",
+                        phase.id,
+                        exops_jsonl::KINDS.join(", ")
+                    )));
+                }
+            }
+            let mut actions = Vec::with_capacity(phase.actions.len());
+            for (number, table) in phase.actions.iter().enumerate() {
+                let label = format!("{source}:{line}: phase `{}` action {}", phase.id, number + 1);
+                let action = template(table, &default_actor, &label).map_err(PlanError)?;
+                if !exops_jsonl::KINDS.contains(&action.kind()) {
+                    return Err(PlanError(format!(
+                        "{label}: `{}` is not an event kind; kinds: {}",
+                        action.kind(),
+                        exops_jsonl::KINDS.join(", ")
+                    )));
+                }
+                if action.declares_venue() {
+                    return Err(PlanError(format!("{label}: a plan cannot declare a venue")));
+                }
+                actions.push(action);
+            }
+            phases.push(Phase { id: phase.id, title: phase.title, gate, actions, line });
+        }
+        let plan = Plan { source: source.to_owned(), name: file.name, description: file.description, phases };
+        if let Some(cycle) = plan.cycle() {
+            let names: Vec<&str> = cycle.iter().map(|index| plan.phases[*index].id.as_str()).collect();
+            return Err(PlanError(format!(
+                "{source}:{}: phases require each other in a cycle, so none of them can open: {}",
+                plan.phases[cycle[0]].line,
+                names.join(" → ")
+            )));
+        }
+        Ok(plan)
+    }
+
+    /// A cycle in `requires`, as phase indices ending where they start.
+    pub fn cycle(&self) -> Option<Vec<usize>> {
+        // 0 = unvisited, 1 = on the current path, 2 = done.
+        fn visit(plan: &Plan, at: usize, marks: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
+            marks[at] = 1;
+            path.push(at);
+            for next in &plan.phases[at].gate.requires {
+                match marks[*next] {
+                    1 => {
+                        let start = path.iter().position(|index| index == next).unwrap_or(0);
+                        let mut cycle = path[start..].to_vec();
+                        cycle.push(*next);
+                        return Some(cycle);
+                    }
+                    0 => {
+                        if let Some(cycle) = visit(plan, *next, marks, path) {
+                            return Some(cycle);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            path.pop();
+            marks[at] = 2;
+            None
+        }
+        let mut marks = vec![0_u8; self.phases.len()];
+        for start in 0..self.phases.len() {
+            if marks[start] == 0
+                && let Some(cycle) = visit(self, start, &mut marks, &mut Vec::new())
+            {
+                return Some(cycle);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("25d14h").unwrap(), (25 * 24 + 14) * 3_600_000_000);
+        assert_eq!(parse_duration("90m").unwrap(), 90 * 60_000_000);
+        for bad in ["", "5", "d", "5x", "-3d", "99999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_line_and_what_is_valid() {
+        let text = "name = \"p\"\n\n[[phases]]\nid = \"a\"\ngate = { requires = [\"b\"] }\n\n[[phases]]\nid = \"c\"\n";
+        let error = Plan::parse("plan.toml", text).unwrap_err().to_string();
+        assert_eq!(error, "plan.toml:5: phase `a` requires `b`, which is not a phase; phases: a, c");
+        let cycle = "name = \"p\"\n[[phases]]\nid = \"a\"\ngate = { requires = [\"b\"] }\n[[phases]]\nid = \"b\"\ngate = { requires = [\"a\"] }\n";
+        let error = Plan::parse("plan.toml", cycle).unwrap_err().to_string();
+        assert!(
+            error.contains("plan.toml:3: phases require each other in a cycle") && error.contains("a → b → a"),
+            "{error}"
+        );
+        let typo = "name = \"p\"\n[[phases]]\nid = \"a\"\ngaet = {}\n";
+        let error = Plan::parse("plan.toml", typo).unwrap_err().to_string();
+        assert!(error.contains("line 4") && error.contains("unknown field `gaet`"), "{error}");
+    }
+}

@@ -1,0 +1,250 @@
+//! Scenarios (TOML): the venue, the dated events of the incident (in the event catalog's
+//! vocabulary), the period simulated, and the seeded customer workload.
+//!
+//! ```toml
+//! name = "BITPoint Japan, July 2019"
+//! start = "2019-07-11T00:00:00+09:00"
+//! end = "2019-12-31T00:00:00+09:00"
+//! seed = 2019
+//!
+//! [venue]                       # as in `venue_declared`
+//! name = "BITPoint Japan"
+//! markets = ["BTC/JPY"]
+//! assets = [{ code = "JPY", class = "fiat", decimals = 0 }, { code = "BTC", class = "crypto", decimals = 8 }]
+//!
+//! [[events]]                    # any operator event of docs/event-catalog.md, with `at`
+//! at = "2019-07-11T22:12:00+09:00"
+//! kind = "incident_opened"
+//! incident = "BP-2019-07"
+//! # …
+//!
+//! [workload]
+//! customers = 110000
+//! crypto_holders = 50000
+//! [workload.per_day]
+//! order = 400000
+//! ```
+
+use std::path::Path;
+
+use exops_core::{Actor, Timestamp, Venue, VenueSpec};
+use serde::Deserialize;
+
+use crate::toml_events::{EventTemplate, template};
+
+/// Requests per day, across all customers, by kind of customer operation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerDay {
+    #[serde(default)]
+    pub login: u64,
+    #[serde(default)]
+    pub order: u64,
+    #[serde(default)]
+    pub cancel: u64,
+    #[serde(default)]
+    pub deposit: u64,
+    #[serde(default)]
+    pub withdrawal: u64,
+    #[serde(default)]
+    pub margin: u64,
+    #[serde(default)]
+    pub signup: u64,
+}
+
+impl PerDay {
+    pub fn total(&self) -> u64 {
+        self.login + self.order + self.cancel + self.deposit + self.withdrawal + self.margin + self.signup
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Existing customers, numbered 1 ..= customers.
+    pub customers: u32,
+    /// Customers 1 ..= crypto_holders hold crypto: only they deposit or withdraw it.
+    #[serde(default)]
+    pub crypto_holders: u32,
+    /// Of deposits and withdrawals, the percentage in crypto (the rest in fiat).
+    #[serde(default = "default_crypto_percent")]
+    pub crypto_percent: u8,
+    /// Relative weight of each hour of the day (24 values, local time), for when
+    /// requests arrive; flat when absent.
+    #[serde(default)]
+    pub day_pattern: Option<Vec<u32>>,
+    /// Local time's offset from UTC, in hours, for `day_pattern` and settlement hours.
+    #[serde(default)]
+    pub utc_offset_hours: i8,
+    pub per_day: PerDay,
+}
+
+fn default_crypto_percent() -> u8 {
+    50
+}
+
+/// Delayed withdrawals settle once a day at this local hour (weekdays only by default).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settlement {
+    pub hour: u8,
+    #[serde(default = "yes")]
+    pub weekdays_only: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    start: String,
+    end: String,
+    #[serde(default)]
+    seed: Option<u64>,
+    venue: VenueSpec,
+    #[serde(default)]
+    events: Vec<toml::Table>,
+    workload: Workload,
+    #[serde(default)]
+    settlement: Option<Settlement>,
+}
+
+/// A dated operator event of the scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioEvent {
+    pub at: Timestamp,
+    pub template: EventTemplate,
+    /// `events[N]` in the scenario file, for messages.
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub seed: u64,
+    pub venue_spec: VenueSpec,
+    pub venue: Venue,
+    /// In time order (stable for equal instants).
+    pub events: Vec<ScenarioEvent>,
+    pub workload: Workload,
+    pub settlement: Option<Settlement>,
+}
+
+/// A scenario that cannot be used, with where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError(pub String);
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Bounds that keep a simulation finite.
+pub const DAYS_MAX: i64 = 3_660;
+pub const REQUESTS_PER_DAY_MAX: u64 = 100_000_000;
+
+fn instant(source: &str, field: &str, text: &str) -> Result<Timestamp, ScenarioError> {
+    Timestamp::parse_rfc3339(text).map_err(|error| ScenarioError(format!("{source}: `{field}`: {error}")))
+}
+
+impl Scenario {
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| ScenarioError(format!("cannot read {}: {error}", path.display())))?;
+        Scenario::parse(&path.display().to_string(), &text)
+    }
+
+    pub fn parse(source: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let file: ScenarioFile = toml::from_str(text).map_err(|error| ScenarioError(format!("{source}: {error}")))?;
+        let start = instant(source, "start", &file.start)?;
+        let end = instant(source, "end", &file.end)?;
+        if end <= start {
+            return Err(ScenarioError(format!("{source}: `end` ({end}) must be after `start` ({start})")));
+        }
+        let days = end.micros_since(start) / 86_400_000_000;
+        if days > DAYS_MAX {
+            return Err(ScenarioError(format!("{source}: the period is {days} days; at most {DAYS_MAX}")));
+        }
+        let venue =
+            Venue::from_spec(&file.venue).map_err(|error| ScenarioError(format!("{source}: [venue]: {error}")))?;
+        let workload = file.workload;
+        if workload.per_day.total() > REQUESTS_PER_DAY_MAX {
+            return Err(ScenarioError(format!(
+                "{source}: [workload.per_day] adds up to {} requests a day; at most {REQUESTS_PER_DAY_MAX}",
+                workload.per_day.total()
+            )));
+        }
+        if workload.customers == 0 || workload.customers > exops_core::CUSTOMER_ID_MAX {
+            return Err(ScenarioError(format!(
+                "{source}: [workload] `customers` must be between 1 and {}",
+                exops_core::CUSTOMER_ID_MAX
+            )));
+        }
+        if workload.crypto_holders > workload.customers {
+            return Err(ScenarioError(format!("{source}: [workload] `crypto_holders` exceeds `customers`")));
+        }
+        if workload.crypto_percent > 100 {
+            return Err(ScenarioError(format!("{source}: [workload] `crypto_percent` is a percentage (0 to 100)")));
+        }
+        if let Some(pattern) = &workload.day_pattern
+            && (pattern.len() != 24 || pattern.iter().all(|weight| *weight == 0))
+        {
+            return Err(ScenarioError(format!(
+                "{source}: [workload] `day_pattern` takes 24 hourly weights, not all zero"
+            )));
+        }
+        if !(-12..=14).contains(&workload.utc_offset_hours) {
+            return Err(ScenarioError(format!("{source}: [workload] `utc_offset_hours` must be between -12 and 14")));
+        }
+        if let Some(settlement) = &file.settlement
+            && settlement.hour > 23
+        {
+            return Err(ScenarioError(format!("{source}: [settlement] `hour` must be between 0 and 23")));
+        }
+        let default_actor = Actor::System("scenario".to_owned());
+        let mut events = Vec::with_capacity(file.events.len());
+        for (index, table) in file.events.iter().enumerate() {
+            let label = format!("{source}: events[{index}]");
+            let at = match table.get("at").and_then(toml::Value::as_str) {
+                Some(text) => instant(&label, "at", text)?,
+                None => return Err(ScenarioError(format!("{label}: missing `at` (an RFC 3339 instant, quoted)"))),
+            };
+            let template = template(table, &default_actor, &label).map_err(ScenarioError)?;
+            if template.declares_venue() {
+                return Err(ScenarioError(format!("{label}: the venue is declared by [venue], not by an event")));
+            }
+            // Decoding now reports every malformed event before anything runs.
+            template.decode(Some(&venue), 2, at, 1, &label).map_err(ScenarioError)?;
+            events.push(ScenarioEvent { at, template, label });
+        }
+        events.sort_by_key(|event| event.at);
+        Ok(Scenario {
+            name: file.name,
+            description: file.description,
+            start,
+            end,
+            seed: file.seed.unwrap_or(0),
+            venue_spec: file.venue,
+            venue,
+            events,
+            workload,
+            settlement: file.settlement,
+        })
+    }
+
+    /// The first incident the scenario opens: what plan offsets count from.
+    pub fn first_incident_at(&self) -> Option<Timestamp> {
+        self.events.iter().find(|event| event.template.kind() == "incident_opened").map(|event| event.at)
+    }
+}

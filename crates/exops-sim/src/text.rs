@@ -1,0 +1,199 @@
+//! Plain-text renderings of metrics: one run, and several plans side by side.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::metrics::{Metrics, Milestone};
+
+fn milestone(value: &Option<Milestone>) -> String {
+    match value {
+        None => "never (within the period)".to_owned(),
+        Some(Milestone { at, hours_after_incident: Some(hours) }) => {
+            format!("{at} ({} days {} h after the incident)", hours / 24, hours % 24)
+        }
+        Some(Milestone { at, hours_after_incident: None }) => at.to_string(),
+    }
+}
+
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
+    for row in rows {
+        for (index, cell) in row.iter().enumerate() {
+            widths[index] = widths[index].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|cell| (*cell).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (index, cell) in row.iter().enumerate() {
+            let _ = write!(line, "{cell:<width$}  ", width = widths[index]);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn render(metrics: &Metrics) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}\nplan: {}\nseed {}, {} .. {}",
+        metrics.scenario, metrics.plan, metrics.seed, metrics.start, metrics.end
+    );
+    let _ = writeln!(
+        out,
+        "\n{} events, {} customer requests: {} accepted, {} refused, {} queued; {} customers affected",
+        metrics.events,
+        metrics.customer_requests,
+        metrics.requests.accepted,
+        metrics.requests.refused,
+        metrics.requests.queued,
+        metrics.customers_affected
+    );
+    let _ = writeln!(
+        out,
+        "withdrawal backlog peak: {} queued{}",
+        metrics.withdrawal_backlog_peak,
+        metrics.withdrawal_backlog_peak_at.map(|at| format!(" at {at}")).unwrap_or_default()
+    );
+    let _ = writeln!(out, "existing customers served from: {}", milestone(&metrics.recovery.existing_customers_served));
+    let _ = writeln!(out, "full service from:              {}", milestone(&metrics.recovery.full_service));
+    let _ = writeln!(out, "sign-ups open from:             {}", milestone(&metrics.recovery.signups_open));
+    let refunds: Vec<String> = metrics
+        .refunds_paid_minor
+        .0
+        .iter()
+        .filter(|(_, amount)| *amount > 0)
+        .map(|(asset, amount)| format!("{amount} {asset} (minor units)"))
+        .collect();
+    let _ = writeln!(out, "refunds paid: {}", if refunds.is_empty() { "none".to_owned() } else { refunds.join(", ") });
+
+    out.push_str("\nPHASES\n");
+    let rows: Vec<Vec<String>> = metrics
+        .phases
+        .iter()
+        .map(|phase| {
+            vec![
+                phase.id.clone(),
+                phase.opened_at.map_or_else(|| "never".to_owned(), |at| at.to_string()),
+                phase.blocked_by.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&["PHASE", "OPENED", "BLOCKED BY"], &rows));
+
+    if metrics.violations.is_empty() {
+        out.push_str("\nno control violations\n");
+    } else {
+        let _ = writeln!(out, "\nCONTROL VIOLATIONS ({})", metrics.violations.len());
+        for violation in &metrics.violations {
+            let _ = writeln!(
+                out,
+                "- phase `{}` action {} (`{}`) at {}: {}",
+                violation.phase, violation.action, violation.kind, violation.at, violation.reason
+            );
+        }
+    }
+
+    out.push_str("\nSERVICES\n");
+    let rows: Vec<Vec<String>> = metrics
+        .services
+        .0
+        .iter()
+        .map(|(name, service)| {
+            vec![
+                name.clone(),
+                service.mode_at_end.to_string(),
+                service.accepted.to_string(),
+                service.refused.to_string(),
+                service.queued.to_string(),
+                service.restricted_hours.to_string(),
+                service.closed_hours.to_string(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&["SERVICE", "AT END", "ACCEPTED", "REFUSED", "QUEUED", "RESTRICTED H", "CLOSED H"], &rows));
+    out
+}
+
+/// One row of a comparison: a figure, each plan's value, and which is best.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ComparisonRow {
+    pub figure: String,
+    pub values: Vec<Option<u64>>,
+    /// Index of the best plan (lowest value; `None` counts as worst), if one is best.
+    pub best: Option<usize>,
+}
+
+/// The figures compared, lower is better for each.
+pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
+    type Figure = (&'static str, fn(&Metrics) -> Option<u64>);
+    let figures: [Figure; 10] = [
+        ("customers affected", |m| Some(m.customers_affected)),
+        ("requests refused", |m| Some(m.requests.refused)),
+        ("requests queued", |m| Some(m.requests.queued)),
+        ("withdrawal backlog peak", |m| Some(m.withdrawal_backlog_peak)),
+        ("hours to serve existing customers", |m| {
+            m.recovery.existing_customers_served.as_ref().and_then(|milestone| milestone.hours_after_incident)
+        }),
+        ("hours to full service", |m| {
+            m.recovery.full_service.as_ref().and_then(|milestone| milestone.hours_after_incident)
+        }),
+        ("hours to open sign-ups", |m| {
+            m.recovery.signups_open.as_ref().and_then(|milestone| milestone.hours_after_incident)
+        }),
+        ("hours crypto withdrawals closed (sum)", |m| {
+            Some(
+                m.services
+                    .0
+                    .iter()
+                    .filter(|(name, _)| name.starts_with("withdrawals:"))
+                    .map(|(_, service)| service.closed_hours)
+                    .sum(),
+            )
+        }),
+        ("control violations", |m| Some(m.violations.len() as u64)),
+        ("phases never opened", |m| Some(m.phases_never_opened.len() as u64)),
+    ];
+    figures
+        .iter()
+        .map(|(figure, value)| {
+            let values: Vec<Option<u64>> = runs.iter().map(value).collect();
+            let best_value = values.iter().flatten().min().copied();
+            let winners: Vec<usize> = values
+                .iter()
+                .enumerate()
+                .filter(|(_, value)| **value == best_value && value.is_some())
+                .map(|(index, _)| index)
+                .collect();
+            ComparisonRow { figure: (*figure).to_owned(), values, best: (winners.len() == 1).then(|| winners[0]) }
+        })
+        .collect()
+}
+
+pub fn render_comparison(runs: &[Metrics], rows: &[ComparisonRow]) -> String {
+    let mut out = String::new();
+    for (index, run) in runs.iter().enumerate() {
+        let _ = writeln!(out, "plan {}: {}", index + 1, run.plan);
+    }
+    out.push('\n');
+    let mut header: Vec<String> = vec!["FIGURE (lower is better; * best)".to_owned()];
+    header.extend((1..=runs.len()).map(|index| format!("PLAN {index}")));
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let mut cells = vec![row.figure.clone()];
+            for (index, value) in row.values.iter().enumerate() {
+                let text = value.map_or_else(|| "never".to_owned(), |value| value.to_string());
+                cells.push(if row.best == Some(index) { format!("{text} *") } else { text });
+            }
+            cells
+        })
+        .collect();
+    out.push_str(&table(&header_refs, &table_rows));
+    out
+}

@@ -12,7 +12,10 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   ci                 format check, clippy (warnings are errors), every test, fixtures up to date
   fixtures           regenerate the generated fixtures (fixtures/*/events.jsonl)
-  fixtures --check   fail if a generated fixture differs from what the generator writes";
+  fixtures --check   fail if a generated fixture differs from what the generator writes
+  crash [--iterations N] [--seed S]
+                     kill `exops log append` N times (default 1000) at seeded-random moments and check
+                     that every acknowledged event survives (the crash test, in release mode)";
 
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
@@ -53,6 +56,55 @@ fn fixtures(check: bool) -> Result<()> {
     sync("fixtures/bitpoint-2019/events.jsonl", &bitpoint::generate()?, check)
 }
 
+/// The crash test of `crates/exops-cli/tests/it/crash.rs`, in release mode, with its
+/// iteration count (and optionally its seed) passed through the environment.
+fn crash(iterations: u64, seed: Option<&str>) -> Result<()> {
+    if iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    let args = ["test", "--release", "--locked", "-p", "exops-cli", "--test", "it", "crash::", "--", "--nocapture"];
+    eprintln!("xtask: $ EXOPS_CRASH_ITERATIONS={iterations} cargo {}", args.join(" "));
+    let mut command = Command::new("cargo");
+    command.args(args).current_dir(project_root()).env("EXOPS_CRASH_ITERATIONS", iterations.to_string());
+    if let Some(seed) = seed {
+        command.env("EXOPS_CRASH_SEED", seed);
+    }
+    let status = command.status().context("cannot start `cargo`")?;
+    if !status.success() {
+        bail!("the crash test failed ({status})");
+    }
+    Ok(())
+}
+
+fn crash_args(args: &[&str]) -> Result<()> {
+    let mut iterations = 1000;
+    let mut seed = None;
+    let mut rest = args;
+    while let [flag, value, tail @ ..] = rest {
+        match *flag {
+            "--iterations" => {
+                iterations = value.parse().with_context(|| format!("--iterations {value}: not a whole number"))?;
+            }
+            "--seed" => {
+                let parsed = match value.strip_prefix("0x") {
+                    Some(hex) => u64::from_str_radix(hex, 16).is_ok(),
+                    None => value.parse::<u64>().is_ok(),
+                };
+                if !parsed {
+                    bail!("--seed {value}: not a whole number (decimal, or hexadecimal after `0x`)");
+                }
+                seed = Some(*value);
+            }
+            _ => bail!("unknown option `{flag}`\n{USAGE}"),
+        }
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        bail!("`{}` needs a value\n{USAGE}", rest[0]);
+    }
+    crash(iterations, seed)
+}
+
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
@@ -70,6 +122,7 @@ fn main() -> Result<()> {
         ["ci"] => ci(),
         ["fixtures"] => fixtures(false),
         ["fixtures", "--check"] => fixtures(true),
+        ["crash", rest @ ..] => crash_args(rest),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())

@@ -184,10 +184,35 @@ pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>) -> Resul
 
     let opened = open_log(data_dir, None, snapshot_every)?;
     let next_seq = opened.last_seq + 1;
-    // Pass 1: every line must parse before anything is written.
+    // Pass 1: every line must parse, and must not be one the writer would refuse (time
+    // going backwards) or skip (an id not above the same actor's previous one in the
+    // file), before anything is written.
     let mut lines = 0_u64;
+    let mut last_at = opened.last_at;
+    let mut last_ids: std::collections::BTreeMap<exops_core::Actor, (u64, u64)> = Default::default();
     for line in Reader::with_decoder(decoder(data_dir, &display, next_seq)?, open(&path)?) {
-        line.map_err(Failure::data)?;
+        let line = line.map_err(Failure::data)?;
+        let envelope = &line.envelope;
+        if let Some(previous) = last_at
+            && envelope.at < previous
+        {
+            return Err(Failure::data(format!(
+                "{display}:{}: field `at`: {} is earlier than the event before it ({previous}); \
+                 time must not go backwards (nothing was imported)",
+                line.line, envelope.at
+            )));
+        }
+        last_at = Some(envelope.at);
+        if let Some((previous_id, previous_line)) = last_ids.get(&envelope.actor)
+            && envelope.id <= *previous_id
+        {
+            return Err(Failure::data(format!(
+                "{display}:{}: field `id`: {} of {} is not above its id {previous_id} on line {previous_line}; \
+                 ids go up per actor (nothing was imported)",
+                line.line, envelope.id, envelope.actor
+            )));
+        }
+        last_ids.insert(envelope.actor.clone(), (envelope.id, line.line));
         lines += 1;
     }
     // Pass 2: append.

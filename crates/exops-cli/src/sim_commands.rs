@@ -166,7 +166,7 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     let result = exops_sim::simulate(&scenario, &plan, &options, &mut |envelope| {
         out.write(envelope);
         written += 1;
-        if written % 65_536 == 0 {
+        if written.is_multiple_of(65_536) {
             bar.set_position(written);
         }
     });
@@ -214,7 +214,7 @@ pub fn compare(
         let mut count = 0_u64;
         let simulation = exops_sim::simulate(&scenario, &plan, &options, &mut |_| {
             count += 1;
-            if count % 65_536 == 0 {
+            if count.is_multiple_of(65_536) {
                 bar.set_position(count);
             }
         });

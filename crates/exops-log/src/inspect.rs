@@ -80,7 +80,9 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
                 }
                 Ok(Step::End) => break,
                 Err(Stop::Unreadable { offset, error }) if last && error.is_truncation() => {
-                    if seal_after(path, offset).map_err(|error| StoreError::Io { path: path.clone(), error })? {
+                    if seal_after(path, offset, &cursor.sealed)
+                        .map_err(|error| StoreError::Io { path: path.clone(), error })?
+                    {
                         return Err(StoreError::Damaged(Damage {
                             segment: path.clone(),
                             offset,

@@ -131,7 +131,9 @@ impl LogReader {
                 }
                 Err(Stop::Unreadable { offset, error }) if last_segment && error.is_truncation() => {
                     let path = cursor.path().to_owned();
-                    if seal_after(&path, offset).map_err(|error| StoreError::Io { path: path.clone(), error })? {
+                    if seal_after(&path, offset, &cursor.sealed)
+                        .map_err(|error| StoreError::Io { path: path.clone(), error })?
+                    {
                         return Err(StoreError::Damaged(Damage {
                             segment: path,
                             offset,

@@ -411,9 +411,11 @@ impl SegmentCursor {
     }
 }
 
-/// Whether a whole, checksummed seal frame starts in `path` after byte `from`. A cut
-/// that would remove one is not a torn write: a crash leaves at most one unsealed block.
-pub fn seal_after(path: &Path, from: u64) -> io::Result<bool> {
+/// Whether a whole, checksummed seal of the block that continues the chain at `sealed`
+/// starts in `path` after byte `from`. A cut that would remove one is not a torn write: a
+/// crash leaves at most one unsealed block. Only the seal that continues the chain counts,
+/// so bytes inside an event body that happen to look like a seal cannot block a repair.
+pub fn seal_after(path: &Path, from: u64, sealed: &ChainPosition) -> io::Result<bool> {
     use std::os::unix::fs::FileExt;
     let file = File::open(path)?;
     let len = file.metadata()?.len();
@@ -443,6 +445,11 @@ pub fn seal_after(path: &Path, from: u64) -> io::Result<bool> {
             let mut body = vec![0_u8; parsed.body_len as usize];
             if file.read_at(&mut body, at + FRAME_HEADER_BYTES as u64)? == body.len()
                 && check_body(&parsed, &body).is_ok()
+                && Seal::decode(&body).is_some_and(|seal| {
+                    seal.block_index == sealed.next_block
+                        && seal.prev_hash == sealed.prev_hash
+                        && seal.first_seq == sealed.next_seq
+                })
             {
                 return Ok(true);
             }

@@ -298,7 +298,7 @@ impl SegmentWriter {
             Ok(()) => {}
             Err(Stop::Unreadable { offset, error }) if error.is_truncation() => {
                 let cut_at = cursor.sealed_end;
-                if seal_after(&path, offset).map_err(io_error(&path))? {
+                if seal_after(&path, offset, &cursor.sealed).map_err(io_error(&path))? {
                     return Err(StoreError::Damaged(Damage {
                         segment: path,
                         offset,

@@ -138,6 +138,8 @@ pub struct Opened {
     pub last_seq: u64,
     /// What restoring the writer's state repaired or rebuilt.
     pub notes: Vec<String>,
+    /// The timestamp of the log's last event: an append earlier than this is refused.
+    pub last_at: Option<Timestamp>,
 }
 
 impl Log {
@@ -180,7 +182,13 @@ impl Log {
             .name("exops-log-writer".to_owned())
             .spawn(move || write_loop(segment_writer, state, log_last_at, receiver, batch_max, commits, snapshots))
             .map_err(|error| StoreError::Io { path: data_dir.to_owned(), error })?;
-        Ok(Opened { log: Log { appender: Some(Appender { sender }), thread: Some(thread) }, recovery, last_seq, notes })
+        Ok(Opened {
+            log: Log { appender: Some(Appender { sender }), thread: Some(thread) },
+            recovery,
+            last_seq,
+            notes,
+            last_at: log_last_at,
+        })
     }
 
     pub fn appender(&self) -> Appender {

@@ -335,7 +335,7 @@ impl Axis {
 /// A "nice" axis maximum and step for values up to `max`: 1, 2 or 5 times a power of ten.
 fn nice_scale(max: u64) -> (u64, u64) {
     let max = max.max(1);
-    let raw = max.div_ceil(4);
+    let raw = max.div_ceil(5);
     let mut power = 1_u64;
     loop {
         for factor in [1, 2, 5] {
@@ -354,7 +354,14 @@ fn y_of(value: u64, max: u64, top: i64, bottom: i64) -> i64 {
     bottom - (i128::from(value.min(max)) * height / i128::from(max.max(1))) as i64
 }
 
-fn y_axis(out: &mut String, axis: &Axis, max: u64, step: u64, top: i64, bottom: i64) {
+fn y_axis(out: &mut String, axis: &Axis, title: &str, max: u64, step: u64, top: i64, bottom: i64) {
+    let _ = writeln!(
+        out,
+        "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+        axis.left - 8,
+        top - 14,
+        escape(title)
+    );
     let mut value = 0;
     while value <= max {
         let y = y_of(value, max, top, bottom);
@@ -419,7 +426,7 @@ h2 { font-size: 18px; margin: 30px 0 8px; }
 section { background: #fff; border: 1px solid #d9dee3; border-radius: 6px; padding: 12px 18px 16px; margin-top: 18px; }
 section h2 { margin-top: 4px; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid #e3e7eb; vertical-align: top; }
+th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid #e3e7eb; vertical-align: baseline; }
 th { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: #52606d; background: #f7f9fa; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.summary th { width: 30%; text-transform: none; letter-spacing: 0; font-size: 14px; color: #1f2933; background: none; font-weight: 600; }
@@ -538,26 +545,38 @@ struct Marker {
     incident: bool,
 }
 
-/// Spreads marker labels over as few lanes as keep them from overlapping; returns each
-/// marker's lane and whether its label sits left of the line, and the number of lanes.
+/// Spreads marker labels over lanes so that no label overlaps another label or crosses
+/// another marker's line (a line runs from its label down through every lower lane).
+/// Returns each marker's lane and whether its label sits left of its line, and the number
+/// of lanes.
 fn lanes(markers: &[Marker], right: i64) -> (Vec<(usize, bool)>, usize) {
-    let mut lane_ends: Vec<i64> = Vec::new();
+    const GAP: i64 = 6;
+    // (lane, from, to) of each placed label and (lane, x) of each placed line.
+    let mut labels: Vec<(usize, i64, i64)> = Vec::new();
+    let mut lines: Vec<(usize, i64)> = Vec::new();
+    let mut lane_count = 0;
     let mut placed = Vec::with_capacity(markers.len());
     for marker in markers {
-        let width = text_width(&marker.label, 66) + 6;
+        let width = text_width(&marker.label, 62) + 4;
         let leftward = marker.x + width > right;
         let (from, to) = if leftward { (marker.x - width, marker.x) } else { (marker.x, marker.x + width) };
-        let lane = match lane_ends.iter().position(|end| *end + 6 <= from) {
-            Some(lane) => lane,
-            None => {
-                lane_ends.push(i64::MIN);
-                lane_ends.len() - 1
-            }
+        let fits = |lane: usize| {
+            let label_free = labels.iter().all(|(other, other_from, other_to)| {
+                *other != lane || *other_to + GAP <= from || to + GAP <= *other_from
+            });
+            let not_crossed = lines.iter().all(|(other, x)| *other >= lane || *x + 2 < from || to + 2 < *x);
+            let crosses_nothing = labels.iter().all(|(other, other_from, other_to)| {
+                *other <= lane || marker.x + 2 < *other_from || *other_to + 2 < marker.x
+            });
+            label_free && not_crossed && crosses_nothing
         };
-        lane_ends[lane] = to;
+        let lane = (0..=lane_count).find(|lane| fits(*lane)).unwrap_or(lane_count);
+        lane_count = lane_count.max(lane + 1);
+        labels.push((lane, from, to));
+        lines.push((lane, marker.x));
         placed.push((lane, leftward));
     }
-    (placed, lane_ends.len())
+    (placed, lane_count)
 }
 
 fn gantt(out: &mut String, metrics: &Metrics, timeline: &Timeline, axis: &Axis) {
@@ -694,7 +713,7 @@ fn gantt(out: &mut String, metrics: &Metrics, timeline: &Timeline, axis: &Axis) 
             x + 19,
             escape(label)
         );
-        x += 19 + text_width(label, 60) + 22;
+        x += 19 + text_width(label, 54) + 20;
     }
     let _ = writeln!(
         out,
@@ -704,7 +723,7 @@ fn gantt(out: &mut String, metrics: &Metrics, timeline: &Timeline, axis: &Axis) 
         legend_y + 3,
         x + 6
     );
-    x += 6 + text_width("phase opened", 60) + 22;
+    x += 6 + text_width("phase opened", 54) + 20;
     let _ = writeln!(
         out,
         "<line x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\" stroke=\"{RED}\" stroke-width=\"1.5\"/>\
@@ -732,7 +751,7 @@ fn backlog_chart(out: &mut String, metrics: &Metrics, axis: &Axis) {
     let (top, bottom) = (26, 206);
     let height = bottom + 26;
     svg_open(out, height, "Withdrawal backlog over time");
-    y_axis(out, axis, max, step, top, bottom);
+    y_axis(out, axis, "queued", max, step, top, bottom);
     axis.draw(out, top, bottom);
     let points: Vec<(i64, i64)> = metrics
         .withdrawal_backlog
@@ -791,10 +810,10 @@ fn refusals_chart(out: &mut String, metrics: &Metrics, axis: &Axis) {
     }
     let highest = metrics.refused_per_day.iter().map(|day| day.refused).max().unwrap_or(0);
     let (max, step) = nice_scale(highest);
-    let (top, bottom) = (14, 194);
+    let (top, bottom) = (26, 206);
     let height = bottom + 26;
     svg_open(out, height, "Refused customer requests per day");
-    y_axis(out, axis, max, step, top, bottom);
+    y_axis(out, axis, "refused", max, step, top, bottom);
     axis.draw(out, top, bottom);
     let end = metrics.end.unix_micros();
     for (index, day) in metrics.refused_per_day.iter().enumerate() {
@@ -921,8 +940,10 @@ mod tests {
         assert_eq!(grouped(1_234_567), "1,234,567");
         assert_eq!(grouped_signed(-1_234), "-1,234");
         assert_eq!(nice_scale(316), (400, 100));
+        assert_eq!(nice_scale(4_088), (5_000, 1_000));
         assert_eq!(nice_scale(0), (1, 1));
         assert_eq!(nice_scale(7), (8, 2));
+        assert_eq!(nice_scale(36), (40, 10));
         assert_eq!(percent(1, 3), "33.3%");
     }
 

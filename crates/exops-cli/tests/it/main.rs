@@ -5,6 +5,8 @@
 //! the process did not panic, so no test can pass on a crash.
 
 mod check;
+mod crash;
+mod log_commands;
 mod replay;
 mod robustness;
 mod timeline;

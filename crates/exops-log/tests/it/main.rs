@@ -2,3 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod codec;
+mod concurrency;
+mod corruption;
+mod durability;
+mod support;

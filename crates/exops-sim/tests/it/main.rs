@@ -1,0 +1,6 @@
+//! Integration tests of exops-sim.
+
+#![allow(clippy::unwrap_used)]
+
+mod fixtures;
+mod report;

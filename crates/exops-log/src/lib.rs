@@ -4,6 +4,7 @@
 pub mod codec;
 pub mod frame;
 pub mod inspect;
+pub mod pipeline;
 pub mod reader;
 pub mod restore;
 pub mod segment;

@@ -11,6 +11,14 @@ use crate::codec::decode_body;
 use crate::segment::{Damage, Hash, SegmentCursor, Step, Stop, seal_after};
 use crate::store::{StoreError, list_segments, stop_error};
 
+/// The events of one block (those at or after the reader's start) and the block's seal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedBlock {
+    pub events: Vec<Envelope>,
+    /// Last sequence number, chain hash and last timestamp of the block.
+    pub seal: Option<(u64, Hash, Option<i64>)>,
+}
+
 #[derive(Debug)]
 pub struct LogReader {
     segments: Vec<(u64, PathBuf)>,
@@ -52,6 +60,26 @@ impl LogReader {
     /// (known once that point has been read past): what a snapshot taken there recorded.
     pub fn chain_before_start(&self) -> Option<Hash> {
         self.chain_before_start
+    }
+
+    /// The rest of the current block, or the next whole block, with its seal: its last
+    /// sequence number, chain hash and last timestamp.
+    pub fn next_block(&mut self) -> Option<Result<SealedBlock, StoreError>> {
+        if self.ready.is_empty() && !self.finished {
+            match self.fill() {
+                Ok(true) => {}
+                Ok(false) => self.finished = true,
+                Err(error) => {
+                    self.finished = true;
+                    return Some(Err(error));
+                }
+            }
+        }
+        if self.ready.is_empty() {
+            return None;
+        }
+        let events: Vec<Envelope> = self.ready.drain(..).collect();
+        Some(Ok(SealedBlock { events, seal: self.last_seal }))
     }
 
     /// The last block sealed so far: its last sequence number, chain hash and timestamp.

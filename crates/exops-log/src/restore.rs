@@ -7,6 +7,7 @@ use std::path::Path;
 
 use exops_core::{Envelope, State, Timestamp};
 
+use crate::pipeline::PipelinedReader;
 use crate::reader::LogReader;
 use crate::snapshots::{SnapshotMeta, Snapshots};
 use crate::store::StoreError;
@@ -46,18 +47,15 @@ pub struct Restored {
     pub notes: Vec<String>,
 }
 
-/// Folds the reader's events into `state` up to `target`; with `rebuild`, stores a
-/// snapshot at every block boundary at least `every` events after the previous one.
+/// Folds the reader's events into `state` up to `target`.
 fn fold(
     reader: &mut LogReader,
     state: &mut State,
     target: Target,
-    rebuild: Option<(&Snapshots, u64)>,
     last_at: &mut Option<Timestamp>,
 ) -> Result<u64, StoreError> {
     let mut folded = 0;
-    let mut next_snapshot = rebuild.map(|(_, every)| (state.seq() / every + 1) * every);
-    while let Some(envelope) = reader.next() {
+    for envelope in reader {
         let envelope = envelope?;
         if !target.includes(&envelope) {
             break;
@@ -65,19 +63,46 @@ fn fold(
         state.apply(&envelope);
         *last_at = Some(envelope.at);
         folded += 1;
-        if let (Some((snapshots, every)), Some(next)) = (rebuild, next_snapshot)
-            && let Some((sealed_seq, hash, at)) = reader.last_seal()
-            && sealed_seq == envelope.seq
+    }
+    Ok(folded)
+}
+
+/// Folds the whole log up to `target` on two threads (one reads and decodes, this one
+/// applies), storing snapshots at block boundaries on the way when `snapshots` is given.
+pub fn fold_pipelined(
+    data_dir: &Path,
+    target: Target,
+    snapshots: Option<&Snapshots>,
+) -> Result<(State, u64, Option<Timestamp>), StoreError> {
+    let mut state = State::new();
+    let mut pipeline = PipelinedReader::open(data_dir, 1)?;
+    let every = snapshots.map_or(u64::MAX, Snapshots::snapshot_every);
+    let mut next_snapshot = every;
+    let (mut folded, mut last_at) = (0_u64, None);
+    'blocks: while let Some(block) = pipeline.next_block() {
+        let block = block?;
+        for envelope in &block.events {
+            if !target.includes(envelope) {
+                break 'blocks;
+            }
+            state.apply(envelope);
+            last_at = Some(envelope.at);
+            folded += 1;
+        }
+        if let (Some(store), Some((seq, hash, at))) = (snapshots, block.seal)
+            && seq == state.seq()
         {
-            let _ = snapshots.record_block(Timestamp::from_unix_micros(at.unwrap_or(0)), sealed_seq);
-            if sealed_seq >= next {
-                let meta = SnapshotMeta { seq: sealed_seq, at: at.map(Timestamp::from_unix_micros), chain_hash: hash };
-                let _ = snapshots.put(meta, state);
-                next_snapshot = Some((sealed_seq / every + 1) * every);
+            let at = at.map(Timestamp::from_unix_micros);
+            if let Some(at) = at {
+                let _ = store.record_block(at, seq);
+            }
+            if seq >= next_snapshot {
+                let _ = store.put(SnapshotMeta { seq, at, chain_hash: hash }, &state);
+                next_snapshot = (seq / every).saturating_add(1).saturating_mul(every);
             }
         }
     }
-    Ok(folded)
+    Ok((state, folded, last_at))
 }
 
 /// The state of the log in `data_dir` at `target`. `snapshots` is the data directory's
@@ -121,17 +146,13 @@ pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -
             {
                 state.apply(&first);
                 last_at = Some(first.at);
-                folded = 1 + fold(&mut reader, &mut state, target, None, &mut last_at)?;
+                folded = 1 + fold(&mut reader, &mut state, target, &mut last_at)?;
             }
             return Ok(Restored { state, from_snapshot: Some(seq), events_folded: folded, last_at, notes });
         }
     }
     let had_snapshots = snapshots.is_some_and(|store| store.coverage().0 > 0);
-    let mut state = State::new();
-    let mut reader = LogReader::open(data_dir, 1)?;
-    let rebuild = snapshots.map(|store| (store, store.snapshot_every()));
-    let mut last_at = None;
-    let folded = fold(&mut reader, &mut state, target, rebuild, &mut last_at)?;
+    let (state, folded, last_at) = fold_pipelined(data_dir, target, snapshots)?;
     if let Some(store) = snapshots {
         if !notes.is_empty() {
             notes.push("replayed the log from the start and rebuilt its snapshots".to_owned());

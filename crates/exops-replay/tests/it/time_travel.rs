@@ -136,3 +136,14 @@ fn a_damaged_or_foreign_snapshot_is_removed_and_rebuilt() {
     assert_eq!(restored.from_snapshot, Some(680));
     assert_eq!(restored.state.view(), replay_file(&workspace_path(FIXTURE), Point::Seq(730)).state.view());
 }
+
+#[test]
+fn the_pipelined_fold_equals_the_single_threaded_one() {
+    use exops_log::restore::{Target, fold_pipelined};
+    for seq in [0, 1, 39, 40, 41, 400, 754, 755, 10_000] {
+        let (state, folded, _) = fold_pipelined(data_dir(), Target::Seq(seq), None).unwrap();
+        let full = replay_file(&workspace_path(FIXTURE), Point::Seq(seq));
+        assert_eq!(state.view(), full.state.view(), "seq {seq}");
+        assert_eq!(folded, seq.min(events_in_fixture()));
+    }
+}

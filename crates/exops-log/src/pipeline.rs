@@ -1,0 +1,82 @@
+//! Replay on two cores: a reader thread reads, checks and decodes whole blocks and hands
+//! them over a bounded channel to the thread that folds them, so decoding one block
+//! overlaps applying the one before. Memory is the channel's few blocks, not the log.
+
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, bounded};
+use exops_core::Envelope;
+
+use crate::reader::{LogReader, SealedBlock};
+use crate::store::StoreError;
+
+/// Blocks in flight between the threads (a block is at most a group commit's events).
+pub const BLOCKS_IN_FLIGHT: usize = 4;
+
+/// Whole blocks from `from_seq` on, read and decoded by a background thread.
+#[derive(Debug)]
+pub struct PipelinedReader {
+    blocks: Receiver<Result<SealedBlock, StoreError>>,
+    thread: Option<JoinHandle<()>>,
+    current: std::vec::IntoIter<Envelope>,
+    failed: bool,
+}
+
+impl PipelinedReader {
+    pub fn open(data_dir: &Path, from_seq: u64) -> Result<PipelinedReader, StoreError> {
+        let mut reader = LogReader::open(data_dir, from_seq)?;
+        let (sender, blocks) = bounded(BLOCKS_IN_FLIGHT);
+        let thread = std::thread::Builder::new()
+            .name("exops-log-reader".to_owned())
+            .spawn(move || {
+                while let Some(block) = reader.next_block() {
+                    let stop = block.is_err();
+                    if sender.send(block).is_err() || stop {
+                        return;
+                    }
+                }
+            })
+            .map_err(|error| StoreError::Io { path: data_dir.to_owned(), error })?;
+        Ok(PipelinedReader { blocks, thread: Some(thread), current: Vec::new().into_iter(), failed: false })
+    }
+
+    /// The next block, whole: the fastest way to consume the pipeline.
+    pub fn next_block(&mut self) -> Option<Result<SealedBlock, StoreError>> {
+        if self.failed {
+            return None;
+        }
+        let block = self.blocks.recv().ok()?;
+        if block.is_err() {
+            self.failed = true;
+        }
+        Some(block)
+    }
+}
+
+impl Iterator for PipelinedReader {
+    type Item = Result<Envelope, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(envelope) = self.current.next() {
+                return Some(Ok(envelope));
+            }
+            match self.next_block()? {
+                Ok(block) => self.current = block.events.into_iter(),
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+}
+
+impl Drop for PipelinedReader {
+    fn drop(&mut self) {
+        // Dropping the receiver ends the reader thread at its next send.
+        let (_, closed) = bounded(0);
+        self.blocks = closed;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

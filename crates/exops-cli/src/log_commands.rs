@@ -409,3 +409,20 @@ pub fn stats(data_dir: &Path, json: bool) -> Result<(), Failure> {
         summary.unsealed_tail.as_ref().map(|tail| format!("note        {}\n", describe_tail(tail))).unwrap_or_default()
     ))
 }
+
+/// Writes a synthetic log of `events` events into a new data directory.
+pub fn generate(data_dir: &Path, events: u64, seed: u64) -> Result<(), Failure> {
+    if exops_log::store::segments_dir(data_dir).is_dir()
+        && walk(data_dir, false).map(|summary| summary.events > 0).unwrap_or(true)
+    {
+        return Err(Failure::usage(format!(
+            "`{}` already holds a log; `exops gen` writes a new one (give a new or empty directory)",
+            data_dir.display()
+        )));
+    }
+    let progress = progress_bar(Some(events), "generating");
+    let written = exops_sim::generate::write_log(data_dir, events, seed, &mut |written| progress.set_position(written));
+    progress.finish_and_clear();
+    let written = written.map_err(store_failure)?;
+    emit(&format!("generated {written} events (seed {seed}) in {}\n", data_dir.display()))
+}

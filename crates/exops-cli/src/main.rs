@@ -134,6 +134,22 @@ or a violation with --strict; 2 usage error.")]
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
+    /// Write a synthetic log (a venue with dozens of markets, a million customers, incidents
+    /// running through it) for benchmarks and load tests.
+    #[command(after_help = "Example:
+  exops gen --events 100000000 --seed 1 --data-dir ./big
+  exops replay ./big
+
+The same seed gives the same log. The directory must be new or empty.")]
+    Gen {
+        /// How many events.
+        #[arg(long)]
+        events: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
+    },
     /// Check a plan: unknown phases, cycles, malformed actions; with --scenario, also unknown
     /// selectors and holds, actions the controls refuse, and phases that never open.
     #[command(after_help = "Examples:
@@ -354,6 +370,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Compare { scenario, plans, seed, scale, format } => {
             sim_commands::compare(&scenario, &plans, seed, scale, matches!(format, ReportFormat::Json))
         }
+        Command::Gen { events, seed, data_dir } => log_commands::generate(&data_dir, events, seed),
         Command::Lint { plan, scenario, format } => {
             sim_commands::lint(&plan, scenario.as_deref(), matches!(format, ReportFormat::Json))
         }

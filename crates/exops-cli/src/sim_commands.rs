@@ -136,7 +136,12 @@ fn options(
 ) -> Result<Options, Failure> {
     let start_from = match (from, at) {
         (None, None) => StartFrom::Fresh,
-        (Some(source), Some(at)) => StartFrom::Log { source, at },
+        (Some(source), Some(at)) => {
+            if source != "-" && !Path::new(&source).exists() {
+                return Err(Failure::usage(format!("cannot open `{source}` (--from): no such file or directory")));
+            }
+            StartFrom::Log { source, at }
+        }
         (Some(_), None) => {
             return Err(Failure::usage("--from needs --at: the instant of the recorded log to start from"));
         }
@@ -243,7 +248,7 @@ pub fn lint(plan: &Path, scenario: Option<&Path>, json: bool) -> Result<(), Fail
             text.push_str(&format!("{}: phase `{}`: {}\n", finding.location, finding.phase, finding.message));
         }
         text.push_str(&format!(
-            "{}: {} phases, {} finding(s){}\n",
+            "{}: {} phase(s), {} finding(s){}\n",
             plan.source,
             plan.phases.len(),
             findings.len(),

@@ -128,7 +128,12 @@ impl Engine<'_> {
         if let Item::Scenario(index) = item {
             let event = &self.scenario.events[index];
             let envelope = self.decode(&event.template, at, &event.label).map_err(SimError)?;
-            self.emit(envelope.at, envelope.actor, envelope.event, envelope.note);
+            let kind = envelope.event.kind_name();
+            let label = event.label.clone();
+            if let Outcome::Rejected(rejection) = self.emit(envelope.at, envelope.actor, envelope.event, envelope.note)
+            {
+                self.collector.record_rejection(at, kind, &label, &rejection.to_string());
+            }
         }
         self.open_phases(at)
     }
@@ -231,12 +236,15 @@ impl Engine<'_> {
             .map(|index| venue.assets[index].code.clone())
             .collect();
         for asset in assets {
-            self.emit(
+            let outcome = self.emit(
                 at,
                 Actor::System("settlement".to_owned()),
                 Event::WithdrawalsSettled(WithdrawalsSettled { asset, network: None }),
                 None,
             );
+            if let Outcome::Rejected(rejection) = outcome {
+                self.collector.record_rejection(at, "withdrawals_settled", "[settlement]", &rejection.to_string());
+            }
         }
     }
 
@@ -272,7 +280,8 @@ impl Engine<'_> {
             .collect();
         let markets = venue.markets.len() as u16;
         let customers = workload.customers;
-        let holders = workload.crypto_holders.max(1).min(customers);
+        // No holders given: every customer may hold crypto.
+        let holders = if workload.crypto_holders == 0 { customers } else { workload.crypto_holders.min(customers) };
         let per_day = &workload.per_day;
         let mut out = Vec::with_capacity(per_day.total() as usize);
         let transfer = |rng: &mut ChaCha8Rng, crypto_share: u8| -> Option<(u32, Transfer)> {
@@ -288,7 +297,8 @@ impl Engine<'_> {
             let amount = if details.class == AssetClass::Fiat {
                 rng.random_range(1..=50_i64) * 10_000 * 10_i64.pow(u32::from(details.decimals))
             } else {
-                rng.random_range(1..=1_000_i64) * 10_i64.pow(u32::from(details.decimals.saturating_sub(3)))
+                // 0.0001 to 0.1 of a unit: retail-sized crypto transfers.
+                rng.random_range(1..=1_000_i64) * 10_i64.pow(u32::from(details.decimals.saturating_sub(4)))
             };
             let network = (!details.networks.is_empty()).then(|| rng.random_range(0..details.networks.len()) as u8);
             Some((customer, Transfer { asset, network, amount_minor: amount }))
@@ -435,6 +445,16 @@ pub fn simulate(
             engine.now = engine.replay.state.at().unwrap_or(start).max(engine.now);
             engine.incident_at = engine.replay.state.incidents().iter().map(|incident| incident.opened_at).min();
             engine.last_change = engine.replay.state.at();
+            // Stable-for-N-hours gates count from the recorded log's last event.
+            if let Some(last) = engine.last_change {
+                let hours: BTreeSet<u32> = plan.phases.iter().filter_map(|phase| phase.gate.stable_hours).collect();
+                for hours in hours {
+                    engine.schedule(
+                        Timestamp::from_unix_micros(last.unix_micros() + i64::from(hours) * HOUR_MICROS),
+                        Item::Tick,
+                    );
+                }
+            }
         }
     }
     if engine.replay.state.venue().is_none() {

@@ -20,6 +20,17 @@ pub struct Violation {
     pub reason: String,
 }
 
+/// A scenario event or a settlement the state refused: not the plan's doing, but a sign
+/// the scenario does not hold together (say, a wallet too small to settle a queue).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScenarioRejection {
+    pub at: Timestamp,
+    pub kind: String,
+    /// `events[N]` of the scenario, or `[settlement]`.
+    pub source: String,
+    pub reason: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PhaseOutcome {
     pub id: String,
@@ -94,8 +105,10 @@ pub struct Metrics {
     pub withdrawal_backlog_peak: u64,
     pub withdrawal_backlog_peak_at: Option<Timestamp>,
     pub recovery: RecoveryTimes,
+    /// Paid to customers by the venue, per asset: refunds and claims converted into it.
     pub refunds_paid_minor: OrderedMap<i64>,
     pub violations: Vec<Violation>,
+    pub scenario_rejections: Vec<ScenarioRejection>,
     pub phases: Vec<PhaseOutcome>,
     pub phases_never_opened: Vec<String>,
     pub services: OrderedMap<ServiceMetrics>,
@@ -112,6 +125,7 @@ pub(crate) struct Collector {
     seed: u64,
     start: Timestamp,
     pub violations: Vec<Violation>,
+    scenario_rejections: Vec<ScenarioRejection>,
     events: u64,
     requests: u64,
     refused_today: u64,
@@ -142,6 +156,7 @@ impl Collector {
             seed: scenario.seed,
             start: scenario.start,
             violations: Vec::new(),
+            scenario_rejections: Vec::new(),
             events: 0,
             requests: 0,
             refused_today: 0,
@@ -152,6 +167,15 @@ impl Collector {
             backlog_series: Vec::new(),
             refused_per_day: Vec::new(),
         }
+    }
+
+    pub fn record_rejection(&mut self, at: Timestamp, kind: &str, source: &str, reason: &str) {
+        self.scenario_rejections.push(ScenarioRejection {
+            at,
+            kind: kind.to_owned(),
+            source: source.to_owned(),
+            reason: reason.to_owned(),
+        });
     }
 
     pub fn begin(&mut self, state: &State, at: Timestamp) {
@@ -284,6 +308,7 @@ impl Collector {
                 view.ledger.0.iter().map(|(asset, ledger)| (asset.clone(), ledger.refunds_paid_minor)).collect(),
             ),
             violations: self.violations,
+            scenario_rejections: self.scenario_rejections,
             phases,
             phases_never_opened: never,
             services,

@@ -65,6 +65,17 @@ struct PlanFile {
     phases: Vec<PhaseFile>,
 }
 
+/// Kinds of customer operations: never plan actions, never seen by a gate.
+const CUSTOMER_KINDS: [&str; 7] = [
+    "order_submitted",
+    "order_cancelled",
+    "deposit_received",
+    "withdrawal_requested",
+    "margin_requested",
+    "signup_requested",
+    "login_attempted",
+];
+
 /// What must hold before a phase opens. Every condition given must hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Gate {
@@ -210,6 +221,13 @@ impl Plan {
                 stable_hours: phase.gate.stable_hours,
             };
             for kind in &gate.seen {
+                if CUSTOMER_KINDS.contains(&kind.as_str()) {
+                    return Err(PlanError(format!(
+                        "{source}:{line}: phase `{}`: gate `seen`: `{kind}` is a customer operation; those are gated, \
+                         not applied, so it would never be seen",
+                        phase.id
+                    )));
+                }
                 if !exops_jsonl::KINDS.contains(&kind.as_str()) {
                     return Err(PlanError(format!(
                         "{source}:{line}: phase `{}`: gate `seen`: `{kind}` is not an event kind; kinds: {}",
@@ -221,7 +239,18 @@ impl Plan {
             let mut actions = Vec::with_capacity(phase.actions.len());
             for (number, table) in phase.actions.iter().enumerate() {
                 let label = format!("{source}:{line}: phase `{}` action {}", phase.id, number + 1);
+                if table.contains_key("at") {
+                    return Err(PlanError(format!(
+                        "{label}: `at` is not allowed: an action happens when its phase opens (use the gate)"
+                    )));
+                }
                 let action = template(table, &default_actor, &label).map_err(PlanError)?;
+                if CUSTOMER_KINDS.contains(&action.kind()) {
+                    return Err(PlanError(format!(
+                        "{label}: `{}` is a customer operation; a plan's actions are operator events",
+                        action.kind()
+                    )));
+                }
                 if !exops_jsonl::KINDS.contains(&action.kind()) {
                     return Err(PlanError(format!(
                         "{label}: `{}` is not an event kind; kinds: {}",
@@ -232,6 +261,9 @@ impl Plan {
                 if action.declares_venue() {
                     return Err(PlanError(format!("{label}: a plan cannot declare a venue")));
                 }
+                // Operator events name what they touch, so their fields can be checked now,
+                // without a venue: a typo is found by lint, not at run time.
+                action.decode(None, 2, Timestamp::from_unix_micros(0), 1, &label).map_err(PlanError)?;
                 actions.push(action);
             }
             phases.push(Phase { id: phase.id, title: phase.title, gate, actions, line });

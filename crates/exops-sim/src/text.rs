@@ -69,7 +69,11 @@ pub fn render(metrics: &Metrics) -> String {
         .filter(|(_, amount)| *amount > 0)
         .map(|(asset, amount)| format!("{amount} {asset} (minor units)"))
         .collect();
-    let _ = writeln!(out, "refunds paid: {}", if refunds.is_empty() { "none".to_owned() } else { refunds.join(", ") });
+    let _ = writeln!(
+        out,
+        "paid to customers (refunds, converted claims): {}",
+        if refunds.is_empty() { "none".to_owned() } else { refunds.join(", ") }
+    );
 
     out.push_str("\nPHASES\n");
     let rows: Vec<Vec<String>> = metrics
@@ -98,6 +102,21 @@ pub fn render(metrics: &Metrics) -> String {
         }
     }
 
+    if !metrics.scenario_rejections.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nSCENARIO EVENTS REFUSED BY THE STATE ({}): the scenario does not hold together here",
+            metrics.scenario_rejections.len()
+        );
+        for rejection in metrics.scenario_rejections.iter().take(10) {
+            let _ =
+                writeln!(out, "- {} `{}` ({}): {}", rejection.at, rejection.kind, rejection.source, rejection.reason);
+        }
+        if metrics.scenario_rejections.len() > 10 {
+            let _ = writeln!(out, "- … and {} more (see --format json)", metrics.scenario_rejections.len() - 10);
+        }
+    }
+
     out.push_str("\nSERVICES\n");
     let rows: Vec<Vec<String>> = metrics
         .services
@@ -119,7 +138,8 @@ pub fn render(metrics: &Metrics) -> String {
     out
 }
 
-/// One row of a comparison: a figure, each plan's value, and which is best.
+/// One row of a comparison: a figure, each plan's value, and which is best (rows where
+/// lower is not simply better mark none).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ComparisonRow {
     pub figure: String,
@@ -131,6 +151,7 @@ pub struct ComparisonRow {
 /// The figures compared, lower is better for each.
 pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
     type Figure = (&'static str, fn(&Metrics) -> Option<u64>);
+    let informative = ["requests queued"];
     let figures: [Figure; 10] = [
         ("customers affected", |m| Some(m.customers_affected)),
         ("requests refused", |m| Some(m.requests.refused)),
@@ -145,7 +166,7 @@ pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
         ("hours to open sign-ups", |m| {
             m.recovery.signups_open.as_ref().and_then(|milestone| milestone.hours_after_incident)
         }),
-        ("hours crypto withdrawals closed (sum)", |m| {
+        ("withdrawal hours closed (all assets, summed)", |m| {
             Some(
                 m.services
                     .0
@@ -169,7 +190,8 @@ pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
                 .filter(|(_, value)| **value == best_value && value.is_some())
                 .map(|(index, _)| index)
                 .collect();
-            ComparisonRow { figure: (*figure).to_owned(), values, best: (winners.len() == 1).then(|| winners[0]) }
+            let best = (winners.len() == 1 && !informative.contains(figure)).then(|| winners[0]);
+            ComparisonRow { figure: (*figure).to_owned(), values, best }
         })
         .collect()
 }

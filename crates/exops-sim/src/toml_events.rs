@@ -58,13 +58,9 @@ impl EventTemplate {
         object.insert("actor".into(), Value::String(self.actor.to_string()));
         let line = serde_json::to_string(&Value::Object(object)).map_err(|error| error.to_string())?;
         let mut decoder = LineDecoder::continuing(where_, venue.cloned(), seq);
-        decoder.decode(0, line.as_bytes()).map_err(|error| {
-            let text = error.to_string();
-            // The decoder names a line; a TOML table has none, so keep only what follows.
-            match text.split_once(": ") {
-                Some((_, rest)) => format!("{where_}: {rest}"),
-                None => text,
-            }
+        decoder.decode(0, line.as_bytes()).map_err(|error| match &error.field {
+            Some(field) => format!("{where_}: field `{field}`: {}", error.message),
+            None => format!("{where_}: {}", error.message),
         })
     }
 

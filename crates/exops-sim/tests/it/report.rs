@@ -92,6 +92,7 @@ fn handmade() -> (Metrics, Timeline) {
             signups_open: None,
         },
         refunds_paid_minor: OrderedMap(vec![("JPY".to_owned(), 1_500_000), ("BTC".to_owned(), 0)]),
+        scenario_rejections: Vec::new(),
         violations: vec![Violation {
             phase: "reopen-btc".to_owned(),
             action: 2,

@@ -1,0 +1,39 @@
+//! The state at random points of a log with snapshots (snapshot + tail), beside a full
+//! pipelined replay of the same log.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use exops_benches::quick;
+use exops_log::restore::{Target, fold_pipelined, restore};
+use exops_log::snapshots::Snapshots;
+
+fn bench_time_travel(c: &mut Criterion) {
+    let events: u64 = if quick() { 1_000_000 } else { 4_000_000 };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    exops_sim::generate::write_log(dir.path(), events, 1, &mut |_| {}).expect("the log is written");
+    let snapshots = Snapshots::open(dir.path()).expect("the index opens");
+    snapshots.set_snapshot_every(65_536).expect("the setting is kept");
+    fold_pipelined(dir.path(), Target::End, Some(&snapshots)).expect("snapshots are built");
+    let mut group = c.benchmark_group("time_travel");
+    group.sample_size(10);
+    // Expressed per log event so the two figures compare: a restore "covers" the log.
+    group.throughput(Throughput::Elements(events));
+    group.bench_function("full_replay_baseline", |b| {
+        b.iter(|| fold_pipelined(dir.path(), Target::End, None).expect("folds").0.seq())
+    });
+    let mut point = 12_345_u64;
+    group.bench_function("snapshot_plus_tail", |b| {
+        b.iter(|| {
+            // A seeded walk over the log's sequence numbers.
+            point = (point.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1)) % events + 1;
+            let restored = restore(dir.path(), Some(&snapshots), Target::Seq(black_box(point))).expect("restores");
+            assert_eq!(restored.state.seq(), point);
+            restored.events_folded
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_time_travel);
+criterion_main!(benches);

@@ -8,7 +8,9 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use exops_benches::workload;
 use exops_core::{Envelope, Event, Outcome, State};
 
-const EVENTS: usize = 200_000;
+fn events() -> usize {
+    exops_benches::size(200_000, 200_000, 5_000)
+}
 
 /// The baseline: read each event's kind and amount and count, nothing else.
 fn gate_loop(events: &[Envelope]) -> u64 {
@@ -34,9 +36,10 @@ fn apply_all(events: &[Envelope]) -> State {
 }
 
 fn bench_apply(c: &mut Criterion) {
-    let events = workload(EVENTS, 1);
+    let count = events();
+    let events = workload(count, 1);
     let mut group = c.benchmark_group("apply");
-    group.throughput(Throughput::Elements(EVENTS as u64));
+    group.throughput(Throughput::Elements(count as u64));
     group.bench_function("gate_loop_baseline", |b| b.iter(|| gate_loop(black_box(&events))));
     group.bench_function("full_domain", |b| {
         b.iter_batched(|| (), |()| apply_all(black_box(&events)), BatchSize::PerIteration)

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use exops_benches::quick;
+use exops_benches::size;
 use exops_core::{Envelope, Event, State};
 use exops_log::LogReader;
 use exops_log::restore::{Target, fold_pipelined};
@@ -22,7 +22,7 @@ fn gate_loop(events: &[Envelope]) -> u64 {
 }
 
 fn bench_replay(c: &mut Criterion) {
-    let events: u64 = if quick() { 1_000_000 } else { 4_000_000 };
+    let events: u64 = size(4_000_000, 1_000_000, 10_000);
     let dir = tempfile::tempdir().expect("a temporary directory");
     exops_sim::generate::write_log(dir.path(), events, 1, &mut |_| {}).expect("the log is written");
     let decoded: Vec<Envelope> =

@@ -4,16 +4,16 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use exops_benches::quick;
+use exops_benches::size;
 use exops_log::restore::{Target, fold_pipelined, restore};
 use exops_log::snapshots::Snapshots;
 
 fn bench_time_travel(c: &mut Criterion) {
-    let events: u64 = if quick() { 1_000_000 } else { 4_000_000 };
+    let events: u64 = size(4_000_000, 1_000_000, 10_000);
     let dir = tempfile::tempdir().expect("a temporary directory");
     exops_sim::generate::write_log(dir.path(), events, 1, &mut |_| {}).expect("the log is written");
     let snapshots = Snapshots::open(dir.path()).expect("the index opens");
-    snapshots.set_snapshot_every(65_536).expect("the setting is kept");
+    snapshots.set_snapshot_every(size(65_536, 65_536, 1_000)).expect("the setting is kept");
     fold_pipelined(dir.path(), Target::End, Some(&snapshots)).expect("snapshots are built");
     let mut group = c.benchmark_group("time_travel");
     group.sample_size(10);

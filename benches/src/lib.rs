@@ -7,7 +7,15 @@ pub fn workload(count: usize, seed: u64) -> Vec<Envelope> {
     exops_sim::generate::Generator::new(seed).take(count).collect()
 }
 
-/// `cargo xtask bench --quick` sets `EXOPS_BENCH_QUICK=1` to run smaller sizes.
-pub fn quick() -> bool {
-    std::env::var_os("EXOPS_BENCH_QUICK").is_some()
+/// How big a run is: `cargo bench` (full), `cargo xtask bench --quick` (which sets
+/// `EXOPS_BENCH_QUICK=1`), or a test run (`cargo test`, where criterion runs each
+/// benchmark once only to show it still works; no `--bench` argument is passed then).
+pub fn size<T>(full: T, quick: T, test: T) -> T {
+    if !std::env::args().any(|argument| argument == "--bench") {
+        test
+    } else if std::env::var_os("EXOPS_BENCH_QUICK").is_some() {
+        quick
+    } else {
+        full
+    }
 }

@@ -1,5 +1,6 @@
 //! Project automation, reached through `cargo xtask …` (an alias in `.cargo/config.toml`).
 
+mod bench;
 mod bitpoint;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,9 @@ commands:
   ci                 format check, clippy (warnings are errors), every test, fixtures up to date
   fixtures           regenerate the generated fixtures (fixtures/*/events.jsonl)
   fixtures --check   fail if a generated fixture differs from what the generator writes
+  bench [--quick]    run the criterion benchmarks and print figure, events/s, baseline events/s and
+                     ratio; writes target/bench-summary.json (--quick: smaller and shorter runs;
+                     --summary: only summarise the latest results in target/criterion)
   crash [--iterations N] [--seed S]
                      kill `exops log append` N times (default 1000) at seeded-random moments and check
                      that every acknowledged event survives (the crash test, in release mode)";
@@ -22,9 +26,15 @@ fn project_root() -> PathBuf {
 }
 
 fn run(program: &str, args: &[&str]) -> Result<()> {
-    eprintln!("xtask: $ {program} {}", args.join(" "));
+    run_with_env(program, args, &[])
+}
+
+fn run_with_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    let shown: Vec<String> = env.iter().map(|(key, value)| format!("{key}={value} ")).collect();
+    eprintln!("xtask: $ {}{program} {}", shown.concat(), args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(project_root())
         .status()
         .with_context(|| format!("cannot start `{program}`"))?;
@@ -123,6 +133,9 @@ fn main() -> Result<()> {
         ["fixtures"] => fixtures(false),
         ["fixtures", "--check"] => fixtures(true),
         ["crash", rest @ ..] => crash_args(rest),
+        ["bench"] => bench::bench(false, false),
+        ["bench", "--quick"] => bench::bench(true, false),
+        ["bench", "--summary"] => bench::bench(false, true),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())

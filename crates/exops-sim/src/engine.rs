@@ -444,8 +444,13 @@ pub fn simulate(
             // self-contained; what it implies for the gates carries over.
             engine.now = engine.replay.state.at().unwrap_or(start).max(engine.now);
             engine.incident_at = engine.replay.state.incidents().iter().map(|incident| incident.opened_at).min();
-            engine.last_change = engine.replay.state.at();
-            // Stable-for-N-hours gates count from the recorded log's last event.
+            // The last change of any service's mode in the recorded log.
+            engine.last_change = engine.replay.state.venue().and_then(|venue| {
+                (0..venue.services.len() as u32)
+                    .map(|index| engine.replay.state.service_since(exops_core::ServiceId(index)))
+                    .max()
+            });
+            // Stable-for-N-hours gates count from that change.
             if let Some(last) = engine.last_change {
                 let hours: BTreeSet<u32> = plan.phases.iter().filter_map(|phase| phase.gate.stable_hours).collect();
                 for hours in hours {

@@ -44,6 +44,7 @@ pub fn html(title: &str, metrics: &Metrics, timeline: &Timeline) -> String {
     services_table(&mut out, metrics);
     phases_table(&mut out, metrics);
     violations(&mut out, metrics);
+    scenario_rejections(&mut out, metrics);
     out.push_str(
         "<footer>Simulated with exops-sim. All times are UTC. Amounts are in minor units of each asset. \
          This file is self-contained: it loads nothing from the network.</footer>\n</main>\n</body>\n</html>\n",
@@ -512,7 +513,10 @@ fn summary(out: &mut String, metrics: &Metrics) {
         .filter(|(_, amount)| *amount != 0)
         .map(|(asset, amount)| format!("{} <span class=\"mono\">{}</span>", grouped_signed(*amount), escape(asset)))
         .collect();
-    row("Refunds paid (minor units)", if refunds.is_empty() { "none".to_owned() } else { refunds.join(", ") });
+    row(
+        "Paid to customers: refunds, converted claims (minor units)",
+        if refunds.is_empty() { "none".to_owned() } else { refunds.join(", ") },
+    );
     let count = metrics.violations.len();
     row(
         "Control violations",
@@ -915,6 +919,31 @@ fn violations(out: &mut String, metrics: &Metrics) {
             escape(&violation.kind),
             escape(&instant(violation.at)),
             escape(&violation.reason)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// Scenario events and settlements the state refused: shown only when there are some.
+fn scenario_rejections(out: &mut String, metrics: &Metrics) {
+    if metrics.scenario_rejections.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section class=\"violations\">\n<h2>Scenario events refused by the state <span class=\"bad\">({})</span></h2>\n\
+         <p>Not the plan's doing: the scenario does not hold together here.</p>\n<table>\n\
+         <thead><tr><th>At</th><th>Kind</th><th>Source</th><th>Reason</th></tr></thead>\n<tbody>",
+        metrics.scenario_rejections.len()
+    );
+    for rejection in &metrics.scenario_rejections {
+        let _ = writeln!(
+            out,
+            "<tr class=\"violation\"><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td></tr>",
+            escape(&instant(rejection.at)),
+            escape(&rejection.kind),
+            escape(&rejection.source),
+            escape(&rejection.reason)
         );
     }
     out.push_str("</tbody>\n</table>\n</section>\n");

@@ -148,7 +148,8 @@ pub struct ComparisonRow {
     pub best: Option<usize>,
 }
 
-/// The figures compared, lower is better for each.
+/// The figures compared: lower is better for each but `requests queued`, which is shown
+/// for information (a plan that refuses withdrawals queues none).
 pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
     type Figure = (&'static str, fn(&Metrics) -> Option<u64>);
     let informative = ["requests queued"];
@@ -202,7 +203,7 @@ pub fn render_comparison(runs: &[Metrics], rows: &[ComparisonRow]) -> String {
         let _ = writeln!(out, "plan {}: {}", index + 1, run.plan);
     }
     out.push('\n');
-    let mut header: Vec<String> = vec!["FIGURE (lower is better; * best)".to_owned()];
+    let mut header: Vec<String> = vec!["FIGURE (* best: lowest, where lower is better)".to_owned()];
     header.extend((1..=runs.len()).map(|index| format!("PLAN {index}")));
     let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
     let table_rows: Vec<Vec<String>> = rows

@@ -5,24 +5,11 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use exops_benches::workload;
-use exops_core::{Envelope, Event, Outcome, State};
+use exops_benches::{gate_loop, workload};
+use exops_core::{Envelope, Outcome, State};
 
 fn events() -> usize {
     exops_benches::size(200_000, 200_000, 5_000)
-}
-
-/// The baseline: read each event's kind and amount and count, nothing else.
-fn gate_loop(events: &[Envelope]) -> u64 {
-    let mut sum = 0_u64;
-    for envelope in events {
-        sum = sum.wrapping_add(match &envelope.event {
-            Event::OrderSubmitted(order) => order.notional_minor as u64,
-            Event::DepositReceived(transfer) | Event::WithdrawalRequested(transfer) => transfer.amount_minor as u64,
-            _ => 1,
-        });
-    }
-    sum
 }
 
 fn apply_all(events: &[Envelope]) -> State {

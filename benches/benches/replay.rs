@@ -4,22 +4,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use exops_benches::size;
-use exops_core::{Envelope, Event, State};
+use exops_benches::{gate_loop, size};
+use exops_core::{Envelope, State};
 use exops_log::LogReader;
 use exops_log::restore::{Target, fold_pipelined};
-
-fn gate_loop(events: &[Envelope]) -> u64 {
-    let mut sum = 0_u64;
-    for envelope in events {
-        sum = sum.wrapping_add(match &envelope.event {
-            Event::OrderSubmitted(order) => order.notional_minor as u64,
-            Event::DepositReceived(transfer) | Event::WithdrawalRequested(transfer) => transfer.amount_minor as u64,
-            _ => 1,
-        });
-    }
-    sum
-}
 
 fn bench_replay(c: &mut Criterion) {
     let events: u64 = size(4_000_000, 1_000_000, 10_000);

@@ -1,6 +1,6 @@
 //! Shared by the benchmarks: the seeded synthetic workload, and the size of a run.
 
-use exops_core::Envelope;
+use exops_core::{Envelope, Event};
 
 /// The first `count` events of the seeded synthetic log (`exops gen`'s events).
 pub fn workload(count: usize, seed: u64) -> Vec<Envelope> {
@@ -18,4 +18,18 @@ pub fn size<T>(full: T, quick: T, test: T) -> T {
     } else {
         full
     }
+}
+
+/// The baseline of apply and replay: read each event's kind and amount and add them up,
+/// nothing else. What the machine can stream, not what the domain costs.
+pub fn gate_loop(events: &[Envelope]) -> u64 {
+    let mut sum = 0_u64;
+    for envelope in events {
+        sum = sum.wrapping_add(match &envelope.event {
+            Event::OrderSubmitted(order) => order.notional_minor as u64,
+            Event::DepositReceived(transfer) | Event::WithdrawalRequested(transfer) => transfer.amount_minor as u64,
+            _ => 1,
+        });
+    }
+    sum
 }

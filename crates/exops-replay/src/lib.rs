@@ -12,7 +12,7 @@ use exops_core::{Envelope, Event, Outcome, State, Timestamp};
 use exops_jsonl::{Line, Reader};
 use serde::Serialize;
 
-pub use render::{render_state_text, render_timeline_mermaid, render_timeline_table};
+pub use render::{render_state_text, render_timeline_mermaid, render_timeline_table, table as render_table};
 pub use timeline::{Interval, ServiceTimeline, Timeline};
 
 /// Where a replay stops.

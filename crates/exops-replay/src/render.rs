@@ -7,7 +7,7 @@ use exops_core::{Mode, StateView, Timestamp};
 use crate::timeline::Timeline;
 
 /// Left-aligned columns, two spaces apart, the last column unpadded.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
     for row in rows {
         for (index, cell) in row.iter().enumerate() {

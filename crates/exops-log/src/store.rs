@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::frame::{FrameKind, write_frame};
 use crate::segment::{
-    BlockHasher, ChainPosition, Damage, SEGMENT_HEADER_BYTES, Seal, SegmentCursor, SegmentHeader, Step, Stop,
-    seal_after,
+    ChainPosition, Damage, SEGMENT_HEADER_BYTES, Seal, SegmentCursor, SegmentHeader, Step, Stop, block_hash, seal_after,
 };
 
 /// The segments live in this subdirectory of a data directory.
@@ -352,17 +351,16 @@ impl SegmentWriter {
     ) -> Result<ChainPosition, StoreError> {
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.clear();
-        let mut hasher = BlockHasher::new(&self.position.prev_hash);
         let mut seq = self.position.next_seq;
         let mut last_at = self.position.last_at_micros;
+        let mut count = 0_u32;
         for (schema_version, at_micros, body) in records {
-            let start = buffer.len();
             write_frame(&mut buffer, FrameKind::Event, schema_version, seq, at_micros, body);
-            hasher.add(seq, &buffer[start..]);
             last_at = Some(at_micros);
             seq += 1;
+            count += 1;
         }
-        if hasher.records == 0 {
+        if count == 0 {
             self.buffer = buffer;
             return Ok(self.position);
         }
@@ -370,9 +368,9 @@ impl SegmentWriter {
             block_index: self.position.next_block,
             first_seq: self.position.next_seq,
             last_seq: seq - 1,
-            record_count: hasher.records,
+            record_count: count,
             prev_hash: self.position.prev_hash,
-            hash: hasher.finish(),
+            hash: block_hash(&self.position.prev_hash, &buffer),
         };
         write_frame(&mut buffer, FrameKind::Seal, 0, seq - 1, last_at.unwrap_or(0), &seal.encode());
         if self.segment_bytes > SEGMENT_HEADER_BYTES as u64

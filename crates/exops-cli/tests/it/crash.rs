@@ -224,7 +224,7 @@ fn verify_or_repair(data_dir: &Path, context: &str) -> bool {
 fn tear(data_dir: &Path, first_seq: u64, customer: u32, first_id: u64, events: u64, rng: &mut Rng) {
     use exops_log::codec::{EVENT_SCHEMA_VERSION, encode_body};
     use exops_log::frame::{FrameKind, write_frame};
-    use exops_log::segment::{BlockHasher, Seal};
+    use exops_log::segment::{Seal, block_hash};
     use exops_log::store::SegmentWriter;
 
     // The chain position of the log's end, read by opening it (nothing to repair here).
@@ -237,7 +237,6 @@ fn tear(data_dir: &Path, first_seq: u64, customer: u32, first_id: u64, events: u
     assert_eq!(position.next_seq, first_seq);
     let at = exops_core::Timestamp::parse_rfc3339(AT).expect("AT is an instant");
     let mut block = Vec::new();
-    let mut hasher = BlockHasher::new(&position.prev_hash);
     for index in 0..events {
         let seq = first_seq + index;
         let envelope = exops_core::Envelope {
@@ -250,9 +249,7 @@ fn tear(data_dir: &Path, first_seq: u64, customer: u32, first_id: u64, events: u
         };
         let mut body = Vec::new();
         encode_body(&envelope, &mut body).expect("a login encodes");
-        let start = block.len();
         write_frame(&mut block, FrameKind::Event, EVENT_SCHEMA_VERSION, seq, at.unix_micros(), &body);
-        hasher.add(seq, &block[start..]);
     }
     let last_seq = first_seq + events - 1;
     let seal = Seal {
@@ -261,7 +258,7 @@ fn tear(data_dir: &Path, first_seq: u64, customer: u32, first_id: u64, events: u
         last_seq,
         record_count: events as u32,
         prev_hash: position.prev_hash,
-        hash: hasher.finish(),
+        hash: block_hash(&position.prev_hash, &block),
     };
     write_frame(&mut block, FrameKind::Seal, 0, last_seq, at.unix_micros(), &seal.encode());
     let cut = 1 + rng.below(block.len() as u64 - 1) as usize;

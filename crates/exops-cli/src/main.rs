@@ -113,6 +113,9 @@ or a violation with --strict; 2 usage error.")]
         /// Write a self-contained HTML report (Gantt chart, backlog, refusals, metrics).
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
+        /// Write the services' timeline as a Mermaid `gantt` block (for Markdown docs).
+        #[arg(long, value_name = "FILE")]
+        mermaid: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
         /// Exit 1 when the plan breaks a control.
@@ -353,7 +356,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             emit(&text)
         }
-        Command::Simulate { scenario, plan, seed, scale, from, at, log_out, report, format, strict } => {
+        Command::Simulate { scenario, plan, seed, scale, from, at, log_out, report, mermaid, format, strict } => {
             sim_commands::simulate(sim_commands::SimulateArgs {
                 scenario,
                 plan,
@@ -363,6 +366,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 at,
                 log_out,
                 report,
+                mermaid,
                 json: matches!(format, ReportFormat::Json),
                 strict,
             })

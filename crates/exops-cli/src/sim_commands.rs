@@ -124,6 +124,7 @@ pub struct SimulateArgs {
     pub at: Option<Timestamp>,
     pub log_out: Option<PathBuf>,
     pub report: Option<PathBuf>,
+    pub mermaid: Option<PathBuf>,
     pub json: bool,
     pub strict: bool,
 }
@@ -178,6 +179,11 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
     let simulation = result.map_err(Failure::data)?;
     out.finish()?;
+    if let Some(path) = &args.mermaid {
+        let gantt = exops_replay::render_timeline_mermaid(&simulation.replay.finished_timeline());
+        std::fs::write(path, format!("```mermaid\n{gantt}```\n"))
+            .map_err(|error| Failure::data(format!("cannot write `{}`: {error}", path.display())))?;
+    }
     if let Some(path) = &args.report {
         let timeline = simulation.replay.finished_timeline();
         let title = format!("{} — {}", scenario.name, plan.name);

@@ -9,6 +9,7 @@ mod crash;
 mod log_commands;
 mod replay;
 mod robustness;
+mod simulate;
 mod timeline;
 
 use std::fs;

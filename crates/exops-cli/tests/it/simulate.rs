@@ -1,0 +1,74 @@
+//! `exops simulate`, `compare` and `lint` through the real binary.
+
+use crate::{arg, exops};
+
+fn fixture(relative: &str) -> String {
+    format!("{}/../../fixtures/{relative}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn simulate_writes_its_report_and_mermaid_and_strict_fails_on_violations() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.html");
+    let mermaid = dir.path().join("timeline.md");
+    let scenario = fixture("mtgox-2014/scenario.toml");
+    let plan = fixture("mtgox-2014/plan-reopen.toml");
+    let args = [
+        "simulate",
+        scenario.as_str(),
+        "--plan",
+        plan.as_str(),
+        "--scale",
+        "1",
+        "--format",
+        "json",
+        "--report",
+        arg(&report),
+        "--mermaid",
+        arg(&mermaid),
+    ];
+    let metrics = exops(&args).expect_code(0).json();
+    let violations = metrics["violations"].as_array().unwrap();
+    assert_eq!(violations.len(), 2);
+    assert!(violations[0]["reason"].as_str().unwrap().contains("`ceased` is terminal"));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("<svg") && html.contains("withdrawals:BTC"));
+    let gantt = std::fs::read_to_string(&mermaid).unwrap();
+    assert!(gantt.starts_with("```mermaid\ngantt\n") && gantt.contains("section withdrawals BTC"), "{gantt}");
+    let strict = exops(&["simulate", scenario.as_str(), "--plan", plan.as_str(), "--scale", "1", "--strict"]);
+    strict.expect_code(1);
+    assert!(strict.stderr.contains("--strict"), "{}", strict.stderr);
+}
+
+#[test]
+fn lint_and_compare_name_what_they_find() {
+    let scenario = fixture("mtgox-2014/scenario.toml");
+    let reopen = fixture("mtgox-2014/plan-reopen.toml");
+    let lint = exops(&["lint", reopen.as_str(), "--scenario", scenario.as_str()]);
+    lint.expect_code(1);
+    assert!(lint.stdout.contains("plan-reopen.toml:6: phase `reopen-withdrawals`"), "{}", lint.stdout);
+    exops(&["lint", fixture("bitpoint-2019/plan.toml").as_str()]).expect_code(0);
+    let plan = fixture("mtgox-2014/plan.toml");
+    let compare = exops(&["compare", scenario.as_str(), plan.as_str(), reopen.as_str(), "--scale", "1"]);
+    compare.expect_code(0);
+    assert!(compare.stdout.contains("PLAN 1") && compare.stdout.contains("control violations"), "{}", compare.stdout);
+}
+
+#[test]
+fn simulate_usage_errors_exit_2() {
+    let scenario = fixture("bitpoint-2019/scenario.toml");
+    let plan = fixture("bitpoint-2019/plan.toml");
+    exops(&["simulate", scenario.as_str(), "--plan", "no-such-plan.toml"]).expect_code(2);
+    exops(&[
+        "simulate",
+        scenario.as_str(),
+        "--plan",
+        plan.as_str(),
+        "--from",
+        "missing.jsonl",
+        "--at",
+        "2019-08-05T00:00:00Z",
+    ])
+    .expect_code(2);
+    exops(&["simulate", scenario.as_str(), "--plan", plan.as_str(), "--at", "2019-08-05T00:00:00Z"]).expect_code(2);
+}

@@ -50,6 +50,9 @@ pub const KINDS: &[&str] = &[
     "login_attempted",
 ];
 
+/// The kinds of customer operations: the last seven of [`KINDS`].
+pub const CUSTOMER_KINDS: &[&str] = KINDS.split_at(KINDS.len() - 7).1;
+
 /// The envelope's own fields; every other field belongs to the payload of `kind`.
 pub const ENVELOPE_FIELDS: &[&str] = &["seq", "at", "id", "actor", "kind", "note"];
 

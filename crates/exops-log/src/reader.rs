@@ -65,15 +65,10 @@ impl LogReader {
     /// The rest of the current block, or the next whole block, with its seal: its last
     /// sequence number, chain hash and last timestamp.
     pub fn next_block(&mut self) -> Option<Result<SealedBlock, StoreError>> {
-        if self.ready.is_empty() && !self.finished {
-            match self.fill() {
-                Ok(true) => {}
-                Ok(false) => self.finished = true,
-                Err(error) => {
-                    self.finished = true;
-                    return Some(Err(error));
-                }
-            }
+        if self.ready.is_empty()
+            && let Some(error) = self.refill()
+        {
+            return Some(Err(error));
         }
         if self.ready.is_empty() {
             return None;
@@ -116,6 +111,25 @@ impl LogReader {
         self.cursor = Some(cursor);
         self.next_segment += 1;
         Ok(true)
+    }
+
+    /// Reads the next sealed block into `ready`, marking the reader finished at the end
+    /// of the log or at an error, which it returns.
+    fn refill(&mut self) -> Option<StoreError> {
+        if self.finished {
+            return None;
+        }
+        match self.fill() {
+            Ok(true) => None,
+            Ok(false) => {
+                self.finished = true;
+                None
+            }
+            Err(error) => {
+                self.finished = true;
+                Some(error)
+            }
+        }
     }
 
     /// Reads until a block is sealed (or the log ends); returns false at the end.
@@ -192,13 +206,8 @@ impl Iterator for LogReader {
             if self.finished {
                 return None;
             }
-            match self.fill() {
-                Ok(true) => {}
-                Ok(false) => self.finished = true,
-                Err(error) => {
-                    self.finished = true;
-                    return Some(Err(error));
-                }
+            if let Some(error) = self.refill() {
+                return Some(Err(error));
             }
         }
     }

@@ -23,6 +23,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use exops_core::{Actor, Timestamp};
+// Customer operations are never plan actions and never seen by a gate.
+use exops_jsonl::CUSTOMER_KINDS;
 use serde::Deserialize;
 
 use crate::toml_events::{EventTemplate, template};
@@ -64,17 +66,6 @@ struct PlanFile {
     description: Option<String>,
     phases: Vec<PhaseFile>,
 }
-
-/// Kinds of customer operations: never plan actions, never seen by a gate.
-const CUSTOMER_KINDS: [&str; 7] = [
-    "order_submitted",
-    "order_cancelled",
-    "deposit_received",
-    "withdrawal_requested",
-    "margin_requested",
-    "signup_requested",
-    "login_attempted",
-];
 
 /// What must hold before a phase opens. Every condition given must hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -106,3 +106,19 @@ fn the_examples_form_one_log_that_applies_cleanly() {
     assert_eq!(last.event.kind_name(), "venue_ceased", "venue_ceased closes the catalog log");
     assert!(state.ceased().is_some());
 }
+
+#[test]
+fn customer_kinds_are_the_customer_operations() {
+    assert_eq!(
+        exops_jsonl::CUSTOMER_KINDS,
+        [
+            "order_submitted",
+            "order_cancelled",
+            "deposit_received",
+            "withdrawal_requested",
+            "margin_requested",
+            "signup_requested",
+            "login_attempted"
+        ]
+    );
+}

@@ -133,10 +133,22 @@ struct Customers {
 }
 
 impl Customers {
+    #[inline]
     fn last_id(&self, customer: u32) -> u64 {
         self.last_event_id.get(customer as usize).copied().unwrap_or(0)
     }
 
+    /// Asks the processor to start loading a customer's entries, so that the cache miss
+    /// overlaps the work on the events before it.
+    #[inline]
+    fn prefetch(&self, customer: u32) {
+        let index = customer as usize;
+        if index < self.last_event_id.len() {
+            prefetch_index::prefetch_index(&self.last_event_id, index);
+        }
+    }
+
+    #[inline]
     fn record_id(&mut self, customer: u32, id: u64) {
         let index = customer as usize;
         if index >= self.last_event_id.len() {
@@ -158,6 +170,10 @@ impl Customers {
     }
 }
 
+/// The whole state, for snapshots. Its serde form leaves out the per-customer arrays
+/// (megabytes for a million customers, and text would spell every id in digits): they
+/// travel beside it as bytes, through [`State::customers_to_bytes`] and
+/// [`State::set_customers_from_bytes`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     venue: Option<Box<Venue>>,
@@ -174,12 +190,16 @@ pub struct State {
     roles: BTreeMap<String, BTreeSet<String>>,
     ledger: Vec<AssetLedger>,
     impact: Vec<ServiceImpact>,
+    #[serde(skip)]
     customers: Customers,
     other_actor_last_id: BTreeMap<Actor, u64>,
     counters: EventCounters,
 }
 
 type Applied = Result<Vec<ServiceId>, Rejection>;
+
+/// How many events ahead [`State::apply_batch`] starts loading a customer's entries.
+pub const LOOKAHEAD: usize = 8;
 
 fn invalid(field: &'static str, message: impl Into<String>) -> Rejection {
     Rejection::Invalid { field, message: message.into() }
@@ -266,6 +286,7 @@ impl State {
     }
 
     /// Folds one envelope into the state.
+    #[inline]
     pub fn apply(&mut self, envelope: &Envelope) -> Outcome {
         let expected = self.seq + 1;
         if envelope.seq != expected {
@@ -273,6 +294,46 @@ impl State {
             return Outcome::Rejected(Rejection::OutOfSequence { expected, found: envelope.seq });
         }
         self.seq = envelope.seq;
+        if let Actor::Customer(customer) = envelope.actor
+            && envelope.event.is_customer_operation()
+        {
+            return self.apply_customer_operation(customer, envelope);
+        }
+        self.apply_other(envelope)
+    }
+
+    /// [`State::apply`] for a customer operation by a customer, ~99% of a busy log: the
+    /// same checks in the same order as [`State::apply_in_sequence`], on a short path.
+    #[inline]
+    fn apply_customer_operation(&mut self, customer: u32, envelope: &Envelope) -> Outcome {
+        let last_id = self.customers.last_id(customer);
+        if envelope.id <= last_id {
+            self.counters.duplicates += 1;
+            return Outcome::Duplicate { last_id };
+        }
+        let rejection = if let Some(previous) = self.at
+            && envelope.at < previous
+        {
+            Rejection::TimeWentBackwards { previous, found: envelope.at }
+        } else if self.venue.is_none() {
+            Rejection::NoVenue
+        } else {
+            match self.gate_customer_operation(customer, &envelope.event) {
+                Ok(gated) => {
+                    self.counters.applied += 1;
+                    self.at = Some(envelope.at);
+                    self.customers.record_id(customer, envelope.id);
+                    return Outcome::Customer(gated);
+                }
+                Err(rejection) => rejection,
+            }
+        };
+        self.counters.rejected += 1;
+        Outcome::Rejected(rejection)
+    }
+
+    #[inline(never)]
+    fn apply_other(&mut self, envelope: &Envelope) -> Outcome {
         let outcome = self.apply_in_sequence(envelope);
         match &outcome {
             Outcome::Rejected(_) => self.counters.rejected += 1,
@@ -289,6 +350,96 @@ impl State {
             }
         }
         outcome
+    }
+
+    /// The per-customer arrays as bytes: the count of last ids (u32 LE), each last id as
+    /// an unsigned LEB128 varint (ids are small, so mostly one or two bytes), the count of
+    /// affected-bitmap words (u32 LE), the words (u64 LE), and the affected count (u64 LE).
+    pub fn customers_to_bytes(&self) -> Vec<u8> {
+        let customers = &self.customers;
+        let mut out = Vec::with_capacity(customers.last_event_id.len() + customers.affected_bits.len() * 8 + 16);
+        out.extend_from_slice(&(customers.last_event_id.len() as u32).to_le_bytes());
+        for &id in &customers.last_event_id {
+            let mut rest = id;
+            while rest >= 0x80 {
+                out.push((rest as u8) | 0x80);
+                rest >>= 7;
+            }
+            out.push(rest as u8);
+        }
+        out.extend_from_slice(&(customers.affected_bits.len() as u32).to_le_bytes());
+        for word in &customers.affected_bits {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+        out.extend_from_slice(&customers.affected_count.to_le_bytes());
+        out
+    }
+
+    /// Restores the per-customer arrays from [`State::customers_to_bytes`]; on malformed
+    /// bytes, says where and leaves the state unchanged.
+    pub fn set_customers_from_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut input = bytes;
+        let mut take = |count: usize, what: &str| -> Result<&[u8], String> {
+            if input.len() < count {
+                return Err(format!("customer data ends inside {what} (offset {})", bytes.len() - input.len()));
+            }
+            let (head, tail) = input.split_at(count);
+            input = tail;
+            Ok(head)
+        };
+        let count = |bytes: &[u8]| u32::from_le_bytes(bytes.try_into().expect("four bytes")) as usize;
+        let ids = count(take(4, "the count of last ids")?);
+        let mut last_event_id = Vec::with_capacity(ids.min(bytes.len()));
+        for _ in 0..ids {
+            let mut id = 0_u64;
+            let mut shift = 0;
+            loop {
+                let byte = take(1, "a last id")?[0];
+                if shift == 63 && byte > 1 || shift > 63 {
+                    return Err("a last id does not fit in 64 bits".to_owned());
+                }
+                id |= u64::from(byte & 0x7f) << shift;
+                shift += 7;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+            last_event_id.push(id);
+        }
+        let words = count(take(4, "the count of bitmap words")?);
+        let affected_bits = take(words.checked_mul(8).ok_or("too many bitmap words")?, "the bitmap")?
+            .chunks_exact(8)
+            .map(|word| u64::from_le_bytes(word.try_into().expect("eight bytes")))
+            .collect();
+        let affected_count = u64::from_le_bytes(take(8, "the affected count")?.try_into().expect("eight bytes"));
+        if !input.is_empty() {
+            return Err(format!("{} bytes left over after the customer data", input.len()));
+        }
+        self.customers = Customers { last_event_id, affected_bits, affected_count };
+        Ok(())
+    }
+
+    /// Folds envelopes in order, handing each outcome to `each`: the same as calling
+    /// [`State::apply`] on each, but faster on long runs of customer operations. With a
+    /// million customers, the per-customer last-id lookup is a cache miss; here it is
+    /// started [`LOOKAHEAD`] events early so that the misses overlap.
+    pub fn apply_batch(&mut self, envelopes: &[Envelope], mut each: impl FnMut(&Envelope, Outcome)) {
+        for (index, envelope) in envelopes.iter().enumerate() {
+            if let Some(ahead) = envelopes.get(index + LOOKAHEAD) {
+                self.prefetch(&ahead.actor);
+            }
+            let outcome = self.apply(envelope);
+            each(envelope, outcome);
+        }
+    }
+
+    /// Starts loading what folding an event by `actor` will look up (a customer's last
+    /// id), for callers that know their next events: see [`State::apply_batch`].
+    #[inline]
+    pub fn prefetch(&self, actor: &Actor) {
+        if let Actor::Customer(customer) = actor {
+            self.customers.prefetch(*customer);
+        }
     }
 
     /// Counts an event that could not even be read (a malformed line) as rejected at
@@ -1113,6 +1264,7 @@ impl State {
         }
     }
 
+    #[inline]
     fn gate_customer_operation(&mut self, customer: u32, event: &Event) -> Result<Gated, Rejection> {
         let venue = self.venue_ref();
         let (service, gated) = match event {

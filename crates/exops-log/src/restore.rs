@@ -79,23 +79,22 @@ pub fn fold_pipelined(
     let every = snapshots.map_or(u64::MAX, Snapshots::snapshot_every);
     let mut next_snapshot = every;
     let (mut folded, mut last_at) = (0_u64, None);
-    'blocks: while let Some(block) = pipeline.next_block() {
+    while let Some(block) = pipeline.next_block() {
         let block = block?;
-        for envelope in &block.events {
-            if !target.includes(envelope) {
-                break 'blocks;
-            }
-            state.apply(envelope);
-            last_at = Some(envelope.at);
-            folded += 1;
+        let included = block.events.iter().position(|envelope| !target.includes(envelope));
+        let events = &block.events[..included.unwrap_or(block.events.len())];
+        state.apply_batch(events, |_, _| ());
+        if let Some(last) = events.last() {
+            last_at = Some(last.at);
+        }
+        folded += events.len() as u64;
+        if included.is_some() {
+            break;
         }
         if let (Some(store), Some((seq, hash, at))) = (snapshots, block.seal)
             && seq == state.seq()
         {
             let at = at.map(Timestamp::from_unix_micros);
-            if let Some(at) = at {
-                let _ = store.record_block(at, seq);
-            }
             if seq >= next_snapshot {
                 let _ = store.put(SnapshotMeta { seq, at, chain_hash: hash }, &state);
                 next_snapshot = (seq / every).saturating_add(1).saturating_mul(every);

@@ -1,0 +1,116 @@
+//! Customer operations: `apply_batch` against `apply` one by one (with repeated ids, so
+//! duplicates land inside the look-ahead window), and the per-customer arrays' byte form.
+
+use exops_core::{
+    Actor, AssetId, Envelope, Event, HoldPlaced, MarketId, OrderSubmitted, OrderType, Selector, State, Timestamp,
+    Transfer,
+};
+use proptest::prelude::*;
+
+use crate::venue;
+
+/// A venue, a hold that closes BTC withdrawals (so some operations are refused and their
+/// customers marked affected), then one customer operation per `(customer, id, kind)`.
+fn envelopes(operations: &[(u32, u64, u8)]) -> Vec<Envelope> {
+    let staff = |seq: u64, event| Envelope {
+        seq,
+        at: Timestamp::from_unix_micros(seq as i64),
+        id: seq,
+        actor: Actor::Staff("ops".into()),
+        event,
+        note: None,
+    };
+    let mut envelopes = vec![
+        staff(1, Event::VenueDeclared(venue())),
+        staff(
+            2,
+            Event::HoldPlaced(HoldPlaced {
+                hold: "btc-out".into(),
+                cause: exops_core::Cause::Maintenance,
+                services: vec![Selector::parse("withdrawals:BTC").expect("a selector")],
+                mode: None,
+                max_order_notional_minor: None,
+                reason: None,
+            }),
+        ),
+    ];
+    for (index, &(customer, id, kind)) in operations.iter().enumerate() {
+        let seq = index as u64 + 3;
+        let transfer = Transfer { asset: AssetId(u16::from(kind % 2)), network: None, amount_minor: 10 };
+        let event = match kind % 4 {
+            0 => Event::DepositReceived(transfer),
+            1 => Event::WithdrawalRequested(transfer),
+            2 => Event::OrderSubmitted(OrderSubmitted {
+                market: MarketId(0),
+                order_type: OrderType::Limit,
+                notional_minor: 5,
+            }),
+            _ => Event::LoginAttempted,
+        };
+        envelopes.push(Envelope {
+            seq,
+            at: Timestamp::from_unix_micros(seq as i64),
+            id,
+            actor: Actor::Customer(customer),
+            event,
+            note: None,
+        });
+    }
+    envelopes
+}
+
+fn operations() -> impl Strategy<Value = Vec<(u32, u64, u8)>> {
+    prop::collection::vec((0_u32..40, 0_u64..6, any::<u8>()), 0..120)
+}
+
+proptest! {
+    #[test]
+    fn apply_batch_is_apply_one_by_one(operations in operations()) {
+        let envelopes = envelopes(&operations);
+        let mut one_by_one = State::new();
+        let expected: Vec<_> = envelopes.iter().map(|envelope| one_by_one.apply(envelope)).collect();
+        let mut batched = State::new();
+        let mut outcomes = Vec::new();
+        batched.apply_batch(&envelopes, |_, outcome| outcomes.push(outcome));
+        prop_assert_eq!(outcomes, expected);
+        prop_assert_eq!(batched, one_by_one);
+    }
+
+    #[test]
+    fn customer_arrays_come_back_from_their_bytes(operations in operations()) {
+        let mut state = State::new();
+        state.apply_batch(&envelopes(&operations), |_, _| ());
+        let text = serde_json::to_string(&state).expect("the state serialises");
+        let mut restored: State = serde_json::from_str(&text).expect("and comes back");
+        restored.set_customers_from_bytes(&state.customers_to_bytes()).expect("its own bytes decode");
+        prop_assert_eq!(restored, state);
+    }
+
+    #[test]
+    fn any_bytes_decode_or_are_refused_without_change(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        let mut state = State::new();
+        state.apply_batch(&envelopes(&[(3, 1, 1), (7, 1, 1)]), |_, _| ());
+        let before = state.clone();
+        if state.set_customers_from_bytes(&bytes).is_err() {
+            prop_assert_eq!(state, before);
+        }
+    }
+}
+
+#[test]
+fn large_ids_round_trip_and_a_cut_is_caught_at_its_offset() {
+    let mut state = State::new();
+    state.apply_batch(&envelopes(&[(5, u64::MAX - 1, 3), (9, 1 << 40, 2), (2, 127, 3), (2, 128, 3)]), |_, _| ());
+    assert_eq!(state.last_event_id(&Actor::Customer(5)), u64::MAX - 1);
+    let bytes = state.customers_to_bytes();
+    let mut restored = State::new();
+    restored.set_customers_from_bytes(&bytes).unwrap();
+    assert_eq!(restored.last_event_id(&Actor::Customer(5)), u64::MAX - 1);
+    assert_eq!(restored.last_event_id(&Actor::Customer(9)), 1 << 40);
+    assert_eq!(restored.last_event_id(&Actor::Customer(2)), 128);
+    let error = restored.set_customers_from_bytes(&bytes[..bytes.len() - 3]).unwrap_err();
+    assert!(error.contains("ends inside the affected count"), "{error}");
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(restored.set_customers_from_bytes(&long).unwrap_err().contains("1 bytes left over"));
+}

@@ -14,4 +14,4 @@ pub mod writer;
 
 pub use reader::LogReader;
 pub use store::{Recovery, StoreError, init, list_segments};
-pub use writer::{AppendError, Appended, Appender, Log, LogOptions, Opened, Submission, Ticket};
+pub use writer::{AppendError, Appended, Appender, BatchTicket, Log, LogOptions, Opened, Submission, Ticket};

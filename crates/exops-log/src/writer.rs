@@ -78,27 +78,105 @@ impl std::fmt::Display for AppendError {
 
 impl std::error::Error for AppendError {}
 
-type Reply = Sender<Result<Appended, AppendError>>;
+type Answer = Result<Appended, AppendError>;
+
+/// Where a request's answers go: one submission's, or a batch's all together.
+enum Reply {
+    One(Sender<Answer>),
+    Many(Sender<Vec<Answer>>),
+}
 
 // Almost every request is an append: boxing it would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
 enum Request {
     Append {
-        submission: Submission,
+        submissions: Submissions,
         reply: Reply,
     },
     /// Answer what came before, then stop.
     Shutdown,
 }
 
+/// One submission inline (the common case needs no allocation), or several.
+#[allow(clippy::large_enum_variant)]
+enum Submissions {
+    One(Submission),
+    Many(Vec<Submission>),
+}
+
+impl Submissions {
+    fn len(&self) -> usize {
+        match self {
+            Submissions::One(_) => 1,
+            Submissions::Many(submissions) => submissions.len(),
+        }
+    }
+}
+
+impl Submissions {
+    fn into_queue(self) -> Queue {
+        match self {
+            Submissions::One(submission) => Queue::One(Some(submission)),
+            Submissions::Many(submissions) => Queue::Many(submissions.into_iter()),
+        }
+    }
+}
+
+/// The submissions of a request not yet taken, with a look ahead.
+enum Queue {
+    One(Option<Submission>),
+    Many(std::vec::IntoIter<Submission>),
+}
+
+impl Queue {
+    fn next(&mut self) -> Option<Submission> {
+        match self {
+            Queue::One(submission) => submission.take(),
+            Queue::Many(submissions) => submissions.next(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Queue::One(submission) => submission.is_none(),
+            Queue::Many(submissions) => submissions.len() == 0,
+        }
+    }
+
+    /// The submission `distance` after the next one, if any.
+    fn ahead(&self, distance: usize) -> Option<&Submission> {
+        match self {
+            Queue::One(_) => None,
+            Queue::Many(submissions) => submissions.as_slice().get(distance),
+        }
+    }
+}
+
 /// A pending answer.
 #[derive(Debug)]
-pub struct Ticket(Receiver<Result<Appended, AppendError>>);
+pub struct Ticket(Receiver<Answer>);
 
 impl Ticket {
     /// Blocks until the submission is durable (or refused).
     pub fn wait(self) -> Result<Appended, AppendError> {
         self.0.recv().unwrap_or(Err(AppendError::Closed))
+    }
+}
+
+/// The pending answers to a batch, in submission order.
+#[derive(Debug)]
+pub struct BatchTicket {
+    answers: Receiver<Vec<Answer>>,
+    len: usize,
+}
+
+impl BatchTicket {
+    /// Blocks until every submission of the batch is durable (or refused).
+    pub fn wait(self) -> Vec<Result<Appended, AppendError>> {
+        match self.answers.recv() {
+            Ok(answers) => answers,
+            Err(_) => (0..self.len).map(|_| Err(AppendError::Closed)).collect(),
+        }
     }
 }
 
@@ -112,8 +190,20 @@ impl Appender {
     /// Queues a submission; blocks only while the queue is full.
     pub fn submit(&self, submission: Submission) -> Result<Ticket, AppendError> {
         let (reply, answer) = bounded(1);
-        self.sender.send(Request::Append { submission, reply }).map_err(|_| AppendError::Closed)?;
+        let request = Request::Append { submissions: Submissions::One(submission), reply: Reply::One(reply) };
+        self.sender.send(request).map_err(|_| AppendError::Closed)?;
         Ok(Ticket(answer))
+    }
+
+    /// Queues several submissions, to be answered together: one message each way for
+    /// the whole batch instead of one per event. Their events stay in order and together
+    /// (several blocks if the batch is longer than a block).
+    pub fn submit_batch(&self, submissions: Vec<Submission>) -> Result<BatchTicket, AppendError> {
+        let (reply, answers) = bounded(1);
+        let len = submissions.len();
+        let request = Request::Append { submissions: Submissions::Many(submissions), reply: Reply::Many(reply) };
+        self.sender.send(request).map_err(|_| AppendError::Closed)?;
+        Ok(BatchTicket { answers, len })
     }
 
     /// Submits and waits until durable.
@@ -222,9 +312,111 @@ impl Drop for Log {
     }
 }
 
+/// A submission's answer while its block is being written: final already (a duplicate,
+/// a refusal), or durable once the block is.
+enum Pending {
+    Final(Answer),
+    Written { seq: u64, outcome: Outcome },
+}
+
+/// The writer's work in progress: the events of the block being built, their encoded
+/// bodies end to end in one buffer, and the answers owed for them.
+struct Block {
+    bodies: Vec<u8>,
+    /// Each body's timestamp and end offset in `bodies`.
+    ends: Vec<(i64, usize)>,
+    answers: Vec<(Reply, Vec<Pending>)>,
+}
+
+impl Block {
+    fn frames(&self) -> impl Iterator<Item = (u16, i64, &[u8])> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(at, end)| {
+            let body = &self.bodies[start..end];
+            start = end;
+            (EVENT_SCHEMA_VERSION, at, body)
+        })
+    }
+
+    /// Sends every answer: `written` says whether the block is durable.
+    fn answer(&mut self, written: Result<(), &str>) {
+        for (reply, pending) in self.answers.drain(..) {
+            let mut answers = pending.into_iter().map(|pending| finish(pending, written));
+            match reply {
+                Reply::One(reply) => {
+                    if let Some(answer) = answers.next() {
+                        let _ = reply.send(answer);
+                    }
+                }
+                Reply::Many(reply) => {
+                    let _ = reply.send(answers.collect());
+                }
+            }
+        }
+        self.bodies.clear();
+        self.ends.clear();
+    }
+}
+
+/// A pending answer made final: durable, or failed with the block it was written in.
+fn finish(pending: Pending, written: Result<(), &str>) -> Answer {
+    match (pending, written) {
+        (Pending::Final(answer), _) => answer,
+        (Pending::Written { seq, outcome }, Ok(())) => Ok(Appended::Durable { seq, outcome }),
+        (Pending::Written { .. }, Err(reason)) => Err(AppendError::Poisoned(reason.to_owned())),
+    }
+}
+
+/// Makes final the answers of the events a carried batch had in the block just written.
+fn settle(pending: &mut Vec<Pending>, written: Result<(), &str>) {
+    *pending = pending.drain(..).map(|answer| Pending::Final(finish(answer, written))).collect();
+}
+
+/// The writer's view of the log: the state its events fold to, and its clock.
+struct Writer {
+    state: State,
+    /// The last event written, applied or rejected alike.
+    last_at: Option<Timestamp>,
+}
+
+impl Writer {
+    /// Decides what becomes of one submission: a duplicate or a refusal is answered at
+    /// once; anything else is encoded onto the block and folded into the state.
+    fn take(&mut self, submission: Submission, block: &mut Block) -> Pending {
+        let last_id = self.state.last_event_id(&submission.actor);
+        if submission.id <= last_id {
+            return Pending::Final(Ok(Appended::Duplicate { last_id }));
+        }
+        if let Some(previous) = self.last_at
+            && submission.at < previous
+        {
+            let reason = format!(
+                "timestamp {} is earlier than the log's last event at {previous}; time must not go backwards",
+                submission.at
+            );
+            return Pending::Final(Ok(Appended::Refused { reason }));
+        }
+        let envelope = Envelope {
+            seq: self.state.seq() + 1,
+            at: submission.at,
+            id: submission.id,
+            actor: submission.actor,
+            event: submission.event,
+            note: submission.note,
+        };
+        if let Err(error) = encode_body(&envelope, &mut block.bodies) {
+            return Pending::Final(Err(AppendError::Encoding(error.to_string())));
+        }
+        block.ends.push((envelope.at.unix_micros(), block.bodies.len()));
+        let outcome = self.state.apply(&envelope);
+        self.last_at = Some(envelope.at);
+        Pending::Written { seq: envelope.seq, outcome }
+    }
+}
+
 fn write_loop(
     mut segment: SegmentWriter,
-    mut state: State,
+    state: State,
     log_last_at: Option<Timestamp>,
     requests: Receiver<Request>,
     batch_max: usize,
@@ -233,79 +425,87 @@ fn write_loop(
 ) -> (State, Option<String>) {
     let every = snapshots.as_ref().map_or(u64::MAX, Snapshots::snapshot_every);
     let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
+    let mut writer = Writer { state, last_at: log_last_at };
     let mut poisoned: Option<String> = None;
-    let mut batch: Vec<Request> = Vec::with_capacity(batch_max);
-    let mut bodies: Vec<(i64, Vec<u8>)> = Vec::with_capacity(batch_max);
-    let mut answers: Vec<(Reply, u64, Outcome)> = Vec::with_capacity(batch_max);
-    // The log's clock: the last event written, applied or rejected alike.
-    let mut last_at = log_last_at;
+    let mut block = Block { bodies: Vec::new(), ends: Vec::with_capacity(batch_max), answers: Vec::new() };
     let mut shutting_down = false;
-    while !shutting_down {
-        let Ok(first) = requests.recv() else { break };
-        batch.push(first);
+    // A batch request longer than a block continues in the next one.
+    let mut carried: Option<(Reply, Queue, Vec<Pending>)> = None;
+    while !shutting_down || carried.is_some() {
         // Blocks end where snapshots are due, so that snapshots sit on block boundaries.
-        let room = usize::try_from(next_snapshot.saturating_sub(state.seq())).unwrap_or(usize::MAX).max(1);
-        while batch.len() < batch_max.min(room) && !matches!(batch.last(), Some(Request::Shutdown)) {
-            match requests.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
-            }
-        }
-        for request in batch.drain(..) {
-            let (submission, reply) = match request {
-                Request::Append { submission, reply } => (submission, reply),
-                Request::Shutdown => {
-                    shutting_down = true;
-                    continue;
+        let room = usize::try_from(next_snapshot.saturating_sub(writer.state.seq())).unwrap_or(usize::MAX).max(1);
+        let limit = batch_max.min(room);
+        let mut taken = 0;
+        loop {
+            let (reply, mut submissions, mut pending) = match carried.take() {
+                Some(carried) => carried,
+                None if shutting_down => break,
+                None => {
+                    let request = if taken == 0 && block.answers.is_empty() {
+                        match requests.recv() {
+                            Ok(request) => request,
+                            Err(_) => {
+                                shutting_down = true;
+                                break;
+                            }
+                        }
+                    } else {
+                        match requests.try_recv() {
+                            Ok(request) => request,
+                            Err(_) => break,
+                        }
+                    };
+                    match request {
+                        Request::Append { submissions, reply } => {
+                            let len = submissions.len();
+                            (reply, submissions.into_queue(), Vec::with_capacity(len))
+                        }
+                        Request::Shutdown => {
+                            shutting_down = true;
+                            break;
+                        }
+                    }
                 }
             };
-            if let Some(reason) = &poisoned {
-                let _ = reply.send(Err(AppendError::Poisoned(reason.clone())));
-                continue;
-            }
-            let last_id = state.last_event_id(&submission.actor);
-            if submission.id <= last_id {
-                let _ = reply.send(Ok(Appended::Duplicate { last_id }));
-                continue;
-            }
-            if let Some(previous) = last_at
-                && submission.at < previous
+            while taken < limit
+                && let Some(submission) = submissions.next()
             {
-                let reason = format!(
-                    "timestamp {} is earlier than the log's last event at {previous}; time must not go backwards",
-                    submission.at
-                );
-                let _ = reply.send(Ok(Appended::Refused { reason }));
-                continue;
+                // As in `State::apply_batch`: the customer lookups of a long batch are
+                // cache misses, started early so that they overlap.
+                if let Some(ahead) = submissions.ahead(exops_core::LOOKAHEAD) {
+                    writer.state.prefetch(&ahead.actor);
+                }
+                let answer = match &poisoned {
+                    Some(reason) => Pending::Final(Err(AppendError::Poisoned(reason.clone()))),
+                    None => writer.take(submission, &mut block),
+                };
+                taken += usize::from(matches!(answer, Pending::Written { .. }));
+                pending.push(answer);
             }
-            let envelope = Envelope {
-                seq: state.seq() + 1,
-                at: submission.at,
-                id: submission.id,
-                actor: submission.actor,
-                event: submission.event,
-                note: submission.note,
-            };
-            let mut body = Vec::new();
-            if let Err(error) = encode_body(&envelope, &mut body) {
-                let _ = reply.send(Err(AppendError::Encoding(error.to_string())));
-                continue;
+            if !submissions.is_empty() {
+                carried = Some((reply, submissions, pending));
+                break;
             }
-            let outcome = state.apply(&envelope);
-            last_at = Some(envelope.at);
-            bodies.push((envelope.at.unix_micros(), body));
-            answers.push((reply, envelope.seq, outcome));
+            block.answers.push((reply, pending));
+            if taken >= limit {
+                break;
+            }
         }
-        if answers.is_empty() {
+        if block.ends.is_empty() {
+            block.answer(Ok(()));
+            if shutting_down && carried.is_none() {
+                break;
+            }
             continue;
         }
-        let written =
-            segment.append_block(bodies.iter().map(|(at, body)| (EVENT_SCHEMA_VERSION, *at, body.as_slice())));
-        bodies.clear();
+        let written = segment.append_block(block.frames());
         match written {
             Ok(position) => {
-                for (reply, seq, outcome) in answers.drain(..) {
-                    let _ = reply.send(Ok(Appended::Durable { seq, outcome }));
+                block.answer(Ok(()));
+                // A batch carried into the next block is answered with that block; its
+                // events in this one are durable now.
+                if let Some((_, _, pending)) = &mut carried {
+                    settle(pending, Ok(()));
                 }
                 if let Some(commits) = &commits {
                     let _ = commits.send(position.next_seq - 1);
@@ -314,12 +514,9 @@ fn write_loop(
                 if let Some(snapshots) = &snapshots {
                     let last_seq = position.next_seq - 1;
                     let at = position.last_at_micros.map(Timestamp::from_unix_micros);
-                    if let Some(at) = at {
-                        let _ = snapshots.record_block(at, last_seq);
-                    }
                     if last_seq >= next_snapshot {
-                        let _ =
-                            snapshots.put(SnapshotMeta { seq: last_seq, at, chain_hash: position.prev_hash }, &state);
+                        let _ = snapshots
+                            .put(SnapshotMeta { seq: last_seq, at, chain_hash: position.prev_hash }, &writer.state);
                         next_snapshot = (last_seq / every).saturating_add(1).saturating_mul(every);
                     }
                 }
@@ -328,8 +525,9 @@ fn write_loop(
                 // The state already folded events that are not durable: nothing more may
                 // be accepted until the log is reopened.
                 let reason = error.to_string();
-                for (reply, _, _) in answers.drain(..) {
-                    let _ = reply.send(Err(AppendError::Poisoned(reason.clone())));
+                block.answer(Err(&reason));
+                if let Some((_, _, pending)) = &mut carried {
+                    settle(pending, Err(&reason));
                 }
                 poisoned = Some(reason);
             }
@@ -338,5 +536,5 @@ fn write_loop(
     if let Some(snapshots) = &snapshots {
         let _ = snapshots.flush();
     }
-    (state, poisoned)
+    (writer.state, poisoned)
 }

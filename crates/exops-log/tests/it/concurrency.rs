@@ -9,7 +9,7 @@ use exops_core::{Actor, Event};
 use exops_log::inspect::walk;
 use exops_log::{Appended, Log, LogOptions, LogReader, Submission};
 
-use crate::support::{at, venue_submission};
+use crate::support::{at, login, read_all, venue_submission};
 
 const PRODUCERS: u32 = 8;
 const EVENTS_PER_PRODUCER: u64 = 100_000;
@@ -173,4 +173,44 @@ fn eight_producers_of_100_000_events_each_through_one_log() {
          checked in {:?} total",
         started.elapsed()
     );
+}
+
+/// A batch longer than a block is split over several blocks yet answered once, in
+/// submission order: durable events with consecutive seqs, and the duplicates and the
+/// refusal inside it answered as such and not written. Single submissions sent beside it
+/// keep their own answers.
+#[test]
+fn a_batch_spanning_blocks_is_answered_in_order_with_its_duplicates_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    exops_log::init(dir.path()).unwrap();
+    let (commits, committed) = crossbeam_channel::unbounded();
+    let options = LogOptions { batch_max: 7, ..LogOptions::default() };
+    let opened = Log::open(dir.path(), options, Some(commits)).unwrap();
+    let appender = opened.log.appender();
+    let mut batch = vec![venue_submission()];
+    for id in 1..=20 {
+        batch.push(login(1, id, id as i64));
+    }
+    batch.push(login(1, 5, 30)); // a duplicate of id 5
+    batch.push(login(2, 1, 3)); // earlier than the log's clock: refused
+    batch.push(login(2, 2, 40));
+    let ticket = appender.submit_batch(batch).unwrap();
+    let single = appender.submit(login(3, 1, 50)).unwrap();
+    let answers: Vec<Appended> = ticket.wait().into_iter().map(|answer| answer.unwrap()).collect();
+    assert_eq!(answers.len(), 24);
+    for (index, answer) in answers[..21].iter().enumerate() {
+        assert!(
+            matches!(answer, Appended::Durable { seq, .. } if *seq == index as u64 + 1),
+            "answer {index}: {answer:?}"
+        );
+    }
+    assert_eq!(answers[21], Appended::Duplicate { last_id: 20 });
+    assert!(matches!(&answers[22], Appended::Refused { reason } if reason.contains("earlier")), "{:?}", answers[22]);
+    assert!(matches!(answers[23], Appended::Durable { seq: 22, .. }), "{:?}", answers[23]);
+    assert!(matches!(single.wait().unwrap(), Appended::Durable { seq: 23, .. }));
+    drop(appender);
+    assert_eq!(opened.log.close().unwrap().seq(), 23);
+    let commits: Vec<u64> = committed.try_iter().collect();
+    assert!(commits.len() >= 4, "22 events at 7 a block take at least 4 blocks: {commits:?}");
+    assert_eq!(read_all(dir.path()).len(), 23);
 }

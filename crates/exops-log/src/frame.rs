@@ -207,6 +207,28 @@ pub fn parse_frame(bytes: &[u8]) -> Result<(FrameHeader, &[u8]), FrameError> {
     Ok((header, body))
 }
 
+/// The frames of a buffer that already passed [`parse_frame`] (a sealed block handed on
+/// by the reader), walked without checking their checksums again. Stops at the first
+/// frame that does not fit, which a checked buffer never has.
+pub fn checked_frames(mut bytes: &[u8]) -> impl Iterator<Item = (FrameHeader, &[u8])> {
+    std::iter::from_fn(move || {
+        let header = bytes.get(..FRAME_HEADER_BYTES)?;
+        let body_len = u32_at(header, 8) as usize;
+        let body = bytes.get(FRAME_HEADER_BYTES..FRAME_HEADER_BYTES + body_len)?;
+        let kind = if header[4] == 2 { FrameKind::Seal } else { FrameKind::Event };
+        let fields = FrameHeader {
+            kind,
+            schema_version: u16::from_le_bytes([header[6], header[7]]),
+            body_len: body_len as u32,
+            body_checksum: u32_at(header, 12),
+            seq: u64_at(header, 16),
+            at_micros: u64_at(header, 24) as i64,
+        };
+        bytes = &bytes[FRAME_HEADER_BYTES + body_len..];
+        Some((fields, body))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +244,22 @@ mod tests {
             flipped[bit / 8] ^= 1 << (bit % 8);
             assert!(parse_frame(&flipped).is_err(), "bit {bit} flipped unnoticed");
         }
+    }
+
+    #[test]
+    fn checked_frames_walks_what_parse_frame_reads() {
+        let mut bytes = Vec::new();
+        write_frame(&mut bytes, FrameKind::Event, 2, 7, 70, b"first");
+        write_frame(&mut bytes, FrameKind::Event, 2, 8, 80, b"");
+        write_frame(&mut bytes, FrameKind::Seal, 0, 8, 80, b"seal bytes");
+        let mut checked = Vec::new();
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            let (header, body) = parse_frame(rest).unwrap();
+            checked.push((header, body));
+            rest = &rest[header.frame_len()..];
+        }
+        assert_eq!(checked_frames(&bytes).collect::<Vec<_>>(), checked);
+        assert_eq!(checked_frames(&bytes[..bytes.len() - 1]).count(), 2, "a frame cut short is not yielded");
     }
 }

@@ -1,6 +1,7 @@
-//! Replay on two cores: a reader thread reads, checks and decodes whole blocks and hands
-//! them over a bounded channel to the thread that folds them, so decoding one block
-//! overlaps applying the one before. Memory is the channel's few blocks, not the log.
+//! Replay on two cores: a reader thread reads whole blocks and checks them (checksums,
+//! the hash chain) and hands them, still encoded, over a bounded channel to the thread
+//! that decodes and folds them, so reading one block overlaps decoding and applying the
+//! one before. Memory is the channel's few blocks, not the log.
 
 use std::path::Path;
 use std::thread::JoinHandle;
@@ -8,7 +9,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, bounded};
 use exops_core::Envelope;
 
-use crate::reader::{LogReader, SealedBlock};
+use crate::reader::{LogReader, RawBlock, SealedBlock};
 use crate::store::StoreError;
 
 /// Blocks in flight between the threads (a block is at most a group commit's events).
@@ -17,7 +18,7 @@ pub const BLOCKS_IN_FLIGHT: usize = 4;
 /// Whole blocks from `from_seq` on, read and decoded by a background thread.
 #[derive(Debug)]
 pub struct PipelinedReader {
-    blocks: Receiver<Result<SealedBlock, StoreError>>,
+    blocks: Receiver<Result<RawBlock, StoreError>>,
     thread: Option<JoinHandle<()>>,
     current: std::vec::IntoIter<Envelope>,
     failed: bool,
@@ -30,7 +31,7 @@ impl PipelinedReader {
         let thread = std::thread::Builder::new()
             .name("exops-log-reader".to_owned())
             .spawn(move || {
-                while let Some(block) = reader.next_block() {
+                while let Some(block) = reader.next_raw_block() {
                     let stop = block.is_err();
                     if sender.send(block).is_err() || stop {
                         return;
@@ -41,8 +42,10 @@ impl PipelinedReader {
         Ok(PipelinedReader { blocks, thread: Some(thread), current: Vec::new().into_iter(), failed: false })
     }
 
-    /// The next block, whole: the fastest way to consume the pipeline.
-    pub fn next_block(&mut self) -> Option<Result<SealedBlock, StoreError>> {
+    /// The next block, checked and still encoded: the fastest way to consume the
+    /// pipeline (decode it with [`RawBlock::decode_into`] into a buffer kept between
+    /// blocks).
+    pub fn next_raw_block(&mut self) -> Option<Result<RawBlock, StoreError>> {
         if self.failed {
             return None;
         }
@@ -51,6 +54,19 @@ impl PipelinedReader {
             self.failed = true;
         }
         Some(block)
+    }
+
+    /// The next block, decoded.
+    pub fn next_block(&mut self) -> Option<Result<SealedBlock, StoreError>> {
+        let decoded = self.next_raw_block()?.and_then(|block| {
+            let mut events = Vec::new();
+            block.decode_into(&mut events)?;
+            Ok(SealedBlock { events, seal: Some(block.seal) })
+        });
+        if decoded.is_err() {
+            self.failed = true;
+        }
+        Some(decoded)
     }
 }
 

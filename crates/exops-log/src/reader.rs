@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use exops_core::{Envelope, Timestamp};
 
 use crate::codec::decode_body;
+use crate::frame::{FRAME_HEADER_BYTES, checked_frames};
 use crate::segment::{Damage, Hash, SegmentCursor, Step, Stop, seal_after};
 use crate::store::{StoreError, list_segments, stop_error};
 
@@ -17,6 +18,44 @@ pub struct SealedBlock {
     pub events: Vec<Envelope>,
     /// Last sequence number, chain hash and last timestamp of the block.
     pub seal: Option<(u64, Hash, Option<i64>)>,
+}
+
+/// A sealed block as read: its event frames, every checksum and the chain hash checked,
+/// not yet decoded. Decoding is left to whoever takes it (the folding thread of a
+/// pipelined replay), so that reading and decoding run on different cores.
+#[derive(Clone, Debug)]
+pub struct RawBlock {
+    frames: Vec<u8>,
+    /// Events before this one are skipped when decoding (the first block of a reader
+    /// that starts mid-block).
+    from_seq: u64,
+    segment: PathBuf,
+    /// Offset of the first frame in `segment`.
+    offset: u64,
+    /// Last sequence number, chain hash and last timestamp of the block.
+    pub seal: (u64, Hash, Option<i64>),
+}
+
+impl RawBlock {
+    /// Decodes the block's events (those at or after the reader's start) onto `out`.
+    pub fn decode_into(&self, out: &mut Vec<Envelope>) -> Result<(), StoreError> {
+        let mut offset = self.offset;
+        for (header, body) in checked_frames(&self.frames) {
+            if header.seq >= self.from_seq {
+                let at = Timestamp::from_unix_micros(header.at_micros);
+                let envelope = decode_body(header.schema_version, header.seq, at, body).map_err(|error| {
+                    StoreError::Damaged(Damage {
+                        segment: self.segment.clone(),
+                        offset,
+                        message: format!("seq {}: {error}", header.seq),
+                    })
+                })?;
+                out.push(envelope);
+            }
+            offset += (FRAME_HEADER_BYTES + body.len()) as u64;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug)]
@@ -34,6 +73,8 @@ pub struct LogReader {
     chain_before_start: Option<Hash>,
     /// The last seal read: its last sequence number, chain hash and last timestamp.
     last_seal: Option<(u64, Hash, Option<i64>)>,
+    /// The block just sealed, when reading raw blocks.
+    raw: Option<RawBlock>,
 }
 
 impl LogReader {
@@ -53,6 +94,7 @@ impl LogReader {
             unsealed_tail: None,
             chain_before_start: None,
             last_seal: None,
+            raw: None,
         })
     }
 
@@ -75,6 +117,25 @@ impl LogReader {
         }
         let events: Vec<Envelope> = self.ready.drain(..).collect();
         Some(Ok(SealedBlock { events, seal: self.last_seal }))
+    }
+
+    /// The next whole block, checked but not decoded: see [`RawBlock`]. Do not mix with
+    /// [`LogReader::next_block`] or iteration on one reader.
+    pub fn next_raw_block(&mut self) -> Option<Result<RawBlock, StoreError>> {
+        if self.finished {
+            return None;
+        }
+        match self.fill(Mode::Raw) {
+            Ok(true) => self.raw.take().map(Ok),
+            Ok(false) => {
+                self.finished = true;
+                None
+            }
+            Err(error) => {
+                self.finished = true;
+                Some(Err(error))
+            }
+        }
     }
 
     /// The last block sealed so far: its last sequence number, chain hash and timestamp.
@@ -119,7 +180,7 @@ impl LogReader {
         if self.finished {
             return None;
         }
-        match self.fill() {
+        match self.fill(Mode::Decode) {
             Ok(true) => None,
             Ok(false) => {
                 self.finished = true;
@@ -133,16 +194,17 @@ impl LogReader {
     }
 
     /// Reads until a block is sealed (or the log ends); returns false at the end.
-    fn fill(&mut self) -> Result<bool, StoreError> {
+    fn fill(&mut self, mode: Mode) -> Result<bool, StoreError> {
         loop {
             if self.cursor.is_none() && !self.open_next_segment()? {
                 return Ok(false);
             }
             let cursor = self.cursor.as_mut().expect("opened above");
             let last_segment = self.next_segment == self.segments.len();
+            let block_start = cursor.sealed_end;
             match cursor.step() {
                 Ok(Step::Event { header, body }) => {
-                    if header.seq >= self.from_seq {
+                    if mode == Mode::Decode && header.seq >= self.from_seq {
                         let at = Timestamp::from_unix_micros(header.at_micros);
                         let envelope = decode_body(header.schema_version, header.seq, at, body).map_err(|error| {
                             StoreError::Damaged(Damage {
@@ -158,8 +220,20 @@ impl LogReader {
                     if seal.last_seq.checked_add(1) == Some(self.from_seq.max(1)) {
                         self.chain_before_start = Some(seal.hash);
                     }
-                    self.last_seal = Some((seal.last_seq, seal.hash, cursor.sealed.last_at_micros));
-                    self.ready.extend(self.block.drain(..));
+                    let last_seal = (seal.last_seq, seal.hash, cursor.sealed.last_at_micros);
+                    self.last_seal = Some(last_seal);
+                    match mode {
+                        Mode::Decode => self.ready.extend(self.block.drain(..)),
+                        Mode::Raw => {
+                            self.raw = Some(RawBlock {
+                                frames: cursor.take_sealed_frames(),
+                                from_seq: self.from_seq,
+                                segment: cursor.path().to_owned(),
+                                offset: block_start,
+                                seal: last_seal,
+                            })
+                        }
+                    }
                     return Ok(true);
                 }
                 Ok(Step::End) => {
@@ -193,6 +267,13 @@ impl LogReader {
             }
         }
     }
+}
+
+/// Whether [`LogReader::fill`] decodes events as it reads them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Mode {
+    Decode,
+    Raw,
 }
 
 impl Iterator for LogReader {

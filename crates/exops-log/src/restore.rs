@@ -79,10 +79,13 @@ pub fn fold_pipelined(
     let every = snapshots.map_or(u64::MAX, Snapshots::snapshot_every);
     let mut next_snapshot = every;
     let (mut folded, mut last_at) = (0_u64, None);
-    while let Some(block) = pipeline.next_block() {
+    let mut decoded = Vec::new();
+    while let Some(block) = pipeline.next_raw_block() {
         let block = block?;
-        let included = block.events.iter().position(|envelope| !target.includes(envelope));
-        let events = &block.events[..included.unwrap_or(block.events.len())];
+        decoded.clear();
+        block.decode_into(&mut decoded)?;
+        let included = decoded.iter().position(|envelope| !target.includes(envelope));
+        let events = &decoded[..included.unwrap_or(decoded.len())];
         state.apply_batch(events, |_, _| ());
         if let Some(last) = events.last() {
             last_at = Some(last.at);
@@ -91,7 +94,7 @@ pub fn fold_pipelined(
         if included.is_some() {
             break;
         }
-        if let (Some(store), Some((seq, hash, at))) = (snapshots, block.seal)
+        if let (Some(store), (seq, hash, at)) = (snapshots, block.seal)
             && seq == state.seq()
         {
             let at = at.map(Timestamp::from_unix_micros);

@@ -249,6 +249,8 @@ pub struct SegmentCursor {
     next_seq: u64,
     last_at_micros: Option<i64>,
     frame: Vec<u8>,
+    /// The event frames of the block whose seal was read last, checked.
+    sealed_frames: Vec<u8>,
 }
 
 impl SegmentCursor {
@@ -308,11 +310,18 @@ impl SegmentCursor {
             next_seq: position.next_seq,
             last_at_micros: position.last_at_micros,
             frame: Vec::new(),
+            sealed_frames: Vec::new(),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The event frames of the block just sealed (after a [`Step::Sealed`]), end to end,
+    /// every checksum and the block's hash checked; empty if taken already.
+    pub fn take_sealed_frames(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.sealed_frames)
     }
 
     fn damage(&self, offset: u64, message: String) -> Stop {
@@ -428,6 +437,9 @@ impl SegmentCursor {
                     last_at_micros: self.last_at_micros,
                 };
                 self.sealed_end = self.offset;
+                // The block's frames stay readable until the next seal (see
+                // `take_sealed_frames`); the two buffers take turns.
+                std::mem::swap(&mut self.block.frames, &mut self.sealed_frames);
                 self.block.reset(&seal.hash);
                 Ok(Step::Sealed(seal))
             }

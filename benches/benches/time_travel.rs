@@ -1,19 +1,23 @@
-//! The state at random points of a log with snapshots (snapshot + tail), beside a full
-//! pipelined replay of the same log.
+//! The state at random points of a log with snapshots (snapshot + tail), and at the
+//! point with the longest tail (just before a snapshot), beside a full pipelined replay
+//! of the same log. Snapshots are at the default interval. A restore reads only from
+//! its snapshot's block on (snapshots record where it ends), so its cost depends on the
+//! interval, not on the log's length.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use exops_benches::size;
 use exops_log::restore::{Target, fold_pipelined, restore};
-use exops_log::snapshots::Snapshots;
+use exops_log::snapshots::{SNAPSHOT_EVERY_DEFAULT, Snapshots};
 
 fn bench_time_travel(c: &mut Criterion) {
     let events: u64 = size(4_000_000, 1_000_000, 10_000);
+    let every = size(SNAPSHOT_EVERY_DEFAULT, SNAPSHOT_EVERY_DEFAULT, 1_000);
     let dir = tempfile::tempdir().expect("a temporary directory");
     exops_sim::generate::write_log(dir.path(), events, 1, &mut |_| {}).expect("the log is written");
     let snapshots = Snapshots::open(dir.path()).expect("the index opens");
-    snapshots.set_snapshot_every(size(65_536, 65_536, 1_000)).expect("the setting is kept");
+    snapshots.set_snapshot_every(every).expect("the setting is kept");
     fold_pipelined(dir.path(), Target::End, Some(&snapshots)).expect("snapshots are built");
     let mut group = c.benchmark_group("time_travel");
     group.sample_size(10);
@@ -29,6 +33,15 @@ fn bench_time_travel(c: &mut Criterion) {
             point = (point.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1)) % events + 1;
             let restored = restore(dir.path(), Some(&snapshots), Target::Seq(black_box(point))).expect("restores");
             assert_eq!(restored.state.seq(), point);
+            restored.events_folded
+        })
+    });
+    // The longest tail: the event before the second snapshot, folded from the first.
+    let longest = 2 * every - 1;
+    group.bench_function("snapshot_plus_longest_tail", |b| {
+        b.iter(|| {
+            let restored = restore(dir.path(), Some(&snapshots), Target::Seq(black_box(longest))).expect("restores");
+            assert_eq!((restored.state.seq(), restored.events_folded), (longest, every - 1));
             restored.events_folded
         })
     });

@@ -13,7 +13,8 @@ const BENCHES: &[&str] = &["apply", "codec", "append", "replay", "time_travel", 
 
 /// (figure, benchmark id, baseline id): every figure beside a baseline from the same run.
 const FIGURES: &[(&str, &str, &str)] = &[
-    ("apply (full domain, in memory)", "apply/full_domain", "apply/gate_loop_baseline"),
+    ("apply, full domain, batch (prefetch)", "apply/full_domain_batch", "apply/gate_loop_baseline"),
+    ("apply, full domain, one by one", "apply/full_domain", "apply/gate_loop_baseline"),
     ("codec encode", "codec/encode", "codec/copy_baseline"),
     ("codec decode", "codec/decode", "codec/copy_baseline"),
     ("append, batch 1", "append/exops_log/batch_1", "append/plain_file_baseline/batch_1"),
@@ -27,6 +28,7 @@ const FIGURES: &[(&str, &str, &str)] = &[
     ("replay, single thread", "replay/single_thread", "replay/gate_loop_baseline"),
     ("replay, pipelined", "replay/pipelined", "replay/gate_loop_baseline"),
     ("time travel (snapshot + tail)", "time_travel/snapshot_plus_tail", "time_travel/full_replay_baseline"),
+    ("time travel, longest tail", "time_travel/snapshot_plus_longest_tail", "time_travel/full_replay_baseline"),
     ("simulate BITPoint 2019", "simulate/bitpoint_2019", "simulate/apply_baseline"),
 ];
 

@@ -26,7 +26,11 @@ pub struct PipelinedReader {
 
 impl PipelinedReader {
     pub fn open(data_dir: &Path, from_seq: u64) -> Result<PipelinedReader, StoreError> {
-        let mut reader = LogReader::open(data_dir, from_seq)?;
+        PipelinedReader::from_reader(LogReader::open(data_dir, from_seq)?)
+    }
+
+    /// Moves `reader` to a background thread that reads its blocks.
+    pub fn from_reader(mut reader: LogReader) -> Result<PipelinedReader, StoreError> {
         let (sender, blocks) = bounded(BLOCKS_IN_FLIGHT);
         let thread = std::thread::Builder::new()
             .name("exops-log-reader".to_owned())
@@ -38,7 +42,7 @@ impl PipelinedReader {
                     }
                 }
             })
-            .map_err(|error| StoreError::Io { path: data_dir.to_owned(), error })?;
+            .map_err(|error| StoreError::Io { path: "exops-log-reader".into(), error })?;
         Ok(PipelinedReader { blocks, thread: Some(thread), current: Vec::new().into_iter(), failed: false })
     }
 

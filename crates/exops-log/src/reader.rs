@@ -9,7 +9,7 @@ use exops_core::{Envelope, Timestamp};
 
 use crate::codec::decode_body;
 use crate::frame::{FRAME_HEADER_BYTES, checked_frames};
-use crate::segment::{Damage, Hash, SegmentCursor, Step, Stop, seal_after};
+use crate::segment::{Damage, Hash, ResumePoint, SegmentCursor, Step, Stop, seal_after};
 use crate::store::{StoreError, list_segments, stop_error};
 
 /// The events of one block (those at or after the reader's start) and the block's seal.
@@ -34,6 +34,8 @@ pub struct RawBlock {
     offset: u64,
     /// Last sequence number, chain hash and last timestamp of the block.
     pub seal: (u64, Hash, Option<i64>),
+    /// Where reading resumes after this block.
+    pub resume: ResumePoint,
 }
 
 impl RawBlock {
@@ -93,6 +95,34 @@ impl LogReader {
             finished: false,
             unsealed_tail: None,
             chain_before_start: None,
+            last_seal: None,
+            raw: None,
+        })
+    }
+
+    /// A reader of the events after `resume`, starting there: nothing before it is read.
+    /// The caller vouches that `resume` is a place in this log (the seal before it).
+    pub fn open_at(data_dir: &Path, resume: &ResumePoint) -> Result<LogReader, StoreError> {
+        let segments = list_segments(data_dir)?;
+        let Some(index) = segments.iter().position(|(first, _)| *first == resume.segment_first_seq) else {
+            return Err(StoreError::Damaged(Damage {
+                segment: data_dir.to_owned(),
+                offset: 0,
+                message: format!("no segment starts at seq {}", resume.segment_first_seq),
+            }));
+        };
+        let path = segments[index].1.clone();
+        let cursor = SegmentCursor::open_at(&path, resume).map_err(|stop| stop_error(&path, stop))?;
+        Ok(LogReader {
+            segments,
+            next_segment: index + 1,
+            cursor: Some(cursor),
+            from_seq: resume.position.next_seq,
+            block: Vec::new(),
+            ready: VecDeque::new(),
+            finished: false,
+            unsealed_tail: None,
+            chain_before_start: Some(resume.position.prev_hash),
             last_seal: None,
             raw: None,
         })
@@ -225,12 +255,18 @@ impl LogReader {
                     match mode {
                         Mode::Decode => self.ready.extend(self.block.drain(..)),
                         Mode::Raw => {
+                            let resume = ResumePoint {
+                                segment_first_seq: cursor.header.first_seq,
+                                offset: cursor.sealed_end,
+                                position: cursor.sealed,
+                            };
                             self.raw = Some(RawBlock {
                                 frames: cursor.take_sealed_frames(),
                                 from_seq: self.from_seq,
                                 segment: cursor.path().to_owned(),
                                 offset: block_start,
                                 seal: last_seal,
+                                resume,
                             })
                         }
                     }

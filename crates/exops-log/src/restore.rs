@@ -47,37 +47,32 @@ pub struct Restored {
     pub notes: Vec<String>,
 }
 
-/// Folds the reader's events into `state` up to `target`.
-fn fold(
-    reader: &mut LogReader,
-    state: &mut State,
-    target: Target,
-    last_at: &mut Option<Timestamp>,
-) -> Result<u64, StoreError> {
-    let mut folded = 0;
-    for envelope in reader {
-        let envelope = envelope?;
-        if !target.includes(&envelope) {
-            break;
-        }
-        state.apply(&envelope);
-        *last_at = Some(envelope.at);
-        folded += 1;
-    }
-    Ok(folded)
-}
-
-/// Folds the whole log up to `target` on two threads (one reads and decodes, this one
-/// applies), storing snapshots at block boundaries on the way when `snapshots` is given.
+/// Folds the whole log up to `target` on two threads (one reads and checks, this one
+/// decodes and applies), storing snapshots at block boundaries on the way when
+/// `snapshots` is given.
 pub fn fold_pipelined(
     data_dir: &Path,
     target: Target,
     snapshots: Option<&Snapshots>,
 ) -> Result<(State, u64, Option<Timestamp>), StoreError> {
+    let reader = LogReader::open(data_dir, 1)?;
     let mut state = State::new();
-    let mut pipeline = PipelinedReader::open(data_dir, 1)?;
+    let (folded, last_at) = fold_blocks(reader, &mut state, target, snapshots)?;
+    Ok((state, folded, last_at))
+}
+
+/// Folds the blocks `reader` reads into `state` up to `target`, reading on another
+/// thread; stores snapshots where due. Returns the events folded and the last one's
+/// timestamp.
+fn fold_blocks(
+    reader: LogReader,
+    state: &mut State,
+    target: Target,
+    snapshots: Option<&Snapshots>,
+) -> Result<(u64, Option<Timestamp>), StoreError> {
+    let mut pipeline = PipelinedReader::from_reader(reader)?;
     let every = snapshots.map_or(u64::MAX, Snapshots::snapshot_every);
-    let mut next_snapshot = every;
+    let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
     let (mut folded, mut last_at) = (0_u64, None);
     let mut decoded = Vec::new();
     while let Some(block) = pipeline.next_raw_block() {
@@ -94,17 +89,34 @@ pub fn fold_pipelined(
         if included.is_some() {
             break;
         }
-        if let (Some(store), (seq, hash, at)) = (snapshots, block.seal)
+        let (seq, hash, at) = block.seal;
+        if let Some(store) = snapshots
             && seq == state.seq()
+            && seq >= next_snapshot
         {
             let at = at.map(Timestamp::from_unix_micros);
-            if seq >= next_snapshot {
-                let _ = store.put(SnapshotMeta { seq, at, chain_hash: hash }, &state);
-                next_snapshot = (seq / every).saturating_add(1).saturating_mul(every);
-            }
+            let _ = store.put(SnapshotMeta { seq, at, chain_hash: hash, resume: block.resume }, state);
+            next_snapshot = (seq / every).saturating_add(1).saturating_mul(every);
         }
     }
-    Ok((state, folded, last_at))
+    Ok((folded, last_at))
+}
+
+/// Whether the log in `data_dir` has, ending at the snapshot's resume point, the seal of
+/// the snapshot's block: same last seq, block number and chain hash.
+fn matches_log(data_dir: &Path, meta: &SnapshotMeta) -> bool {
+    let segment = crate::store::list_segments(data_dir)
+        .ok()
+        .and_then(|segments| segments.into_iter().find(|(first, _)| *first == meta.resume.segment_first_seq));
+    let Some((_, path)) = segment else { return false };
+    match crate::segment::seal_before(&path, meta.resume.offset) {
+        Ok(Some(seal)) => {
+            seal.last_seq == meta.seq
+                && seal.hash == meta.chain_hash
+                && seal.block_index.checked_add(1) == Some(meta.resume.position.next_block)
+        }
+        _ => false,
+    }
 }
 
 /// The state of the log in `data_dir` at `target`. `snapshots` is the data directory's
@@ -117,39 +129,51 @@ pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -
             Target::Seq(seq) => store.candidates_by_seq(seq),
             Target::At(at) => store.candidates_by_time(at),
         };
+        let mut same_damage: Option<(String, usize, usize)> = None;
+        let mut damaged_first = 0;
         for seq in candidates {
             let (meta, mut state) = match store.load(seq) {
                 Ok(loaded) => loaded,
                 Err(damage) => {
+                    // Snapshots of an older format all fail alike: one note says so.
+                    match &mut same_damage {
+                        Some((reason, count, note)) if *reason == damage.reason => {
+                            *count += 1;
+                            notes[*note] = format!(
+                                "snapshot at seq {first} is damaged ({reason}), and {count} older ones for the same \
+                                 reason: removed; snapshots are rebuilt from the log",
+                                first = damaged_first,
+                            );
+                        }
+                        _ => {
+                            damaged_first = damage.seq;
+                            notes.push(format!(
+                                "snapshot at seq {} is damaged ({}): removed; snapshots are rebuilt from the log",
+                                damage.seq, damage.reason
+                            ));
+                            same_damage = Some((damage.reason, 0, notes.len() - 1));
+                        }
+                    }
+                    store.remove(seq);
+                    continue;
+                }
+            };
+            // The snapshot says where its block ends in the log; reading resumes there
+            // once the seal found there is the snapshot's block.
+            let reader = match matches_log(data_dir, &meta).then(|| LogReader::open_at(data_dir, &meta.resume)) {
+                Some(Ok(reader)) => reader,
+                _ => {
                     notes.push(format!(
-                        "snapshot at seq {} is damaged ({}): removed; snapshots are rebuilt from the log",
-                        damage.seq, damage.reason
+                        "snapshot at seq {seq} does not match the log (the chain hash differs, or the log is shorter): \
+                         removed; snapshots are rebuilt from the log"
                     ));
                     store.remove(seq);
                     continue;
                 }
             };
-            let mut reader = LogReader::open(data_dir, meta.seq + 1)?;
-            // Read up to the first tail event so the reader has passed the snapshot's
-            // block and knows the log's chain hash there.
-            let first = reader.next().transpose()?;
-            if reader.chain_before_start() != Some(meta.chain_hash) {
-                notes.push(format!(
-                    "snapshot at seq {seq} does not match the log (the chain hash differs, or the log is shorter): \
-                     removed; snapshots are rebuilt from the log"
-                ));
-                store.remove(seq);
-                continue;
-            }
-            let mut folded = 0;
-            let mut last_at = meta.at;
-            if let Some(first) = first
-                && target.includes(&first)
-            {
-                state.apply(&first);
-                last_at = Some(first.at);
-                folded = 1 + fold(&mut reader, &mut state, target, &mut last_at)?;
-            }
+            let (folded, last_at) = fold_blocks(reader, &mut state, target, Some(store))?;
+            // With nothing folded, the log's clock is where the snapshot's block left it.
+            let last_at = last_at.or(meta.resume.position.last_at_micros.map(Timestamp::from_unix_micros));
             return Ok(Restored { state, from_snapshot: Some(seq), events_folded: folded, last_at, notes });
         }
     }

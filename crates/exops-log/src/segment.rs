@@ -51,6 +51,18 @@ pub struct ChainPosition {
     pub last_at_micros: Option<i64>,
 }
 
+/// A place to resume reading a log without reading what comes before: just past a block
+/// seal, in the segment whose first sequence number is `segment_first_seq`, with the
+/// chain as it stands there. Snapshots record one, so that a restore starts at the
+/// snapshot's block instead of the start of its segment.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ResumePoint {
+    pub segment_first_seq: u64,
+    /// Offset in the segment just past the seal.
+    pub offset: u64,
+    pub position: ChainPosition,
+}
+
 impl ChainPosition {
     pub const GENESIS: ChainPosition =
         ChainPosition { next_seq: 1, next_block: 0, prev_hash: [0; HASH_BYTES], last_at_micros: None };
@@ -314,6 +326,35 @@ impl SegmentCursor {
         })
     }
 
+    /// Opens a segment to read from `resume` on: the segment's header is checked, then
+    /// the reading starts at `resume.offset` with the chain at `resume.position`, which
+    /// the caller has checked (see [`seal_before`]).
+    pub fn open_at(path: &Path, resume: &ResumePoint) -> Result<SegmentCursor, Stop> {
+        use std::io::Seek;
+        let mut bytes = [0; SEGMENT_HEADER_BYTES];
+        File::open(path).and_then(|file| BufReader::new(file).read_exact(&mut bytes)).map_err(Stop::Io)?;
+        let index = SegmentHeader::decode(&bytes)
+            .map_err(|message| Stop::Damaged(Damage { segment: path.to_owned(), offset: 0, message }))?
+            .segment_index;
+        let mut cursor = SegmentCursor::open(path, index, None)?;
+        let position = resume.position;
+        if resume.offset < SEGMENT_HEADER_BYTES as u64
+            || resume.offset > cursor.file_len
+            || cursor.header.first_seq != resume.segment_first_seq
+            || position.next_seq <= cursor.header.first_seq
+        {
+            return Err(cursor.damage(resume.offset, "not a place to resume reading this segment".to_owned()));
+        }
+        cursor.input.seek(io::SeekFrom::Start(resume.offset)).map_err(Stop::Io)?;
+        cursor.offset = resume.offset;
+        cursor.sealed_end = resume.offset;
+        cursor.sealed = position;
+        cursor.next_seq = position.next_seq;
+        cursor.last_at_micros = position.last_at_micros;
+        cursor.block = BlockHasher::new(&position.prev_hash);
+        Ok(cursor)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -445,6 +486,26 @@ impl SegmentCursor {
             }
         }
     }
+}
+
+/// The block seal whose frame ends exactly at byte `end` of the segment at `path`, if a
+/// whole, checksummed one does.
+pub fn seal_before(path: &Path, end: u64) -> io::Result<Option<Seal>> {
+    use std::os::unix::fs::FileExt;
+    let frame_len = (FRAME_HEADER_BYTES + SEAL_BODY_BYTES) as u64;
+    let Some(start) = end.checked_sub(frame_len).filter(|start| *start >= SEGMENT_HEADER_BYTES as u64) else {
+        return Ok(None);
+    };
+    let mut bytes = [0_u8; FRAME_HEADER_BYTES + SEAL_BODY_BYTES];
+    match File::open(path)?.read_exact_at(&mut bytes, start) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(error) => return Err(error),
+    }
+    Ok(match crate::frame::parse_frame(&bytes) {
+        Ok((header, body)) if header.kind == FrameKind::Seal => Seal::decode(body),
+        _ => None,
+    })
 }
 
 /// Whether a whole, checksummed seal of the block that continues the chain at `sealed`

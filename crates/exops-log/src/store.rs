@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use crate::frame::{FrameKind, write_frame};
 use crate::segment::{
-    ChainPosition, Damage, SEGMENT_HEADER_BYTES, Seal, SegmentCursor, SegmentHeader, Step, Stop, block_hash, seal_after,
+    ChainPosition, Damage, ResumePoint, SEGMENT_HEADER_BYTES, Seal, SegmentCursor, SegmentHeader, Step, Stop,
+    block_hash, seal_after,
 };
 
 /// The segments live in this subdirectory of a data directory.
@@ -242,6 +243,8 @@ pub struct SegmentWriter {
     path: PathBuf,
     file: File,
     segment_index: u64,
+    /// The first sequence number of the current segment (its name).
+    segment_first_seq: u64,
     segment_bytes: u64,
     segment_bytes_max: u64,
     position: ChainPosition,
@@ -317,6 +320,7 @@ impl SegmentWriter {
         }
         let position = cursor.sealed;
         let segment_bytes = cursor.sealed_end;
+        let segment_first_seq = cursor.header.first_seq;
         let file = OpenOptions::new().append(true).open(&path).map_err(io_error(&path))?;
         Ok((
             SegmentWriter {
@@ -325,6 +329,7 @@ impl SegmentWriter {
                 path,
                 file,
                 segment_index: index,
+                segment_first_seq,
                 segment_bytes,
                 segment_bytes_max: segment_bytes_max.max(SEGMENT_HEADER_BYTES as u64 + 1),
                 position,
@@ -332,6 +337,11 @@ impl SegmentWriter {
             },
             recovery,
         ))
+    }
+
+    /// Where a reader can resume after the last block written.
+    pub fn resume_point(&self) -> ResumePoint {
+        ResumePoint { segment_first_seq: self.segment_first_seq, offset: self.segment_bytes, position: self.position }
     }
 
     /// Where the next block continues the chain.
@@ -394,6 +404,7 @@ impl SegmentWriter {
     fn roll_over(&mut self) -> Result<(), StoreError> {
         let (path, file) = create_segment(&self.dir, self.segment_index + 1, self.position)?;
         self.segment_index += 1;
+        self.segment_first_seq = self.position.next_seq;
         self.path = path;
         self.file = file;
         self.segment_bytes = SEGMENT_HEADER_BYTES as u64;

@@ -515,8 +515,15 @@ fn write_loop(
                     let last_seq = position.next_seq - 1;
                     let at = position.last_at_micros.map(Timestamp::from_unix_micros);
                     if last_seq >= next_snapshot {
-                        let _ = snapshots
-                            .put(SnapshotMeta { seq: last_seq, at, chain_hash: position.prev_hash }, &writer.state);
+                        let _ = snapshots.put(
+                            SnapshotMeta {
+                                seq: last_seq,
+                                at,
+                                chain_hash: position.prev_hash,
+                                resume: segment.resume_point(),
+                            },
+                            &writer.state,
+                        );
                         next_snapshot = (last_seq / every).saturating_add(1).saturating_mul(every);
                     }
                 }

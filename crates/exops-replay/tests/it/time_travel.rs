@@ -129,12 +129,40 @@ fn a_damaged_or_foreign_snapshot_is_removed_and_rebuilt() {
     let snapshots = Snapshots::open(copy.path()).unwrap();
     restore(copy.path(), Some(&snapshots), Target::End).unwrap();
     // Put back the snapshot at 720 with a chain hash this log never had: a foreign one.
-    let (_, state) = snapshots.load(720).unwrap();
-    snapshots.put(SnapshotMeta { seq: 720, at: None, chain_hash: [7; 32] }, &state).unwrap();
+    let (meta, state) = snapshots.load(720).unwrap();
+    snapshots.put(SnapshotMeta { chain_hash: [7; 32], ..meta }, &state).unwrap();
     let restored = restore(copy.path(), Some(&snapshots), Target::Seq(730)).unwrap();
     assert!(restored.notes[0].contains("snapshot at seq 720 does not match the log"), "{:?}", restored.notes);
     assert_eq!(restored.from_snapshot, Some(680));
     assert_eq!(restored.state.view(), replay_file(&workspace_path(FIXTURE), Point::Seq(730)).state.view());
+}
+
+/// A snapshot that says its block ends somewhere else in the log (a resume point off by
+/// a byte, or in a segment that does not exist) is not trusted: removed, and the state
+/// comes from an older one, the same as folding the log.
+#[test]
+fn a_snapshot_pointing_elsewhere_in_the_log_is_removed() {
+    use exops_log::restore::{Target, restore};
+    use exops_log::snapshots::{SnapshotMeta, Snapshots};
+    let copy = scratch_copy();
+    let snapshots = Snapshots::open(copy.path()).unwrap();
+    restore(copy.path(), Some(&snapshots), Target::End).unwrap();
+    let (meta, state) = snapshots.load(720).unwrap();
+    let mut off_by_one = meta.resume;
+    off_by_one.offset += 1;
+    snapshots.put(SnapshotMeta { resume: off_by_one, ..meta }, &state).unwrap();
+    let restored = restore(copy.path(), Some(&snapshots), Target::Seq(730)).unwrap();
+    assert!(restored.notes[0].contains("snapshot at seq 720 does not match the log"), "{:?}", restored.notes);
+    assert_eq!(restored.from_snapshot, Some(680));
+    assert_eq!(restored.state.view(), replay_file(&workspace_path(FIXTURE), Point::Seq(730)).state.view());
+
+    let (meta, state) = snapshots.load(680).unwrap();
+    let mut nowhere = meta.resume;
+    nowhere.segment_first_seq += 3;
+    snapshots.put(SnapshotMeta { resume: nowhere, ..meta }, &state).unwrap();
+    let restored = restore(copy.path(), Some(&snapshots), Target::Seq(700)).unwrap();
+    assert!(restored.notes[0].contains("snapshot at seq 680 does not match the log"), "{:?}", restored.notes);
+    assert_eq!(restored.state.view(), replay_file(&workspace_path(FIXTURE), Point::Seq(700)).state.view());
 }
 
 #[test]

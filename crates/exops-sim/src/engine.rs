@@ -82,6 +82,14 @@ struct Request {
     operation: Operation,
 }
 
+/// The memory of a day's requests, kept for the next day.
+#[derive(Default)]
+struct DayBuffers {
+    drawn: Vec<Request>,
+    keys: Vec<u64>,
+    sorted: Vec<Request>,
+}
+
 /// The customer operations a workload draws, without the room the other events need.
 #[derive(Clone, Debug)]
 enum Operation {
@@ -283,10 +291,12 @@ impl Engine<'_> {
         }
     }
 
-    /// The customer requests of one day, in time order.
-    fn requests(&mut self, day: i64, day_start: Timestamp) -> Vec<Request> {
+    /// The customer requests of one day, in time order, into `sorted` (whose memory, and
+    /// `buffers`', is reused from day to day).
+    fn requests(&mut self, day: i64, day_start: Timestamp, buffers: &mut DayBuffers) {
+        buffers.sorted.clear();
         let workload = &self.scenario.workload;
-        let Some(venue) = self.replay.state.venue() else { return Vec::new() };
+        let Some(venue) = self.replay.state.venue() else { return };
         let mut rng = ChaCha8Rng::seed_from_u64(self.scenario.seed ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let weights: Vec<u32> = workload.day_pattern.clone().unwrap_or_else(|| vec![1; 24]);
         let total_weight: u32 = weights.iter().sum();
@@ -318,7 +328,8 @@ impl Engine<'_> {
         // No holders given: every customer may hold crypto.
         let holders = if workload.crypto_holders == 0 { customers } else { workload.crypto_holders.min(customers) };
         let per_day = &workload.per_day;
-        let mut out = Vec::with_capacity(per_day.total() as usize);
+        let out = &mut buffers.drawn;
+        out.clear();
         let transfer = |rng: &mut ChaCha8Rng, crypto_share: u8| -> Option<(u32, Transfer)> {
             let use_crypto = !crypto.is_empty() && (fiat.is_empty() || rng.random_range(0..100) < crypto_share);
             let (asset, customer) = if use_crypto {
@@ -397,15 +408,18 @@ impl Engine<'_> {
         let fits = |request: &Request| (0..1 << (64 - INDEX_BITS)).contains(&(request.at.unix_micros() - base));
         if out.len() >= 1 << INDEX_BITS || !out.iter().all(fits) {
             out.sort_by_key(|request| request.at);
-            return out;
+            buffers.sorted.append(out);
+            return;
         }
-        let mut keys: Vec<u64> = out
-            .iter()
-            .enumerate()
-            .map(|(index, request)| ((request.at.unix_micros() - base) as u64) << INDEX_BITS | index as u64)
-            .collect();
+        let keys = &mut buffers.keys;
+        keys.clear();
+        keys.extend(
+            out.iter()
+                .enumerate()
+                .map(|(index, request)| ((request.at.unix_micros() - base) as u64) << INDEX_BITS | index as u64),
+        );
         keys.sort_unstable();
-        keys.iter().map(|key| out[(key & ((1 << INDEX_BITS) - 1)) as usize].clone()).collect()
+        buffers.sorted.extend(keys.iter().map(|key| out[(key & ((1 << INDEX_BITS) - 1)) as usize].clone()));
     }
 }
 
@@ -534,6 +548,7 @@ pub fn simulate(
     let utc_offset = i64::from(scenario.workload.utc_offset_hours) * HOUR_MICROS;
     let first_day = (start.unix_micros() + utc_offset).div_euclid(DAY_MICROS);
     let last_day = (scenario.end.unix_micros() + utc_offset - 1).div_euclid(DAY_MICROS);
+    let mut buffers = DayBuffers::default();
     for day in first_day..=last_day {
         let mut settlements = Vec::new();
         if let Some(settlement) = &scenario.settlement {
@@ -546,7 +561,8 @@ pub fn simulate(
                 settlements.push(at);
             }
         }
-        let requests = engine.requests(day - first_day, Timestamp::from_unix_micros(day * DAY_MICROS));
+        engine.requests(day - first_day, Timestamp::from_unix_micros(day * DAY_MICROS), &mut buffers);
+        let requests = &buffers.sorted;
         for (index, Request { at, customer, operation }) in requests.iter().cloned().enumerate() {
             // As in `State::apply_batch`: start loading the customer of a later request.
             if let Some(ahead) = requests.get(index + exops_core::LOOKAHEAD) {

@@ -12,8 +12,10 @@ use exops_log::restore::{Target, fold_pipelined, restore};
 use exops_log::snapshots::{SNAPSHOT_EVERY_DEFAULT, Snapshots};
 
 fn bench_time_travel(c: &mut Criterion) {
-    let events: u64 = size(4_000_000, 1_000_000, 10_000);
-    let every = size(SNAPSHOT_EVERY_DEFAULT, SNAPSHOT_EVERY_DEFAULT, 1_000);
+    let events: u64 = size(4_000_000, 1_000_000, 12_288);
+    // A multiple of the generated log's blocks (4,096 events), so that snapshots fall
+    // exactly every `every` events.
+    let every = size(SNAPSHOT_EVERY_DEFAULT, SNAPSHOT_EVERY_DEFAULT, 4_096);
     let dir = tempfile::tempdir().expect("a temporary directory");
     exops_sim::generate::write_log(dir.path(), events, 1, &mut |_| {}).expect("the log is written");
     let snapshots = Snapshots::open(dir.path()).expect("the index opens");

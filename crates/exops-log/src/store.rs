@@ -9,6 +9,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::frame::{FrameKind, write_frame};
 use crate::segment::{
@@ -241,7 +242,7 @@ pub struct SegmentWriter {
     _lock: File,
     dir: PathBuf,
     path: PathBuf,
-    file: File,
+    file: Arc<File>,
     segment_index: u64,
     /// The first sequence number of the current segment (its name).
     segment_first_seq: u64,
@@ -327,7 +328,7 @@ impl SegmentWriter {
                 _lock: lock,
                 dir,
                 path,
-                file,
+                file: Arc::new(file),
                 segment_index: index,
                 segment_first_seq,
                 segment_bytes,
@@ -359,6 +360,19 @@ impl SegmentWriter {
         &mut self,
         records: impl IntoIterator<Item = (u16, i64, &'a [u8])>,
     ) -> Result<ChainPosition, StoreError> {
+        let (position, written) = self.write_block(records)?;
+        written.sync()?;
+        Ok(position)
+    }
+
+    /// Writes one block (events and seal) at the end of the log without waiting for it to
+    /// be durable: the caller syncs it with the [`Written`] returned, and must not write
+    /// the next block before that sync has succeeded, so that at most one block is ever
+    /// unsynced (a crash then leaves only a torn tail, which open cuts).
+    pub fn write_block<'a>(
+        &mut self,
+        records: impl IntoIterator<Item = (u16, i64, &'a [u8])>,
+    ) -> Result<(ChainPosition, Written), StoreError> {
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.clear();
         let mut seq = self.position.next_seq;
@@ -372,7 +386,7 @@ impl SegmentWriter {
         }
         if count == 0 {
             self.buffer = buffer;
-            return Ok(self.position);
+            return Ok((self.position, Written { file: Arc::clone(&self.file), path: self.path.clone() }));
         }
         let seal = Seal {
             block_index: self.position.next_block,
@@ -388,8 +402,7 @@ impl SegmentWriter {
         {
             self.roll_over()?;
         }
-        self.file.write_all(&buffer).map_err(io_error(&self.path))?;
-        self.file.sync_data().map_err(io_error(&self.path))?;
+        (&*self.file).write_all(&buffer).map_err(io_error(&self.path))?;
         self.segment_bytes += buffer.len() as u64;
         self.position = ChainPosition {
             next_seq: seq,
@@ -398,7 +411,7 @@ impl SegmentWriter {
             last_at_micros: last_at,
         };
         self.buffer = buffer;
-        Ok(self.position)
+        Ok((self.position, Written { file: Arc::clone(&self.file), path: self.path.clone() }))
     }
 
     fn roll_over(&mut self) -> Result<(), StoreError> {
@@ -406,9 +419,24 @@ impl SegmentWriter {
         self.segment_index += 1;
         self.segment_first_seq = self.position.next_seq;
         self.path = path;
-        self.file = file;
+        self.file = Arc::new(file);
         self.segment_bytes = SEGMENT_HEADER_BYTES as u64;
         Ok(())
+    }
+}
+
+/// A block written by [`SegmentWriter::write_block`], not yet known to be durable: the
+/// handle of the segment file it went into. Can be synced from another thread.
+#[derive(Debug)]
+pub struct Written {
+    file: Arc<File>,
+    path: PathBuf,
+}
+
+impl Written {
+    /// Waits until the block (and everything before it in its segment) is on disk.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.file.sync_data().map_err(io_error(&self.path))
     }
 }
 

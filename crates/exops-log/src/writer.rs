@@ -12,7 +12,7 @@ use exops_core::{Actor, Envelope, Event, Outcome, State, Timestamp};
 use crate::codec::{EVENT_SCHEMA_VERSION, encode_body};
 use crate::restore::{Target, restore};
 use crate::snapshots::{SnapshotMeta, Snapshots};
-use crate::store::{Recovery, SEGMENT_BYTES_DEFAULT, SegmentWriter, StoreError};
+use crate::store::{Recovery, SEGMENT_BYTES_DEFAULT, SegmentWriter, StoreError, Written};
 
 #[derive(Clone, Debug)]
 pub struct LogOptions {
@@ -340,21 +340,26 @@ impl Block {
 
     /// Sends every answer: `written` says whether the block is durable.
     fn answer(&mut self, written: Result<(), &str>) {
-        for (reply, pending) in self.answers.drain(..) {
-            let mut answers = pending.into_iter().map(|pending| finish(pending, written));
-            match reply {
-                Reply::One(reply) => {
-                    if let Some(answer) = answers.next() {
-                        let _ = reply.send(answer);
-                    }
-                }
-                Reply::Many(reply) => {
-                    let _ = reply.send(answers.collect());
-                }
-            }
-        }
+        send_answers(std::mem::take(&mut self.answers), written);
         self.bodies.clear();
         self.ends.clear();
+    }
+}
+
+/// Sends the answers of a block's requests: `written` says whether the block is durable.
+fn send_answers(answers: Vec<(Reply, Vec<Pending>)>, written: Result<(), &str>) {
+    for (reply, pending) in answers {
+        let mut answers = pending.into_iter().map(|pending| finish(pending, written));
+        match reply {
+            Reply::One(reply) => {
+                if let Some(answer) = answers.next() {
+                    let _ = reply.send(answer);
+                }
+            }
+            Reply::Many(reply) => {
+                let _ = reply.send(answers.collect());
+            }
+        }
     }
 }
 
@@ -367,9 +372,41 @@ fn finish(pending: Pending, written: Result<(), &str>) -> Answer {
     }
 }
 
-/// Makes final the answers of the events a carried batch had in the block just written.
-fn settle(pending: &mut Vec<Pending>, written: Result<(), &str>) {
-    *pending = pending.drain(..).map(|answer| Pending::Final(finish(answer, written))).collect();
+/// Makes final the answers of a carried batch's events up to `through` (the last seq of
+/// the block just synced); on a failure, of all its written events.
+fn settle(pending: &mut Vec<Pending>, written: Result<(), &str>, through: u64) {
+    *pending = pending
+        .drain(..)
+        .map(|answer| match answer {
+            Pending::Written { seq, .. } if seq > through && written.is_ok() => answer,
+            answer => Pending::Final(finish(answer, written)),
+        })
+        .collect();
+}
+
+/// A written block on its way to being durable: the sync thread syncs it, answers its
+/// requests and reports back.
+struct SyncJob {
+    written: Written,
+    answers: Vec<(Reply, Vec<Pending>)>,
+    last_seq: u64,
+}
+
+/// Syncs written blocks in order, answering each block's requests once it is durable;
+/// reports each result (the block's last seq, or why it failed) to the writer.
+fn sync_loop(jobs: Receiver<SyncJob>, done: Sender<Result<u64, String>>, commits: Option<Sender<u64>>) {
+    for job in jobs {
+        let result = job.written.sync().map_err(|error| error.to_string());
+        send_answers(job.answers, result.as_ref().map(|_| ()).map_err(String::as_str));
+        if result.is_ok()
+            && let Some(commits) = &commits
+        {
+            let _ = commits.send(job.last_seq);
+        }
+        if done.send(result.map(|()| job.last_seq)).is_err() {
+            return;
+        }
+    }
 }
 
 /// The writer's view of the log: the state its events fold to, and its clock.
@@ -423,6 +460,30 @@ fn write_loop(
     commits: Option<Sender<u64>>,
     snapshots: Option<Snapshots>,
 ) -> (State, Option<String>) {
+    // Group commit, pipelined: while the sync thread waits for block k to be durable, this
+    // thread prepares block k + 1 (checks, encoding, folding), but writes it only once k
+    // is durable, so that at most one block is ever unsynced. Every answer, a duplicate's
+    // or a refusal's too, goes out only once everything before it is durable.
+    let (jobs, job_queue) = bounded::<SyncJob>(1);
+    let (done_sender, done) = bounded::<Result<u64, String>>(1);
+    let syncer = std::thread::Builder::new()
+        .name("exops-log-sync".to_owned())
+        .spawn(move || sync_loop(job_queue, done_sender, commits));
+    let syncer = match syncer {
+        Ok(syncer) => syncer,
+        Err(error) => return (state, Some(format!("cannot start the sync thread: {error}"))),
+    };
+    let mut in_flight = false;
+    // Waits for the block in flight (if any) to be durable: Ok(its last seq, or None).
+    let wait_for_sync = |in_flight: &mut bool| -> Result<Option<u64>, String> {
+        if !std::mem::take(in_flight) {
+            return Ok(None);
+        }
+        match done.recv() {
+            Ok(result) => result.map(Some),
+            Err(_) => Err("the sync thread stopped".to_owned()),
+        }
+    };
     let every = snapshots.as_ref().map_or(u64::MAX, Snapshots::snapshot_every);
     let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
     let mut writer = Writer { state, last_at: log_last_at };
@@ -491,55 +552,72 @@ fn write_loop(
                 break;
             }
         }
-        if block.ends.is_empty() {
-            block.answer(Ok(()));
-            if shutting_down && carried.is_none() {
-                break;
+        // The block before must be durable before this one is written, or answered.
+        match wait_for_sync(&mut in_flight) {
+            Ok(synced) => {
+                if let (Some(through), Some((_, _, pending))) = (synced, &mut carried) {
+                    settle(pending, Ok(()), through);
+                }
+            }
+            Err(reason) => {
+                // The state already folded events that are not durable: nothing more
+                // may be accepted until the log is reopened.
+                poisoned = Some(reason);
+            }
+        }
+        if let Some(reason) = &poisoned {
+            block.answer(Err(reason));
+            if let Some((_, _, pending)) = &mut carried {
+                settle(pending, Err(reason), u64::MAX);
             }
             continue;
         }
-        let written = segment.append_block(block.frames());
-        match written {
-            Ok(position) => {
-                block.answer(Ok(()));
-                // A batch carried into the next block is answered with that block; its
-                // events in this one are durable now.
-                if let Some((_, _, pending)) = &mut carried {
-                    settle(pending, Ok(()));
-                }
-                if let Some(commits) = &commits {
-                    let _ = commits.send(position.next_seq - 1);
-                }
-                // Derived data: a failure here costs speed later, never an event.
-                if let Some(snapshots) = &snapshots {
-                    let last_seq = position.next_seq - 1;
+        if block.ends.is_empty() {
+            block.answer(Ok(()));
+            continue;
+        }
+        match segment.write_block(block.frames()) {
+            Ok((position, written)) => {
+                let last_seq = position.next_seq - 1;
+                // Derived data: a failure here costs speed later, never an event. A
+                // snapshot of a block that then fails to sync does not match the log
+                // once reopened, and is dropped.
+                if let Some(snapshots) = &snapshots
+                    && last_seq >= next_snapshot
+                {
                     let at = position.last_at_micros.map(Timestamp::from_unix_micros);
-                    if last_seq >= next_snapshot {
-                        let _ = snapshots.put(
-                            SnapshotMeta {
-                                seq: last_seq,
-                                at,
-                                chain_hash: position.prev_hash,
-                                resume: segment.resume_point(),
-                            },
-                            &writer.state,
-                        );
-                        next_snapshot = (last_seq / every).saturating_add(1).saturating_mul(every);
-                    }
+                    let meta = SnapshotMeta {
+                        seq: last_seq,
+                        at,
+                        chain_hash: position.prev_hash,
+                        resume: segment.resume_point(),
+                    };
+                    let _ = snapshots.put(meta, &writer.state);
+                    next_snapshot = (last_seq / every).saturating_add(1).saturating_mul(every);
+                }
+                let answers = std::mem::take(&mut block.answers);
+                block.answer(Ok(()));
+                if jobs.send(SyncJob { written, answers, last_seq }).is_err() {
+                    poisoned = Some("the sync thread stopped".to_owned());
+                } else {
+                    in_flight = true;
                 }
             }
             Err(error) => {
-                // The state already folded events that are not durable: nothing more may
-                // be accepted until the log is reopened.
                 let reason = error.to_string();
                 block.answer(Err(&reason));
                 if let Some((_, _, pending)) = &mut carried {
-                    settle(pending, Err(&reason));
+                    settle(pending, Err(&reason), u64::MAX);
                 }
                 poisoned = Some(reason);
             }
         }
     }
+    if let Err(reason) = wait_for_sync(&mut in_flight) {
+        poisoned.get_or_insert(reason);
+    }
+    drop(jobs);
+    let _ = syncer.join();
     if let Some(snapshots) = &snapshots {
         let _ = snapshots.flush();
     }

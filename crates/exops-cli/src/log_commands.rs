@@ -136,15 +136,15 @@ fn pump(
     }
 }
 
-fn progress_bar(length: Option<u64>, what: &str) -> ProgressBar {
+pub(crate) fn progress_bar(length: Option<u64>, what: &str) -> ProgressBar {
     let bar = match length {
         Some(length) => ProgressBar::new(length),
         None => ProgressBar::new_spinner(),
     };
     let template = if length.is_some() {
-        "{prefix} [{bar:40}] {pos}/{len} events ({per_sec}, {eta} left)"
+        "{prefix} [{bar:40}] {human_pos}/{human_len} events ({elapsed}, {eta} left)"
     } else {
-        "{prefix} {spinner} {pos} events ({per_sec})"
+        "{prefix} {spinner} {human_pos} events ({elapsed})"
     };
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));

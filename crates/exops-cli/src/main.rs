@@ -322,8 +322,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let point = at.unwrap_or(Point::End);
             let replay = if source != "-" && std::path::Path::new(&source).is_dir() {
                 open(&source)?;
-                let (replay, notes) =
-                    exops_replay::replay_data_dir(std::path::Path::new(&source), point).map_err(Failure::data)?;
+                let bar = log_commands::progress_bar(None, "replaying");
+                let folded =
+                    exops_replay::replay_data_dir_with_progress(std::path::Path::new(&source), point, &mut |n| {
+                        bar.set_position(n)
+                    });
+                bar.finish_and_clear();
+                let (replay, notes) = folded.map_err(Failure::data)?;
                 for note in notes {
                     eprintln!("exops: note: {note}");
                 }

@@ -55,20 +55,30 @@ pub fn fold_pipelined(
     target: Target,
     snapshots: Option<&Snapshots>,
 ) -> Result<(State, u64, Option<Timestamp>), StoreError> {
+    fold_from_start(data_dir, target, snapshots, &mut |_| {})
+}
+
+fn fold_from_start(
+    data_dir: &Path,
+    target: Target,
+    snapshots: Option<&Snapshots>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(State, u64, Option<Timestamp>), StoreError> {
     let reader = LogReader::open(data_dir, 1)?;
     let mut state = State::new();
-    let (folded, last_at) = fold_blocks(reader, &mut state, target, snapshots)?;
+    let (folded, last_at) = fold_blocks(reader, &mut state, target, snapshots, progress)?;
     Ok((state, folded, last_at))
 }
 
 /// Folds the blocks `reader` reads into `state` up to `target`, reading on another
-/// thread; stores snapshots where due. Returns the events folded and the last one's
-/// timestamp.
+/// thread; stores snapshots where due; tells `progress` the events folded so far after
+/// each block. Returns the events folded and the last one's timestamp.
 fn fold_blocks(
     reader: LogReader,
     state: &mut State,
     target: Target,
     snapshots: Option<&Snapshots>,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<(u64, Option<Timestamp>), StoreError> {
     let mut pipeline = PipelinedReader::from_reader(reader)?;
     let every = snapshots.map_or(u64::MAX, Snapshots::snapshot_every);
@@ -86,6 +96,7 @@ fn fold_blocks(
             last_at = Some(last.at);
         }
         folded += events.len() as u64;
+        progress(folded);
         if included.is_some() {
             break;
         }
@@ -122,6 +133,16 @@ fn matches_log(data_dir: &Path, meta: &SnapshotMeta) -> bool {
 /// The state of the log in `data_dir` at `target`. `snapshots` is the data directory's
 /// index, when it could be opened.
 pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -> Result<Restored, StoreError> {
+    restore_with_progress(data_dir, snapshots, target, &mut |_| {})
+}
+
+/// [`restore`], telling `progress` how many events it has folded after each block.
+pub fn restore_with_progress(
+    data_dir: &Path,
+    snapshots: Option<&Snapshots>,
+    target: Target,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Restored, StoreError> {
     let mut notes = Vec::new();
     if let Some(store) = snapshots {
         let candidates = match target {
@@ -171,14 +192,14 @@ pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -
                     continue;
                 }
             };
-            let (folded, last_at) = fold_blocks(reader, &mut state, target, Some(store))?;
+            let (folded, last_at) = fold_blocks(reader, &mut state, target, Some(store), progress)?;
             // With nothing folded, the log's clock is where the snapshot's block left it.
             let last_at = last_at.or(meta.resume.position.last_at_micros.map(Timestamp::from_unix_micros));
             return Ok(Restored { state, from_snapshot: Some(seq), events_folded: folded, last_at, notes });
         }
     }
     let had_snapshots = snapshots.is_some_and(|store| store.coverage().0 > 0);
-    let (state, folded, last_at) = fold_pipelined(data_dir, target, snapshots)?;
+    let (state, folded, last_at) = fold_from_start(data_dir, target, snapshots, progress)?;
     if let Some(store) = snapshots {
         if !notes.is_empty() {
             notes.push("replayed the log from the start and rebuilt its snapshots".to_owned());

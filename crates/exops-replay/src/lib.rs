@@ -207,7 +207,16 @@ pub fn replay_until<E>(lines: impl IntoIterator<Item = Result<Line, E>>, point: 
 /// The state of a data directory's log at `point`, from the nearest snapshot at or
 /// before it plus the events after it. The notes say what was repaired or rebuilt.
 pub fn replay_data_dir(data_dir: &std::path::Path, point: Point) -> Result<(Replay, Vec<String>), SourceError> {
-    use exops_log::restore::{Target, restore};
+    replay_data_dir_with_progress(data_dir, point, &mut |_| {})
+}
+
+/// [`replay_data_dir`], telling `progress` how many events it has folded, block by block.
+pub fn replay_data_dir_with_progress(
+    data_dir: &std::path::Path,
+    point: Point,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Replay, Vec<String>), SourceError> {
+    use exops_log::restore::{Target, restore_with_progress};
     let mut notes = Vec::new();
     let snapshots = match exops_log::snapshots::Snapshots::open(data_dir) {
         Ok(snapshots) => Some(snapshots),
@@ -221,7 +230,8 @@ pub fn replay_data_dir(data_dir: &std::path::Path, point: Point) -> Result<(Repl
         Point::Seq(seq) => Target::Seq(seq),
         Point::At(at) => Target::At(at),
     };
-    let restored = restore(data_dir, snapshots.as_ref(), target).map_err(|error| SourceError(error.to_string()))?;
+    let restored = restore_with_progress(data_dir, snapshots.as_ref(), target, progress)
+        .map_err(|error| SourceError(error.to_string()))?;
     notes.extend(restored.notes);
     Ok((Replay { state: restored.state, ..Replay::default() }, notes))
 }

@@ -94,15 +94,31 @@ impl std::error::Error for CodecError {}
 /// record header carries) to `out`. The record header must say
 /// [`EVENT_SCHEMA_VERSION`]. On error `out` is left as it was.
 pub fn encode_body(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    let Envelope { seq, id, actor, event, note, .. } = envelope;
+    encode_body_of(*id, actor, event, note.as_deref(), Some(*seq), out)
+}
+
+/// [`encode_body`] from the parts of an event that its body holds, before it has a
+/// sequence number (the log writer's producers encode on their own threads); `seq`, if
+/// known, is only for the error message.
+pub fn encode_body_of(
+    id: u64,
+    actor: &Actor,
+    event: &Event,
+    note: Option<&str>,
+    seq: Option<u64>,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
     let context = |message: String| {
-        CodecError::new(format!(
-            "cannot encode the {} event (seq {}, id {}): {message}",
-            envelope.event.kind_name(),
-            envelope.seq,
-            envelope.id
-        ))
+        let seq = seq.map(|seq| format!("seq {seq}, ")).unwrap_or_default();
+        CodecError::new(format!("cannot encode the {} event ({seq}id {id}): {message}", event.kind_name()))
     };
-    let body = WireBody::from_envelope(envelope).map_err(|error| context(error.message))?;
+    let body = WireBody {
+        id,
+        actor: actor_to_wire(actor).map_err(|error| context(error.message))?,
+        event: event_to_wire(event).map_err(|error| context(error.message))?,
+        note: note.map(str::to_owned),
+    };
     let start = out.len();
     let written = wincode::config::serialize_into(&mut *out, &body, WIRE_CONFIG);
     let length = out.len() - start;

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use exops_core::{Actor, Envelope, Event, Outcome, State, Timestamp};
 
-use crate::codec::{EVENT_SCHEMA_VERSION, encode_body};
+use crate::codec::{EVENT_SCHEMA_VERSION, encode_body, encode_body_of};
 use crate::restore::{Target, restore};
 use crate::snapshots::{SnapshotMeta, Snapshots};
 use crate::store::{Recovery, SEGMENT_BYTES_DEFAULT, SegmentWriter, StoreError, Written};
@@ -97,49 +97,106 @@ enum Request {
     Shutdown,
 }
 
-/// One submission inline (the common case needs no allocation), or several.
+/// One submission inline (the common case needs no allocation), or several, encoded
+/// already on the producer's thread.
 #[allow(clippy::large_enum_variant)]
 enum Submissions {
     One(Submission),
-    Many(Vec<Submission>),
+    Many(EncodedBatch),
+}
+
+/// Submissions and their bodies, encoded by the producer so that the writer thread only
+/// copies them: the writer is the one thread every event goes through.
+struct EncodedBatch {
+    submissions: Vec<Submission>,
+    /// The bodies, end to end.
+    bodies: Vec<u8>,
+    /// Where each submission's body ends in `bodies`, or why it could not be encoded.
+    ends: Vec<Result<usize, String>>,
+}
+
+impl EncodedBatch {
+    fn encode(submissions: Vec<Submission>) -> EncodedBatch {
+        let mut bodies = Vec::with_capacity(submissions.len() * 64);
+        let ends = submissions
+            .iter()
+            .map(|submission| {
+                let Submission { id, actor, event, note, .. } = submission;
+                encode_body_of(*id, actor, event, note.as_deref(), None, &mut bodies)
+                    .map(|()| bodies.len())
+                    .map_err(|error| error.to_string())
+            })
+            .collect();
+        EncodedBatch { submissions, bodies, ends }
+    }
 }
 
 impl Submissions {
     fn len(&self) -> usize {
         match self {
             Submissions::One(_) => 1,
-            Submissions::Many(submissions) => submissions.len(),
+            Submissions::Many(batch) => batch.submissions.len(),
+        }
+    }
+
+    fn into_queue(self) -> Queue {
+        match self {
+            Submissions::One(submission) => Queue::One(Some(submission)),
+            Submissions::Many(EncodedBatch { submissions, bodies, ends }) => {
+                Queue::Many { submissions: submissions.into_iter(), bodies, ends: ends.into_iter(), start: 0 }
+            }
         }
     }
 }
 
-impl Submissions {
-    fn into_queue(self) -> Queue {
-        match self {
-            Submissions::One(submission) => Queue::One(Some(submission)),
-            Submissions::Many(submissions) => Queue::Many(submissions.into_iter()),
-        }
-    }
+/// A submission's body: to encode, or encoded by its producer (a range of the queue's
+/// bodies), or not encodable.
+enum Body {
+    ToEncode,
+    Encoded(std::ops::Range<usize>),
+    Failed(String),
 }
 
 /// The submissions of a request not yet taken, with a look ahead.
 enum Queue {
     One(Option<Submission>),
-    Many(std::vec::IntoIter<Submission>),
+    Many {
+        submissions: std::vec::IntoIter<Submission>,
+        bodies: Vec<u8>,
+        ends: std::vec::IntoIter<Result<usize, String>>,
+        /// Where the next body starts.
+        start: usize,
+    },
 }
 
 impl Queue {
-    fn next(&mut self) -> Option<Submission> {
+    fn next(&mut self) -> Option<(Submission, Body)> {
         match self {
-            Queue::One(submission) => submission.take(),
-            Queue::Many(submissions) => submissions.next(),
+            Queue::One(submission) => submission.take().map(|submission| (submission, Body::ToEncode)),
+            Queue::Many { submissions, ends, start, .. } => {
+                let submission = submissions.next()?;
+                let body = match ends.next() {
+                    Some(Ok(end)) => Body::Encoded(std::mem::replace(start, end)..end),
+                    Some(Err(error)) => Body::Failed(error),
+                    None => Body::ToEncode,
+                };
+                Some((submission, body))
+            }
+        }
+    }
+
+    /// The bytes of a body `next` returned as encoded.
+    fn bytes(&self, range: std::ops::Range<usize>) -> &[u8] {
+        match self {
+            Queue::One(_) => &[],
+            Queue::Many { bodies, .. } => bodies.get(range).unwrap_or(&[]),
         }
     }
 
     fn is_empty(&self) -> bool {
         match self {
             Queue::One(submission) => submission.is_none(),
-            Queue::Many(submissions) => submissions.len() == 0,
+            Queue::Many { submissions, .. } => submissions.len() == 0,
         }
     }
 
@@ -147,7 +204,7 @@ impl Queue {
     fn ahead(&self, distance: usize) -> Option<&Submission> {
         match self {
             Queue::One(_) => None,
-            Queue::Many(submissions) => submissions.as_slice().get(distance),
+            Queue::Many { submissions, .. } => submissions.as_slice().get(distance),
         }
     }
 }
@@ -197,11 +254,13 @@ impl Appender {
 
     /// Queues several submissions, to be answered together: one message each way for
     /// the whole batch instead of one per event. Their events stay in order and together
-    /// (several blocks if the batch is longer than a block).
+    /// (several blocks if the batch is longer than a block). Their bodies are encoded here,
+    /// on the caller's thread.
     pub fn submit_batch(&self, submissions: Vec<Submission>) -> Result<BatchTicket, AppendError> {
         let (reply, answers) = bounded(1);
         let len = submissions.len();
-        let request = Request::Append { submissions: Submissions::Many(submissions), reply: Reply::Many(reply) };
+        let batch = EncodedBatch::encode(submissions);
+        let request = Request::Append { submissions: Submissions::Many(batch), reply: Reply::Many(reply) };
         self.sender.send(request).map_err(|_| AppendError::Closed)?;
         Ok(BatchTicket { answers, len })
     }
@@ -419,7 +478,7 @@ struct Writer {
 impl Writer {
     /// Decides what becomes of one submission: a duplicate or a refusal is answered at
     /// once; anything else is encoded onto the block and folded into the state.
-    fn take(&mut self, submission: Submission, block: &mut Block) -> Pending {
+    fn take(&mut self, submission: Submission, body: Result<Option<&[u8]>, String>, block: &mut Block) -> Pending {
         let last_id = self.state.last_event_id(&submission.actor);
         if submission.id <= last_id {
             return Pending::Final(Ok(Appended::Duplicate { last_id }));
@@ -441,8 +500,16 @@ impl Writer {
             event: submission.event,
             note: submission.note,
         };
-        if let Err(error) = encode_body(&envelope, &mut block.bodies) {
-            return Pending::Final(Err(AppendError::Encoding(error.to_string())));
+        let encoded = match body {
+            Ok(Some(bytes)) => {
+                block.bodies.extend_from_slice(bytes);
+                Ok(())
+            }
+            Ok(None) => encode_body(&envelope, &mut block.bodies).map_err(|error| error.to_string()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = encoded {
+            return Pending::Final(Err(AppendError::Encoding(error)));
         }
         block.ends.push((envelope.at.unix_micros(), block.bodies.len()));
         let outcome = self.state.apply(&envelope);
@@ -529,7 +596,7 @@ fn write_loop(
                 }
             };
             while taken < limit
-                && let Some(submission) = submissions.next()
+                && let Some((submission, body)) = submissions.next()
             {
                 // As in `State::apply_batch`: the customer lookups of a long batch are
                 // cache misses, started early so that they overlap.
@@ -538,7 +605,14 @@ fn write_loop(
                 }
                 let answer = match &poisoned {
                     Some(reason) => Pending::Final(Err(AppendError::Poisoned(reason.clone()))),
-                    None => writer.take(submission, &mut block),
+                    None => {
+                        let body = match body {
+                            Body::ToEncode => Ok(None),
+                            Body::Encoded(range) => Ok(Some(submissions.bytes(range))),
+                            Body::Failed(error) => Err(error),
+                        };
+                        writer.take(submission, body, &mut block)
+                    }
                 };
                 taken += usize::from(matches!(answer, Pending::Written { .. }));
                 pending.push(answer);

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 
 use exops_core::{Actor, Event};
 use exops_log::inspect::walk;
-use exops_log::{Appended, Log, LogOptions, LogReader, Submission};
+use exops_log::{AppendError, Appended, Log, LogOptions, LogReader, Submission};
 
 use crate::support::{at, login, read_all, venue_submission};
 
@@ -213,4 +213,27 @@ fn a_batch_spanning_blocks_is_answered_in_order_with_its_duplicates_and_refusals
     let commits: Vec<u64> = committed.try_iter().collect();
     assert!(commits.len() >= 4, "22 events at 7 a block take at least 4 blocks: {commits:?}");
     assert_eq!(read_all(dir.path()).len(), 23);
+}
+
+/// An event that cannot be stored (a staff name that does not survive its text form) is
+/// answered with the encoding error, in its place in the batch and as a single
+/// submission alike, and takes no sequence number.
+#[test]
+fn an_event_that_cannot_be_encoded_is_answered_so_and_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    exops_log::init(dir.path()).unwrap();
+    let opened = Log::open(dir.path(), LogOptions::default(), None).unwrap();
+    let appender = opened.log.appender();
+    let unstorable = Submission { actor: Actor::Staff("two words".into()), ..login(9, 1, 2) };
+    let batch = vec![venue_submission(), login(1, 1, 1), unstorable.clone(), login(1, 2, 3)];
+    let answers = appender.submit_batch(batch).unwrap().wait();
+    assert!(matches!(answers[1], Ok(Appended::Durable { seq: 2, .. })), "{:?}", answers[1]);
+    let Err(AppendError::Encoding(message)) = &answers[2] else { panic!("{:?}", answers[2]) };
+    assert!(message.contains("cannot encode the login_attempted event"), "{message}");
+    assert!(matches!(answers[3], Ok(Appended::Durable { seq: 3, .. })), "{:?}", answers[3]);
+    let single = appender.append(Submission { at: at(4), ..unstorable });
+    assert!(matches!(single, Err(AppendError::Encoding(_))), "{single:?}");
+    drop(appender);
+    assert_eq!(opened.log.close().unwrap().seq(), 3);
+    assert_eq!(read_all(dir.path()).len(), 3);
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use exops_core::{Envelope, Event, Outcome, Venue};
 use exops_jsonl::{Line, LineDecoder, Reader};
 use exops_log::inspect::{LogSummary, walk};
-use exops_log::{Appended, Log, LogOptions, LogReader, Submission, Ticket};
+use exops_log::{Appended, BatchTicket, Log, LogOptions, LogReader, Submission, Ticket};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -17,6 +17,8 @@ use crate::{Failure, emit, to_json};
 /// Submissions in flight before the importer waits for the oldest: enough to fill many
 /// group commits, bounded so memory stays flat.
 const IN_FLIGHT_MAX: usize = 65_536;
+/// Events handed to the writer at a time by `exops log import` (a block's worth).
+const IMPORT_BATCH: usize = 4096;
 
 fn store_failure(error: exops_log::StoreError) -> Failure {
     match error {
@@ -101,17 +103,38 @@ fn open_log(
     Ok(opened)
 }
 
-/// Appends everything `lines` yields, keeping at most `IN_FLIGHT_MAX` unanswered.
+/// Appends everything `lines` yields, keeping at most `IN_FLIGHT_MAX` unanswered. With a
+/// `batch` above 1 (a whole file), events go to the writer `batch` at a time, encoded on
+/// this thread and answered together; with 1 (a live stream), each as soon as it is read.
 fn pump(
     opened: &exops_log::Opened,
     lines: impl Iterator<Item = Result<Line, exops_jsonl::ParseError>>,
     progress: &ProgressBar,
+    batch: usize,
 ) -> Result<AppendReport, Failure> {
+    enum Waiting {
+        One(Ticket),
+        Many(BatchTicket),
+    }
     let appender = opened.log.appender();
     let mut report = AppendReport { last_seq: opened.last_seq, ..AppendReport::default() };
-    let mut in_flight: VecDeque<Ticket> = VecDeque::new();
+    let mut in_flight: VecDeque<(usize, Waiting)> = VecDeque::new();
+    let mut unanswered = 0;
+    let mut pending: Vec<Submission> = Vec::new();
     let mut failure = None;
-    for line in lines {
+    let count = |report: &mut AppendReport, waiting: Waiting| -> Result<(), Failure> {
+        match waiting {
+            Waiting::One(ticket) => report.count(ticket.wait().map_err(Failure::data)?),
+            Waiting::Many(ticket) => {
+                for answer in ticket.wait() {
+                    report.count(answer.map_err(Failure::data)?);
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut lines = lines.peekable();
+    while let Some(line) = lines.next() {
         let line = match line {
             Ok(line) => line,
             Err(error) => {
@@ -120,15 +143,27 @@ fn pump(
             }
         };
         progress.inc(1);
-        in_flight.push_back(appender.submit(submission(line)).map_err(Failure::data)?);
-        if in_flight.len() >= IN_FLIGHT_MAX
-            && let Some(ticket) = in_flight.pop_front()
+        pending.push(submission(line));
+        // A batch goes when it is full, or when the input pauses at an error or ends.
+        if pending.len() >= batch || !matches!(lines.peek(), Some(Ok(_))) {
+            let size = pending.len();
+            let waiting = if size == 1 {
+                Waiting::One(appender.submit(pending.remove(0)).map_err(Failure::data)?)
+            } else {
+                Waiting::Many(appender.submit_batch(std::mem::take(&mut pending)).map_err(Failure::data)?)
+            };
+            in_flight.push_back((size, waiting));
+            unanswered += size;
+        }
+        while unanswered >= IN_FLIGHT_MAX
+            && let Some((size, waiting)) = in_flight.pop_front()
         {
-            report.count(ticket.wait().map_err(Failure::data)?);
+            unanswered -= size;
+            count(&mut report, waiting)?;
         }
     }
-    for ticket in in_flight {
-        report.count(ticket.wait().map_err(Failure::data)?);
+    for (_, waiting) in in_flight {
+        count(&mut report, waiting)?;
     }
     match failure {
         Some(failure) => Err(failure),
@@ -218,7 +253,7 @@ pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>) -> Resul
     // Pass 2: append.
     let progress = progress_bar(Some(lines), "importing");
     let reader = Reader::with_decoder(decoder(data_dir, &display, next_seq)?, open(&path)?);
-    let report = pump(&opened, reader, &progress);
+    let report = pump(&opened, reader, &progress, IMPORT_BATCH);
     progress.finish_and_clear();
     let closed = opened.log.close();
     let report = report?;
@@ -242,7 +277,7 @@ pub fn append(data_dir: &Path, snapshot_every: Option<u64>) -> Result<(), Failur
     });
     let stdin = io::stdin().lock();
     let reader = Reader::with_decoder(decoder(data_dir, "<stdin>", next_seq)?, Box::new(stdin) as Box<dyn BufRead>);
-    let report = pump(&opened, reader, &ProgressBar::hidden());
+    let report = pump(&opened, reader, &ProgressBar::hidden(), 1);
     let closed = opened.log.close();
     let _ = printer.join();
     let report = report?;

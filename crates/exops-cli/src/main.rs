@@ -137,8 +137,9 @@ or a violation with --strict; 2 usage error.")]
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
-    /// Write a synthetic log (a venue with dozens of markets, a million customers, incidents
-    /// running through it) for benchmarks and load tests.
+    /// Write a synthetic log (a venue with dozens of markets, a million customers, ~99%
+    /// customer operations, custody sweeps, an incident every million events) for
+    /// benchmarks and load tests.
     #[command(after_help = "Example:
   exops gen --events 100000000 --seed 1 --data-dir ./big
   exops replay ./big

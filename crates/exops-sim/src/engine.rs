@@ -301,16 +301,18 @@ impl Engine<'_> {
         let weights: Vec<u32> = workload.day_pattern.clone().unwrap_or_else(|| vec![1; 24]);
         let total_weight: u32 = weights.iter().sum();
         let offset = i64::from(workload.utc_offset_hours);
+        // The first hour whose running total of weights passes the roll; hours of weight 0
+        // are never picked.
+        let running: Vec<u32> = weights
+            .iter()
+            .scan(0_u32, |total, weight| {
+                *total += weight;
+                Some(*total)
+            })
+            .collect();
         let pick_time = |rng: &mut ChaCha8Rng| {
-            let mut roll = rng.random_range(0..total_weight);
-            let mut local_hour = 0;
-            for (hour, weight) in weights.iter().enumerate() {
-                if roll < *weight {
-                    local_hour = hour as i64;
-                    break;
-                }
-                roll -= weight;
-            }
+            let roll = rng.random_range(0..total_weight);
+            let local_hour = running.partition_point(|total| *total <= roll) as i64;
             // The day runs from local midnight; its hours map back to UTC.
             let micros = local_hour * HOUR_MICROS + rng.random_range(0..HOUR_MICROS);
             Timestamp::from_unix_micros(day_start.unix_micros() - offset * HOUR_MICROS + micros)
@@ -419,7 +421,14 @@ impl Engine<'_> {
                 .map(|(index, request)| ((request.at.unix_micros() - base) as u64) << INDEX_BITS | index as u64),
         );
         keys.sort_unstable();
-        buffers.sorted.extend(keys.iter().map(|key| out[(key & ((1 << INDEX_BITS) - 1)) as usize].clone()));
+        // Gathering reads the drawn requests in random order: start each read early.
+        let index_of = |key: u64| (key & ((1 << INDEX_BITS) - 1)) as usize;
+        for (position, key) in keys.iter().enumerate() {
+            if let Some(ahead) = keys.get(position + exops_core::LOOKAHEAD) {
+                prefetch_index::prefetch_index(&*out, index_of(*ahead));
+            }
+            buffers.sorted.push(out[index_of(*key)].clone());
+        }
     }
 }
 

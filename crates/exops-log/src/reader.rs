@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use exops_core::{Envelope, Timestamp};
 
 use crate::codec::decode_body;
-use crate::frame::{FRAME_HEADER_BYTES, checked_frames};
+use crate::frame::{FRAME_HEADER_BYTES, FrameHeader, checked_frames};
 use crate::segment::{Damage, Hash, ResumePoint, SegmentCursor, Step, Stop, seal_after};
 use crate::store::{StoreError, list_segments, stop_error};
 
@@ -44,20 +44,25 @@ impl RawBlock {
         let mut offset = self.offset;
         for (header, body) in checked_frames(&self.frames) {
             if header.seq >= self.from_seq {
-                let at = Timestamp::from_unix_micros(header.at_micros);
-                let envelope = decode_body(header.schema_version, header.seq, at, body).map_err(|error| {
-                    StoreError::Damaged(Damage {
-                        segment: self.segment.clone(),
-                        offset,
-                        message: format!("seq {}: {error}", header.seq),
-                    })
-                })?;
-                out.push(envelope);
+                out.push(
+                    decode_frame(&header, body).map_err(|message| damaged(self.segment.clone(), offset, message))?,
+                );
             }
             offset += (FRAME_HEADER_BYTES + body.len()) as u64;
         }
         Ok(())
     }
+}
+
+/// Decodes one checked event frame; the error says which event did not decode.
+fn decode_frame(header: &FrameHeader, body: &[u8]) -> Result<Envelope, String> {
+    let at = Timestamp::from_unix_micros(header.at_micros);
+    decode_body(header.schema_version, header.seq, at, body).map_err(|error| format!("seq {}: {error}", header.seq))
+}
+
+/// Damage at one frame of a segment.
+fn damaged(segment: PathBuf, offset: u64, message: String) -> StoreError {
+    StoreError::Damaged(Damage { segment, offset, message })
 }
 
 #[derive(Debug)]
@@ -101,7 +106,7 @@ impl LogReader {
     }
 
     /// A reader of the events after `resume`, starting there: nothing before it is read.
-    /// The caller vouches that `resume` is a place in this log (the seal before it).
+    /// Refused unless the seal ending at `resume` is the block `resume` continues.
     pub fn open_at(data_dir: &Path, resume: &ResumePoint) -> Result<LogReader, StoreError> {
         let segments = list_segments(data_dir)?;
         let Some(index) = segments.iter().position(|(first, _)| *first == resume.segment_first_seq) else {
@@ -235,13 +240,8 @@ impl LogReader {
             match cursor.step() {
                 Ok(Step::Event { header, body }) => {
                     if mode == Mode::Decode && header.seq >= self.from_seq {
-                        let at = Timestamp::from_unix_micros(header.at_micros);
-                        let envelope = decode_body(header.schema_version, header.seq, at, body).map_err(|error| {
-                            StoreError::Damaged(Damage {
-                                segment: cursor.path().to_owned(),
-                                offset: cursor.offset - header.frame_len() as u64,
-                                message: format!("seq {}: {error}", header.seq),
-                            })
+                        let envelope = decode_frame(&header, body).map_err(|message| {
+                            damaged(cursor.path().to_owned(), cursor.offset - header.frame_len() as u64, message)
                         })?;
                         self.block.push(envelope);
                     }

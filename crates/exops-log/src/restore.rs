@@ -113,23 +113,6 @@ fn fold_blocks(
     Ok((folded, last_at))
 }
 
-/// Whether the log in `data_dir` has, ending at the snapshot's resume point, the seal of
-/// the snapshot's block: same last seq, block number and chain hash.
-fn matches_log(data_dir: &Path, meta: &SnapshotMeta) -> bool {
-    let segment = crate::store::list_segments(data_dir)
-        .ok()
-        .and_then(|segments| segments.into_iter().find(|(first, _)| *first == meta.resume.segment_first_seq));
-    let Some((_, path)) = segment else { return false };
-    match crate::segment::seal_before(&path, meta.resume.offset) {
-        Ok(Some(seal)) => {
-            seal.last_seq == meta.seq
-                && seal.hash == meta.chain_hash
-                && seal.block_index.checked_add(1) == Some(meta.resume.position.next_block)
-        }
-        _ => false,
-    }
-}
-
 /// The state of the log in `data_dir` at `target`. `snapshots` is the data directory's
 /// index, when it could be opened.
 pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -> Result<Restored, StoreError> {
@@ -181,9 +164,9 @@ pub fn restore_with_progress(
             };
             // The snapshot says where its block ends in the log; reading resumes there
             // once the seal found there is the snapshot's block.
-            let reader = match matches_log(data_dir, &meta).then(|| LogReader::open_at(data_dir, &meta.resume)) {
-                Some(Ok(reader)) => reader,
-                _ => {
+            let reader = match LogReader::open_at(data_dir, &meta.resume) {
+                Ok(reader) => reader,
+                Err(_) => {
                     notes.push(format!(
                         "snapshot at seq {seq} does not match the log (the chain hash differs, or the log is shorter): \
                          removed; snapshots are rebuilt from the log"

@@ -326,9 +326,9 @@ impl SegmentCursor {
         })
     }
 
-    /// Opens a segment to read from `resume` on: the segment's header is checked, then
-    /// the reading starts at `resume.offset` with the chain at `resume.position`, which
-    /// the caller has checked (see [`seal_before`]).
+    /// Opens a segment to read from `resume` on: the segment's header is checked, and the
+    /// block seal ending at `resume.offset` must be the one `resume.position` continues
+    /// (its last seq, block number and hash); reading then starts there.
     pub fn open_at(path: &Path, resume: &ResumePoint) -> Result<SegmentCursor, Stop> {
         use std::io::Seek;
         let mut bytes = [0; SEGMENT_HEADER_BYTES];
@@ -344,6 +344,15 @@ impl SegmentCursor {
             || position.next_seq <= cursor.header.first_seq
         {
             return Err(cursor.damage(resume.offset, "not a place to resume reading this segment".to_owned()));
+        }
+        let seal = seal_before(path, resume.offset).map_err(Stop::Io)?;
+        let continues = seal.is_some_and(|seal| {
+            seal.hash == position.prev_hash
+                && seal.last_seq.checked_add(1) == Some(position.next_seq)
+                && seal.block_index.checked_add(1) == Some(position.next_block)
+        });
+        if !continues {
+            return Err(cursor.damage(resume.offset, "no seal of the resume point's block ends here".to_owned()));
         }
         cursor.input.seek(io::SeekFrom::Start(resume.offset)).map_err(Stop::Io)?;
         cursor.offset = resume.offset;

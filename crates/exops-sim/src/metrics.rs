@@ -26,7 +26,7 @@ pub struct Violation {
 pub struct ScenarioRejection {
     pub at: Timestamp,
     pub kind: String,
-    /// `events[N]` of the scenario, or `[settlement]`.
+    /// `FILE:LINE: event N` of the scenario, or `[settlement]`.
     pub source: String,
     pub reason: String,
 }

@@ -107,8 +107,9 @@ struct ScenarioFile {
     #[serde(default)]
     seed: Option<u64>,
     venue: VenueSpec,
+    /// Spanned, so that each event's errors can name the line of its table.
     #[serde(default)]
-    events: Vec<toml::Table>,
+    events: Vec<toml::Spanned<toml::Table>>,
     workload: Workload,
     #[serde(default)]
     settlement: Option<Settlement>,
@@ -119,7 +120,8 @@ struct ScenarioFile {
 pub struct ScenarioEvent {
     pub at: Timestamp,
     pub template: EventTemplate,
-    /// `events[N]` in the scenario file, for messages.
+    /// `FILE:LINE: event N` (N counting from 1 in file order, LINE the line of the
+    /// event's table), for messages.
     pub label: String,
 }
 
@@ -212,23 +214,7 @@ impl Scenario {
         {
             return Err(ScenarioError(format!("{source}: [settlement] `hour` must be between 0 and 23")));
         }
-        let default_actor = Actor::System("scenario".to_owned());
-        let mut events = Vec::with_capacity(file.events.len());
-        for (index, table) in file.events.iter().enumerate() {
-            let label = format!("{source}: events[{index}]");
-            let at = match table.get("at").and_then(toml::Value::as_str) {
-                Some(text) => instant(&label, "at", text)?,
-                None => return Err(ScenarioError(format!("{label}: missing `at` (an RFC 3339 instant, quoted)"))),
-            };
-            let template = template(table, &default_actor, &label).map_err(ScenarioError)?;
-            if template.declares_venue() {
-                return Err(ScenarioError(format!("{label}: the venue is declared by [venue], not by an event")));
-            }
-            // Decoding now reports every malformed event before anything runs.
-            template.decode(Some(&venue), 2, at, 1, &label).map_err(ScenarioError)?;
-            events.push(ScenarioEvent { at, template, label });
-        }
-        events.sort_by_key(|event| event.at);
+        let events = scenario_events(source, text, &venue, &file.events)?;
         Ok(Scenario {
             name: file.name,
             description: file.description,
@@ -247,4 +233,66 @@ impl Scenario {
     pub fn first_incident_at(&self) -> Option<Timestamp> {
         self.events.iter().find(|event| event.template.kind() == "incident_opened").map(|event| event.at)
     }
+}
+
+/// Byte offsets of line starts, to turn a span into a 1-based line number.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let starts: Vec<usize> =
+            std::iter::once(0).chain(text.match_indices('\n').map(|(offset, _)| offset + 1)).collect();
+        // `line_of` searches by bisection.
+        debug_assert!(starts.is_sorted());
+        LineIndex { starts }
+    }
+
+    /// The line holding byte `offset`: the number of line starts at or before it.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|start| *start <= offset)
+    }
+}
+
+/// `LABEL (KIND `NAME`)`: the event's kind and the hold or incident it names, as far as
+/// the table says, so that a message is readable without opening the file.
+fn describe(label: &str, table: &toml::Table) -> String {
+    let text = |key: &str| table.get(key).and_then(toml::Value::as_str);
+    match (text("kind"), text("hold").or_else(|| text("incident"))) {
+        (Some(kind), Some(name)) => format!("{label} ({kind} `{name}`)"),
+        (Some(kind), None) => format!("{label} ({kind})"),
+        (None, _) => label.to_owned(),
+    }
+}
+
+/// The scenario's events in time order (stable for equal instants), each checked in file
+/// order.
+fn scenario_events(
+    source: &str,
+    text: &str,
+    venue: &Venue,
+    tables: &[toml::Spanned<toml::Table>],
+) -> Result<Vec<ScenarioEvent>, ScenarioError> {
+    let lines = LineIndex::new(text);
+    let default_actor = Actor::System("scenario".to_owned());
+    let mut events = Vec::with_capacity(tables.len());
+    for (index, spanned) in tables.iter().enumerate() {
+        let table = spanned.get_ref();
+        let label = format!("{source}:{}: event {}", lines.line_of(spanned.span().start), index + 1);
+        let description = describe(&label, table);
+        let at = match table.get("at").and_then(toml::Value::as_str) {
+            Some(text) => instant(&description, "at", text)?,
+            None => return Err(ScenarioError(format!("{description}: missing `at` (an RFC 3339 instant, quoted)"))),
+        };
+        let template = template(table, &default_actor, &description).map_err(ScenarioError)?;
+        if template.declares_venue() {
+            return Err(ScenarioError(format!("{description}: the venue is declared by [venue], not by an event")));
+        }
+        // Decoding now reports every malformed event, in file order, before anything runs.
+        template.decode(Some(venue), 2, at, 1, &description).map_err(ScenarioError)?;
+        events.push(ScenarioEvent { at, template, label });
+    }
+    events.sort_by_key(|event| event.at);
+    Ok(events)
 }

@@ -4,3 +4,4 @@
 
 mod fixtures;
 mod report;
+mod scenario;

@@ -27,7 +27,7 @@
 
 use std::path::Path;
 
-use exops_core::{Actor, Timestamp, Venue, VenueSpec};
+use exops_core::{Actor, Envelope, Event, Outcome, State, Timestamp, Venue, VenueSpec};
 use serde::Deserialize;
 
 use crate::toml_events::{EventTemplate, template};
@@ -214,7 +214,7 @@ impl Scenario {
         {
             return Err(ScenarioError(format!("{source}: [settlement] `hour` must be between 0 and 23")));
         }
-        let events = scenario_events(source, text, &venue, &file.events)?;
+        let events = scenario_events(source, text, start, &file.venue, &venue, &file.events)?;
         Ok(Scenario {
             name: file.name,
             description: file.description,
@@ -266,16 +266,41 @@ fn describe(label: &str, table: &toml::Table) -> String {
     }
 }
 
-/// The scenario's events in time order (stable for equal instants), each checked in file
-/// order.
+/// The kinds a scenario may date: operator events other than the venue's declaration and
+/// the settlements, which depend on the customers' queues.
+fn check_kind(template: &EventTemplate, description: &str) -> Result<(), ScenarioError> {
+    let kind = template.kind();
+    if template.declares_venue() {
+        return Err(ScenarioError(format!("{description}: the venue is declared by [venue], not by an event")));
+    }
+    if exops_jsonl::CUSTOMER_KINDS.contains(&kind) {
+        return Err(ScenarioError(format!(
+            "{description}: `{kind}` is a customer operation; a scenario's events are operator events, and \
+             [workload] makes the customers' requests"
+        )));
+    }
+    if kind == "withdrawals_settled" {
+        // The scenario's own events queue nothing, so no dated settlement could hold together.
+        return Err(ScenarioError(format!(
+            "{description}: `{kind}` is not a scenario event: [settlement] settles the queues the workload makes"
+        )));
+    }
+    Ok(())
+}
+
+/// The scenario's events in time order (stable for equal instants), each checked alone in
+/// file order, then all of them folded together from the venue's declaration.
 fn scenario_events(
     source: &str,
     text: &str,
+    start: Timestamp,
+    venue_spec: &VenueSpec,
     venue: &Venue,
     tables: &[toml::Spanned<toml::Table>],
 ) -> Result<Vec<ScenarioEvent>, ScenarioError> {
     let lines = LineIndex::new(text);
     let default_actor = Actor::System("scenario".to_owned());
+    // Each event with its description (kind and name), which only load errors use.
     let mut events = Vec::with_capacity(tables.len());
     for (index, spanned) in tables.iter().enumerate() {
         let table = spanned.get_ref();
@@ -286,13 +311,41 @@ fn scenario_events(
             None => return Err(ScenarioError(format!("{description}: missing `at` (an RFC 3339 instant, quoted)"))),
         };
         let template = template(table, &default_actor, &description).map_err(ScenarioError)?;
-        if template.declares_venue() {
-            return Err(ScenarioError(format!("{description}: the venue is declared by [venue], not by an event")));
-        }
+        check_kind(&template, &description)?;
         // Decoding now reports every malformed event, in file order, before anything runs.
         template.decode(Some(venue), 2, at, 1, &description).map_err(ScenarioError)?;
-        events.push(ScenarioEvent { at, template, label });
+        events.push((ScenarioEvent { at, template, label }, description));
     }
-    events.sort_by_key(|event| event.at);
-    Ok(events)
+    events.sort_by_key(|(event, _)| event.at);
+    fold(source, start, venue_spec, &events)?;
+    Ok(events.into_iter().map(|(event, _)| event).collect())
+}
+
+/// Folds the scenario on its own (the venue declared at `start`, then the events in time
+/// order, each at its instant or at `start` if earlier, as the simulator dates them)
+/// through `State::apply`: an event the state refuses here is the scenario's mistake,
+/// whatever the plan. (In a run, customers and the plan can still make the state refuse
+/// an event that passes here; the run lists those.)
+fn fold(
+    source: &str,
+    start: Timestamp,
+    venue: &VenueSpec,
+    events: &[(ScenarioEvent, String)],
+) -> Result<(), ScenarioError> {
+    let mut state = State::new();
+    let actor = Actor::System("scenario".to_owned());
+    let declared = Envelope { seq: 1, at: start, id: 1, actor, event: Event::VenueDeclared(venue.clone()), note: None };
+    if let Outcome::Rejected(rejection) = state.apply(&declared) {
+        return Err(ScenarioError(format!("{source}: [venue]: {rejection}")));
+    }
+    for (event, description) in events {
+        let at = event.at.max(start);
+        let id = state.last_event_id(&event.template.actor) + 1;
+        let envelope =
+            event.template.decode(state.venue(), state.seq() + 1, at, id, description).map_err(ScenarioError)?;
+        if let Outcome::Rejected(rejection) = state.apply(&envelope) {
+            return Err(ScenarioError(format!("{description}: {rejection}")));
+        }
+    }
+    Ok(())
 }

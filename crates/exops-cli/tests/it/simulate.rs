@@ -72,3 +72,33 @@ fn simulate_usage_errors_exit_2() {
     .expect_code(2);
     exops(&["simulate", scenario.as_str(), "--plan", plan.as_str(), "--at", "2019-08-05T00:00:00Z"]).expect_code(2);
 }
+
+/// A scenario mistake stops `simulate`, `compare` and `lint --scenario` with exit 1 before
+/// anything runs, naming the scenario file and the line of the event: a hold on an asset
+/// the venue does not have is not five violations of a correct plan.
+#[test]
+fn a_scenario_event_the_venue_cannot_apply_stops_every_command_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(fixture("bitpoint-2019/scenario.toml")).unwrap();
+    // The eighth event, `all-services-suspended`, whose `[[events]]` is on line 85.
+    let broken = original.replacen("services = [\"*\"]", "services = [\"withdrawals:DOGE\"]", 1);
+    assert_ne!(broken, original);
+    let scenario = dir.path().join("doge.toml");
+    std::fs::write(&scenario, broken).unwrap();
+    let expected = format!(
+        "exops: error: {}:85: event 8 (hold_placed `all-services-suspended`): selector `withdrawals:DOGE`: the venue \
+         has no asset `DOGE`; its assets: JPY, BTC, ETH, XRP, LTC, BCH\n",
+        arg(&scenario)
+    );
+    let plan = fixture("bitpoint-2019/plan.toml");
+    let runs = [
+        exops(&["simulate", arg(&scenario), "--plan", plan.as_str(), "--scale", "0"]),
+        exops(&["compare", arg(&scenario), plan.as_str(), plan.as_str(), "--scale", "0"]),
+        exops(&["lint", plan.as_str(), "--scenario", arg(&scenario)]),
+    ];
+    for run in &runs {
+        run.expect_code(1);
+        assert_eq!(run.stderr, expected);
+        assert_eq!(run.stdout, "", "nothing is simulated");
+    }
+}

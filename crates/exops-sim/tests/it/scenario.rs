@@ -1,5 +1,5 @@
-//! Loading scenarios: every error in an event names the file and the line of the event's
-//! table.
+//! Loading scenarios: every event is checked against the scenario's own venue, and every
+//! error names the file and the line of the event's table.
 
 use exops_sim::scenario::Scenario;
 
@@ -61,6 +61,161 @@ fn the_base_scenario_loads() {
 }
 
 #[test]
+fn a_hold_on_an_asset_the_venue_does_not_have_names_the_line() {
+    let error = load_error(
+        r#"
+[[events]]
+at = "2024-01-03T00:00:00Z"
+kind = "hold_placed"
+hold = "doge"
+cause = "maintenance"
+services = ["withdrawals:DOGE"]
+"#,
+    );
+    assert_eq!(
+        error,
+        "s.toml:30: event 3 (hold_placed `doge`): selector `withdrawals:DOGE`: the venue has no asset `DOGE`; \
+         its assets: JPY, BTC"
+    );
+}
+
+#[test]
+fn a_hold_on_a_market_the_venue_does_not_have_names_the_line() {
+    let error = load_error(
+        r#"
+[[events]]
+at = "2024-01-03T00:00:00Z"
+kind = "hold_placed"
+hold = "eth"
+cause = "maintenance"
+services = ["trading:ETH/JPY"]
+"#,
+    );
+    assert_eq!(
+        error,
+        "s.toml:30: event 3 (hold_placed `eth`): selector `trading:ETH/JPY`: the venue has no market `ETH/JPY`; \
+         its markets: BTC/JPY"
+    );
+}
+
+#[test]
+fn a_hold_on_a_network_the_asset_does_not_have_names_the_line() {
+    let error = load_error(
+        r#"
+[[events]]
+at = "2024-01-03T00:00:00Z"
+kind = "hold_placed"
+hold = "lightning"
+cause = "maintenance"
+services = ["deposits:BTC@lightning"]
+"#,
+    );
+    assert_eq!(
+        error,
+        "s.toml:30: event 3 (hold_placed `lightning`): selector `deposits:BTC@lightning`: asset `BTC` is declared \
+         without networks; use `deposits:BTC`"
+    );
+}
+
+#[test]
+fn lifting_a_hold_never_placed_names_the_line() {
+    let error = load_error(
+        r#"
+[[events]]
+at = "2024-01-03T00:00:00Z"
+kind = "hold_lifted"
+hold = "all-services-suspended"
+"#,
+    );
+    assert_eq!(
+        error,
+        "s.toml:30: event 3 (hold_lifted `all-services-suspended`): no active hold `all-services-suspended`"
+    );
+}
+
+#[test]
+fn events_the_state_refuses_are_load_errors() {
+    // A hold name is never reused.
+    let twice = r#"
+[[events]]
+at = "2024-01-03T00:00:00Z"
+kind = "hold_placed"
+hold = "all-suspended"
+cause = "maintenance"
+services = ["login"]
+"#;
+    assert_eq!(
+        load_error(twice),
+        "s.toml:30: event 3 (hold_placed `all-suspended`): hold `all-suspended` is already used; names are never reused"
+    );
+    // The compromised asset's withdrawals stay closed until the controls are met.
+    let reopen = r#"
+[[events]]
+at = "2024-01-03T00:00:00Z"
+kind = "theft_recorded"
+incident = "INC-1"
+stolen = [{ asset = "BTC", wallet = "hot", amount_minor = 100000000 }]
+
+[[events]]
+at = "2024-01-04T00:00:00Z"
+kind = "hold_lifted"
+hold = "all-suspended"
+"#;
+    let error = load_error(reopen);
+    assert!(
+        error.starts_with("s.toml:36: event 4 (hold_lifted `all-suspended`): `withdrawals:BTC` must stay closed"),
+        "{error}"
+    );
+    // An incident the scenario never opened.
+    let cause = r#"
+[[events]]
+at = "2024-01-03T00:00:00Z"
+kind = "hold_placed"
+hold = "other"
+cause = { incident = "INC-2" }
+services = ["login"]
+"#;
+    assert_eq!(load_error(cause), "s.toml:30: event 3 (hold_placed `other`): no incident `INC-2`");
+    // A theft larger than the wallet the venue declared.
+    let theft = r#"
+[[events]]
+at = "2024-01-03T00:00:00Z"
+kind = "theft_recorded"
+incident = "INC-1"
+stolen = [{ asset = "BTC", wallet = "hot", amount_minor = 300000001 }]
+"#;
+    assert_eq!(
+        load_error(theft),
+        "s.toml:30: event 3 (theft_recorded `INC-1`): BTC hot wallet holds 300000000 minor units, fewer than the \
+         300000001 requested"
+    );
+}
+
+#[test]
+fn events_are_folded_in_time_order_not_file_order() {
+    // The lift is written before the hold it lifts, but dated after it: valid.
+    let lift_then_place = r#"
+[[events]]
+at = "2024-01-05T00:00:00Z"
+kind = "hold_lifted"
+hold = "maintenance"
+
+[[events]]
+at = "2024-01-04T00:00:00Z"
+kind = "hold_placed"
+hold = "maintenance"
+cause = "maintenance"
+services = ["login"]
+"#;
+    let scenario = Scenario::parse("s.toml", &scenario_text(lift_then_place)).unwrap();
+    let kinds: Vec<&str> = scenario.events.iter().map(|event| event.template.kind()).collect();
+    assert_eq!(kinds, ["incident_opened", "hold_placed", "hold_placed", "hold_lifted"]);
+    // Dated before the hold it lifts: refused, and named by its own line.
+    let lift_first = lift_then_place.replace("2024-01-05", "2024-01-03");
+    assert_eq!(load_error(&lift_first), "s.toml:30: event 3 (hold_lifted `maintenance`): no active hold `maintenance`");
+}
+
+#[test]
 fn malformed_events_name_the_line() {
     let kind = "\n[[events]]\nat = \"2024-01-03T00:00:00Z\"\nkind = \"hold_lift\"\nhold = \"all-suspended\"\n";
     let error = load_error(kind);
@@ -81,6 +236,22 @@ fn malformed_events_name_the_line() {
     assert_eq!(
         load_error(venue),
         "s.toml:30: event 3 (venue_declared): the venue is declared by [venue], not by an event"
+    );
+}
+
+#[test]
+fn customer_operations_and_settlements_are_not_scenario_events() {
+    let login = "\n[[events]]\nat = \"2024-01-03T00:00:00Z\"\nactor = \"customer:1\"\nkind = \"login_attempted\"\n";
+    assert_eq!(
+        load_error(login),
+        "s.toml:30: event 3 (login_attempted): `login_attempted` is a customer operation; a scenario's events are \
+         operator events, and [workload] makes the customers' requests"
+    );
+    let settled = "\n[[events]]\nat = \"2024-01-03T00:00:00Z\"\nkind = \"withdrawals_settled\"\nasset = \"BTC\"\n";
+    assert_eq!(
+        load_error(settled),
+        "s.toml:30: event 3 (withdrawals_settled): `withdrawals_settled` is not a scenario event: [settlement] \
+         settles the queues the workload makes"
     );
 }
 

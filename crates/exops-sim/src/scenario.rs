@@ -1,5 +1,6 @@
 //! Scenarios (TOML): the venue, the dated events of the incident (in the event catalog's
-//! vocabulary), the period simulated, and the seeded customer workload.
+//! vocabulary), the period simulated, and the seeded customer workload. A scenario loads
+//! only if its events, folded alone from its venue, are all applied by the state.
 //!
 //! ```toml
 //! name = "BITPoint Japan, July 2019"

@@ -12,6 +12,6 @@ pub mod snapshots;
 pub mod store;
 pub mod writer;
 
-pub use reader::LogReader;
+pub use reader::{LogReader, UnsealedTail};
 pub use store::{Recovery, StoreError, init, list_segments};
 pub use writer::{AppendError, Appended, Appender, BatchTicket, Log, LogOptions, Opened, Submission, Ticket};

@@ -8,7 +8,7 @@ use std::path::Path;
 use exops_core::{Envelope, State, Timestamp};
 
 use crate::pipeline::PipelinedReader;
-use crate::reader::LogReader;
+use crate::reader::{LogReader, UnsealedTail};
 use crate::snapshots::{SnapshotMeta, Snapshots};
 use crate::store::StoreError;
 
@@ -55,7 +55,8 @@ pub fn fold_pipelined(
     target: Target,
     snapshots: Option<&Snapshots>,
 ) -> Result<(State, u64, Option<Timestamp>), StoreError> {
-    fold_from_start(data_dir, target, snapshots, &mut |_| {})
+    let (state, folded) = fold_from_start(data_dir, target, snapshots, &mut |_| {})?;
+    Ok((state, folded.events, folded.last_at))
 }
 
 fn fold_from_start(
@@ -63,23 +64,32 @@ fn fold_from_start(
     target: Target,
     snapshots: Option<&Snapshots>,
     progress: &mut dyn FnMut(u64),
-) -> Result<(State, u64, Option<Timestamp>), StoreError> {
+) -> Result<(State, Folded), StoreError> {
     let reader = LogReader::open(data_dir, 1)?;
     let mut state = State::new();
-    let (folded, last_at) = fold_blocks(reader, &mut state, target, snapshots, progress)?;
-    Ok((state, folded, last_at))
+    let folded = fold_blocks(reader, &mut state, target, snapshots, progress)?;
+    Ok((state, folded))
+}
+
+/// What [`fold_blocks`] did.
+struct Folded {
+    events: u64,
+    /// The timestamp of the last event folded.
+    last_at: Option<Timestamp>,
+    /// Unsealed bytes after the last block, when the fold read to the end of the log.
+    unsealed_tail: Option<UnsealedTail>,
 }
 
 /// Folds the blocks `reader` reads into `state` up to `target`, reading on another
 /// thread; stores snapshots where due; tells `progress` the events folded so far after
-/// each block. Returns the events folded and the last one's timestamp.
+/// each block.
 fn fold_blocks(
     reader: LogReader,
     state: &mut State,
     target: Target,
     snapshots: Option<&Snapshots>,
     progress: &mut dyn FnMut(u64),
-) -> Result<(u64, Option<Timestamp>), StoreError> {
+) -> Result<Folded, StoreError> {
     let mut pipeline = PipelinedReader::from_reader(reader)?;
     let every = snapshots.map_or(u64::MAX, Snapshots::snapshot_every);
     let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
@@ -110,7 +120,7 @@ fn fold_blocks(
             next_snapshot = (seq / every).saturating_add(1).saturating_mul(every);
         }
     }
-    Ok((folded, last_at))
+    Ok(Folded { events: folded, last_at, unsealed_tail: pipeline.unsealed_tail().cloned() })
 }
 
 /// The state of the log in `data_dir` at `target`. `snapshots` is the data directory's
@@ -175,18 +185,19 @@ pub fn restore_with_progress(
                     continue;
                 }
             };
-            let (folded, last_at) = fold_blocks(reader, &mut state, target, Some(store), progress)?;
+            let folded = fold_blocks(reader, &mut state, target, Some(store), progress)?;
+            notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
             // With nothing folded, the log's clock is where the snapshot's block left it.
-            let last_at = last_at.or(meta.resume.position.last_at_micros.map(Timestamp::from_unix_micros));
-            return Ok(Restored { state, from_snapshot: Some(seq), events_folded: folded, last_at, notes });
+            let last_at = folded.last_at.or(meta.resume.position.last_at_micros.map(Timestamp::from_unix_micros));
+            return Ok(Restored { state, from_snapshot: Some(seq), events_folded: folded.events, last_at, notes });
         }
     }
     let had_snapshots = snapshots.is_some_and(|store| store.coverage().0 > 0);
-    let (state, folded, last_at) = fold_from_start(data_dir, target, snapshots, progress)?;
+    let (state, folded) = fold_from_start(data_dir, target, snapshots, progress)?;
     if let Some(store) = snapshots {
         if !notes.is_empty() {
             notes.push("replayed the log from the start and rebuilt its snapshots".to_owned());
-        } else if !had_snapshots && folded >= store.snapshot_every() {
+        } else if !had_snapshots && folded.events >= store.snapshot_every() {
             notes.push(format!(
                 "the index in {} had no snapshots: replayed the log from the start and rebuilt them",
                 store.path().display()
@@ -194,5 +205,6 @@ pub fn restore_with_progress(
         }
         let _ = store.flush();
     }
-    Ok(Restored { state, from_snapshot: None, events_folded: folded, last_at, notes })
+    notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
+    Ok(Restored { state, from_snapshot: None, events_folded: folded.events, last_at: folded.last_at, notes })
 }

@@ -1,6 +1,7 @@
 //! The durable event log: framed, checksummed, hash-chained segment files written by one
 //! writer thread with group commit. Only this crate knows the byte format.
 
+mod admission;
 pub mod codec;
 pub mod frame;
 pub mod inspect;
@@ -12,6 +13,7 @@ pub mod snapshots;
 pub mod store;
 pub mod writer;
 
+pub use admission::{Admission, Verdict};
 pub use reader::{LogReader, UnsealedTail};
 pub use store::{Recovery, StoreError, init, list_segments};
 pub use writer::{AppendError, Appended, Appender, BatchTicket, Log, LogOptions, Opened, Submission, Ticket};

@@ -7,8 +7,9 @@ use std::path::Path;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use exops_core::{Actor, Envelope, Event, Outcome, State, Timestamp};
+use exops_core::{Actor, Event, Outcome, State, Timestamp};
 
+use crate::admission::Admission;
 use crate::codec::{EVENT_SCHEMA_VERSION, encode_body, encode_body_of};
 use crate::restore::{Target, restore};
 use crate::snapshots::{SnapshotMeta, Snapshots};
@@ -289,6 +290,28 @@ pub struct Opened {
     pub notes: Vec<String>,
     /// The timestamp of the log's last event: an append earlier than this is refused.
     pub last_at: Option<Timestamp>,
+    /// The writer's admission state as the log was opened.
+    admission: Admission,
+}
+
+impl Opened {
+    /// The log's state at open, with the writer's admission rule: for a dry run of what
+    /// is about to be sent while the log is held open (no other writer can come between).
+    /// A copy: what the writer has taken since is not in it.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # exops_log::init(dir.path()).unwrap();
+    /// use exops_log::{Log, LogOptions};
+    ///
+    /// let opened = Log::open(dir.path(), LogOptions::default(), None).unwrap();
+    /// let admission = opened.admission();
+    /// assert_eq!((admission.last_seq(), admission.last_at()), (opened.last_seq, opened.last_at));
+    /// opened.log.close().unwrap();
+    /// ```
+    pub fn admission(&self) -> Admission {
+        self.admission.clone()
+    }
 }
 
 impl Log {
@@ -312,9 +335,8 @@ impl Log {
         }
         let restored = restore(data_dir, snapshots.as_ref(), Target::End)?;
         notes.extend(restored.notes);
-        let state = restored.state;
-        let log_last_at = restored.last_at;
-        let last_seq = state.seq();
+        let admission = Admission::new(restored.state, restored.last_at);
+        let last_seq = admission.last_seq();
         if last_seq + 1 != segment_writer.position().next_seq {
             return Err(StoreError::Damaged(crate::segment::Damage {
                 segment: segment_writer.segment_path().to_owned(),
@@ -327,16 +349,18 @@ impl Log {
         }
         let (sender, receiver) = bounded(options.queue_capacity.max(1));
         let batch_max = options.batch_max.max(1);
+        let writer_admission = admission.clone();
         let thread = std::thread::Builder::new()
             .name("exops-log-writer".to_owned())
-            .spawn(move || write_loop(segment_writer, state, log_last_at, receiver, batch_max, commits, snapshots))
+            .spawn(move || write_loop(segment_writer, writer_admission, receiver, batch_max, commits, snapshots))
             .map_err(|error| StoreError::Io { path: data_dir.to_owned(), error })?;
         Ok(Opened {
             log: Log { appender: Some(Appender { sender }), thread: Some(thread) },
             recovery,
             last_seq,
             notes,
-            last_at: log_last_at,
+            last_at: admission.last_at(),
+            admission,
         })
     }
 
@@ -373,7 +397,7 @@ impl Drop for Log {
 
 /// A submission's answer while its block is being written: final already (a duplicate,
 /// a refusal), or durable once the block is.
-enum Pending {
+pub(crate) enum Pending {
     Final(Answer),
     Written { seq: u64, outcome: Outcome },
 }
@@ -468,60 +492,29 @@ fn sync_loop(jobs: Receiver<SyncJob>, done: Sender<Result<u64, String>>, commits
     }
 }
 
-/// The writer's view of the log: the state its events fold to, and its clock.
-struct Writer {
-    state: State,
-    /// The last event written, applied or rejected alike.
-    last_at: Option<Timestamp>,
-}
-
-impl Writer {
-    /// Decides what becomes of one submission: a duplicate or a refusal is answered at
-    /// once; anything else is encoded onto the block and folded into the state.
-    fn take(&mut self, submission: Submission, body: Result<Option<&[u8]>, String>, block: &mut Block) -> Pending {
-        let last_id = self.state.last_event_id(&submission.actor);
-        if submission.id <= last_id {
-            return Pending::Final(Ok(Appended::Duplicate { last_id }));
-        }
-        if let Some(previous) = self.last_at
-            && submission.at < previous
-        {
-            let reason = format!(
-                "timestamp {} is earlier than the log's last event at {previous}; time must not go backwards",
-                submission.at
-            );
-            return Pending::Final(Ok(Appended::Refused { reason }));
-        }
-        let envelope = Envelope {
-            seq: self.state.seq() + 1,
-            at: submission.at,
-            id: submission.id,
-            actor: submission.actor,
-            event: submission.event,
-            note: submission.note,
-        };
-        let encoded = match body {
-            Ok(Some(bytes)) => {
-                block.bodies.extend_from_slice(bytes);
-                Ok(())
-            }
-            Ok(None) => encode_body(&envelope, &mut block.bodies).map_err(|error| error.to_string()),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = encoded {
-            return Pending::Final(Err(AppendError::Encoding(error)));
+/// Takes one submission onto `block`: a duplicate or a refusal is answered at once;
+/// anything else is encoded onto the block (or copied, when its producer encoded it) and
+/// folded into the state, by the admission rule.
+fn take(
+    admission: &mut Admission,
+    submission: Submission,
+    body: Result<Option<&[u8]>, String>,
+    block: &mut Block,
+) -> Pending {
+    admission.take(submission, |envelope| {
+        match body {
+            Ok(Some(bytes)) => block.bodies.extend_from_slice(bytes),
+            Ok(None) => encode_body(envelope, &mut block.bodies).map_err(|error| error.to_string())?,
+            Err(error) => return Err(error),
         }
         block.ends.push((envelope.at.unix_micros(), block.bodies.len()));
-        let outcome = self.state.apply(&envelope);
-        self.last_at = Some(envelope.at);
-        Pending::Written { seq: envelope.seq, outcome }
-    }
+        Ok(())
+    })
 }
 
 fn write_loop(
     mut segment: SegmentWriter,
-    state: State,
-    log_last_at: Option<Timestamp>,
+    mut admission: Admission,
     requests: Receiver<Request>,
     batch_max: usize,
     commits: Option<Sender<u64>>,
@@ -538,7 +531,7 @@ fn write_loop(
         .spawn(move || sync_loop(job_queue, done_sender, commits));
     let syncer = match syncer {
         Ok(syncer) => syncer,
-        Err(error) => return (state, Some(format!("cannot start the sync thread: {error}"))),
+        Err(error) => return (admission.into_state(), Some(format!("cannot start the sync thread: {error}"))),
     };
     let mut in_flight = false;
     // Waits for the block in flight (if any) to be durable: Ok(its last seq, or None).
@@ -552,8 +545,7 @@ fn write_loop(
         }
     };
     let every = snapshots.as_ref().map_or(u64::MAX, Snapshots::snapshot_every);
-    let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
-    let mut writer = Writer { state, last_at: log_last_at };
+    let mut next_snapshot = (admission.last_seq() / every).saturating_add(1).saturating_mul(every);
     let mut poisoned: Option<String> = None;
     let mut block = Block { bodies: Vec::new(), ends: Vec::with_capacity(batch_max), answers: Vec::new() };
     let mut shutting_down = false;
@@ -561,7 +553,7 @@ fn write_loop(
     let mut carried: Option<(Reply, Queue, Vec<Pending>)> = None;
     while !shutting_down || carried.is_some() {
         // Blocks end where snapshots are due, so that snapshots sit on block boundaries.
-        let room = usize::try_from(next_snapshot.saturating_sub(writer.state.seq())).unwrap_or(usize::MAX).max(1);
+        let room = usize::try_from(next_snapshot.saturating_sub(admission.last_seq())).unwrap_or(usize::MAX).max(1);
         let limit = batch_max.min(room);
         let mut taken = 0;
         loop {
@@ -601,7 +593,7 @@ fn write_loop(
                 // As in `State::apply_batch`: the customer lookups of a long batch are
                 // cache misses, started early so that they overlap.
                 if let Some(ahead) = submissions.ahead(exops_core::LOOKAHEAD) {
-                    writer.state.prefetch(&ahead.actor);
+                    admission.prefetch(&ahead.actor);
                 }
                 let answer = match &poisoned {
                     Some(reason) => Pending::Final(Err(AppendError::Poisoned(reason.clone()))),
@@ -611,7 +603,7 @@ fn write_loop(
                             Body::Encoded(range) => Ok(Some(submissions.bytes(range))),
                             Body::Failed(error) => Err(error),
                         };
-                        writer.take(submission, body, &mut block)
+                        take(&mut admission, submission, body, &mut block)
                     }
                 };
                 taken += usize::from(matches!(answer, Pending::Written { .. }));
@@ -666,7 +658,7 @@ fn write_loop(
                         chain_hash: position.prev_hash,
                         resume: segment.resume_point(),
                     };
-                    let _ = snapshots.put(meta, &writer.state);
+                    let _ = snapshots.put(meta, admission.state());
                     next_snapshot = (last_seq / every).saturating_add(1).saturating_mul(every);
                 }
                 let answers = std::mem::take(&mut block.answers);
@@ -695,5 +687,5 @@ fn write_loop(
     if let Some(snapshots) = &snapshots {
         let _ = snapshots.flush();
     }
-    (writer.state, poisoned)
+    (admission.into_state(), poisoned)
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the exops event log.
 #![allow(clippy::unwrap_used)]
 
+mod admission;
 mod codec;
 mod concurrency;
 mod corruption;

@@ -10,10 +10,12 @@ pub mod reader;
 pub mod restore;
 pub mod segment;
 pub mod snapshots;
+mod spool;
 pub mod store;
 pub mod writer;
 
 pub use admission::{Admission, Verdict};
 pub use reader::{LogReader, UnsealedTail};
+pub use spool::SPOOL_PREFIX;
 pub use store::{Recovery, StoreError, init, list_segments};
 pub use writer::{AppendError, Appended, Appender, BatchTicket, Log, LogOptions, Opened, Submission, Ticket};

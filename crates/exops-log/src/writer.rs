@@ -3,7 +3,7 @@
 //! numbers, skips duplicate event ids, writes the batch as one block, `fdatasync`s it and
 //! only then answers each producer (group commit).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -292,6 +292,7 @@ pub struct Opened {
     pub last_at: Option<Timestamp>,
     /// The writer's admission state as the log was opened.
     admission: Admission,
+    data_dir: PathBuf,
 }
 
 impl Opened {
@@ -312,6 +313,25 @@ impl Opened {
     pub fn admission(&self) -> Admission {
         self.admission.clone()
     }
+
+    /// A new import spool in the data directory (named with
+    /// [`SPOOL_PREFIX`](crate::SPOOL_PREFIX)), deleted when dropped. Made only while the
+    /// log is held open, so that the next [`Log::open`] can remove any spool it finds: one
+    /// an import killed before its end left behind.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # exops_log::init(dir.path()).unwrap();
+    /// use exops_log::{Log, LogOptions};
+    ///
+    /// let opened = Log::open(dir.path(), LogOptions::default(), None).unwrap();
+    /// let spool = opened.create_spool().unwrap();
+    /// assert_eq!(spool.path().parent(), Some(dir.path()));
+    /// opened.log.close().unwrap();
+    /// ```
+    pub fn create_spool(&self) -> std::io::Result<tempfile::NamedTempFile> {
+        crate::spool::create(&self.data_dir)
+    }
 }
 
 impl Log {
@@ -320,7 +340,8 @@ impl Log {
     /// every group commit.
     pub fn open(data_dir: &Path, options: LogOptions, commits: Option<Sender<u64>>) -> Result<Opened, StoreError> {
         let (segment_writer, recovery) = SegmentWriter::open(data_dir, options.segment_bytes_max)?;
-        let mut notes = Vec::new();
+        // The writer lock is held from here: no import is running, so any spool is stale.
+        let mut notes = crate::spool::remove_stale(data_dir);
         let snapshots = match Snapshots::open(data_dir) {
             Ok(snapshots) => Some(snapshots),
             Err(error) => {
@@ -361,6 +382,7 @@ impl Log {
             notes,
             last_at: admission.last_at(),
             admission,
+            data_dir: data_dir.to_owned(),
         })
     }
 

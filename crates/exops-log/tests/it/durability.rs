@@ -352,3 +352,51 @@ fn garbage_after_the_last_seal_is_reported_by_the_reader_and_noted_by_restore() 
     // A point before the tail is reached without reading it: nothing to say.
     assert_eq!(restore(dir.path(), Some(&snapshots), Target::Seq(4)).unwrap().notes, Vec::<String>::new());
 }
+
+/// `exops log import -` spools standard input into the data directory while it holds the
+/// log open; an import killed before it ends leaves its spool behind. The next open
+/// (which holds the writer lock, so no import is running) removes it and says so, and
+/// leaves every other file alone, whatever its name.
+#[test]
+fn a_spool_left_by_an_interrupted_import_is_removed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    build_log(dir.path(), 64 << 20, &[2]);
+    let opened = Log::open(dir.path(), LogOptions::default(), None).unwrap();
+    let mut spool = opened.create_spool().unwrap();
+    let name = spool.path().file_name().unwrap().to_str().unwrap().to_owned();
+    assert_eq!(spool.path().parent(), Some(dir.path()));
+    assert!(name.starts_with(exops_log::SPOOL_PREFIX), "{name}");
+    std::io::Write::write_all(spool.as_file_mut(), b"{\"half\": \"a line\"").unwrap();
+    // The import is killed: the spool is never deleted.
+    let spool = spool.into_temp_path().keep().unwrap();
+    drop(opened);
+    // Files that only look alike stay: another tool's temporary file, a directory, a
+    // file whose name merely contains the prefix.
+    let others = [".tmpAbC123", "import-spool-notes.txt", "x.import-spool-1"];
+    for other in others {
+        fs::write(dir.path().join(other), b"not a spool").unwrap();
+    }
+    let spool_dir = dir.path().join(format!("{}dir", exops_log::SPOOL_PREFIX));
+    fs::create_dir(&spool_dir).unwrap();
+
+    let opened = Log::open(dir.path(), LogOptions::default(), None).unwrap();
+    assert_eq!(
+        opened.notes,
+        [format!("removed a stale import spool `{name}` (17 bytes) left by an interrupted import")],
+        "{:?}",
+        opened.notes
+    );
+    assert!(!spool.exists());
+    for other in others {
+        assert_eq!(fs::read(dir.path().join(other)).unwrap(), b"not a spool", "{other}");
+    }
+    assert!(spool_dir.is_dir());
+    // The spool of an import that ends is gone with it; the log works as before.
+    let live = opened.create_spool().unwrap();
+    let live_path = live.path().to_owned();
+    assert!(live_path.exists());
+    drop(live);
+    assert!(!live_path.exists());
+    assert_eq!(opened.last_seq, 2);
+    opened.log.close().unwrap();
+}

@@ -1,7 +1,10 @@
 //! The state at a point of the log: from the newest usable snapshot at or before it,
 //! plus the events after the snapshot. A snapshot that is damaged, or whose chain hash
 //! does not match the log, is removed and the next older one tried; with none left the
-//! log is folded from the start, rebuilding snapshots on the way.
+//! log is folded from the start, rebuilding snapshots on the way. The writer's open
+//! restores the same way without writing anything (`restore_read_only`), and leaves those
+//! repairs to its first block. A fold that reads to the end of the log says so when it
+//! finds unsealed bytes there.
 
 use std::path::Path;
 
@@ -9,7 +12,7 @@ use exops_core::{Envelope, State, Timestamp};
 
 use crate::pipeline::PipelinedReader;
 use crate::reader::{LogReader, UnsealedTail};
-use crate::snapshots::{SnapshotMeta, Snapshots};
+use crate::snapshots::{SnapshotFiles, SnapshotMeta, Snapshots};
 use crate::store::StoreError;
 
 /// Where a restore stops.
@@ -124,9 +127,69 @@ fn fold_blocks(
 }
 
 /// The state of the log in `data_dir` at `target`. `snapshots` is the data directory's
-/// index, when it could be opened.
+/// index, when it could be opened: unusable snapshots are removed from it, and new ones
+/// stored on the way.
 pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -> Result<Restored, StoreError> {
     restore_with_progress(data_dir, snapshots, target, &mut |_| {})
+}
+
+/// What becomes of an unusable snapshot, as the notes say it.
+const REMOVED: &str = "removed; snapshots are rebuilt from the log";
+const NOT_USED: &str = "not used; removed when the next block is written";
+
+/// The newest of `candidates` that loads and matches the log, with a reader positioned
+/// just after its block. Each unusable one is noted (`consequence` says what becomes of
+/// it) and listed in `unusable`, newest first.
+fn newest_usable(
+    data_dir: &Path,
+    files: &SnapshotFiles,
+    candidates: Vec<u64>,
+    consequence: &str,
+    notes: &mut Vec<String>,
+    unusable: &mut Vec<u64>,
+) -> Option<(SnapshotMeta, State, LogReader)> {
+    let mut same_damage: Option<(String, usize, usize)> = None;
+    let mut damaged_first = 0;
+    for seq in candidates {
+        let (meta, state) = match files.load(seq) {
+            Ok(loaded) => loaded,
+            Err(damage) => {
+                // Snapshots of an older format all fail alike: one note says so.
+                match &mut same_damage {
+                    Some((reason, count, note)) if *reason == damage.reason => {
+                        *count += 1;
+                        notes[*note] = format!(
+                            "snapshot at seq {damaged_first} is damaged ({reason}), and {count} older ones for the \
+                             same reason: {consequence}"
+                        );
+                    }
+                    _ => {
+                        damaged_first = damage.seq;
+                        notes.push(format!(
+                            "snapshot at seq {} is damaged ({}): {consequence}",
+                            damage.seq, damage.reason
+                        ));
+                        same_damage = Some((damage.reason, 0, notes.len() - 1));
+                    }
+                }
+                unusable.push(seq);
+                continue;
+            }
+        };
+        // The snapshot says where its block ends in the log; reading resumes there once
+        // the seal found there is the snapshot's block.
+        match LogReader::open_at(data_dir, &meta.resume) {
+            Ok(reader) => return Some((meta, state, reader)),
+            Err(_) => {
+                notes.push(format!(
+                    "snapshot at seq {seq} does not match the log (the chain hash differs, or the log is shorter): \
+                     {consequence}"
+                ));
+                unusable.push(seq);
+            }
+        }
+    }
+    None
 }
 
 /// [`restore`], telling `progress` how many events it has folded after each block.
@@ -143,53 +206,17 @@ pub fn restore_with_progress(
             Target::Seq(seq) => store.candidates_by_seq(seq),
             Target::At(at) => store.candidates_by_time(at),
         };
-        let mut same_damage: Option<(String, usize, usize)> = None;
-        let mut damaged_first = 0;
-        for seq in candidates {
-            let (meta, mut state) = match store.load(seq) {
-                Ok(loaded) => loaded,
-                Err(damage) => {
-                    // Snapshots of an older format all fail alike: one note says so.
-                    match &mut same_damage {
-                        Some((reason, count, note)) if *reason == damage.reason => {
-                            *count += 1;
-                            notes[*note] = format!(
-                                "snapshot at seq {first} is damaged ({reason}), and {count} older ones for the same \
-                                 reason: removed; snapshots are rebuilt from the log",
-                                first = damaged_first,
-                            );
-                        }
-                        _ => {
-                            damaged_first = damage.seq;
-                            notes.push(format!(
-                                "snapshot at seq {} is damaged ({}): removed; snapshots are rebuilt from the log",
-                                damage.seq, damage.reason
-                            ));
-                            same_damage = Some((damage.reason, 0, notes.len() - 1));
-                        }
-                    }
-                    store.remove(seq);
-                    continue;
-                }
-            };
-            // The snapshot says where its block ends in the log; reading resumes there
-            // once the seal found there is the snapshot's block.
-            let reader = match LogReader::open_at(data_dir, &meta.resume) {
-                Ok(reader) => reader,
-                Err(_) => {
-                    notes.push(format!(
-                        "snapshot at seq {seq} does not match the log (the chain hash differs, or the log is shorter): \
-                         removed; snapshots are rebuilt from the log"
-                    ));
-                    store.remove(seq);
-                    continue;
-                }
-            };
+        let mut unusable = Vec::new();
+        let found = newest_usable(data_dir, store.files(), candidates, REMOVED, &mut notes, &mut unusable);
+        for seq in unusable {
+            store.remove(seq);
+        }
+        if let Some((meta, mut state, reader)) = found {
             let folded = fold_blocks(reader, &mut state, target, Some(store), progress)?;
             notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
             // With nothing folded, the log's clock is where the snapshot's block left it.
             let last_at = folded.last_at.or(meta.resume.position.last_at_micros.map(Timestamp::from_unix_micros));
-            return Ok(Restored { state, from_snapshot: Some(seq), events_folded: folded.events, last_at, notes });
+            return Ok(Restored { state, from_snapshot: Some(meta.seq), events_folded: folded.events, last_at, notes });
         }
     }
     let had_snapshots = snapshots.is_some_and(|store| store.coverage().0 > 0);
@@ -207,4 +234,57 @@ pub fn restore_with_progress(
     }
     notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
     Ok(Restored { state, from_snapshot: None, events_folded: folded.events, last_at: folded.last_at, notes })
+}
+
+/// What [`restore_read_only`] leaves for the first block written to put right.
+#[derive(Debug, Default)]
+pub(crate) struct Repairs {
+    /// Snapshots found damaged or not matching the log, newest first.
+    pub unusable: Vec<u64>,
+    /// The fold passed where a snapshot was due (every `every` events): one of the state
+    /// restored would spare the next open that fold.
+    pub snapshot_due: bool,
+}
+
+/// The state at the end of the log, from the newest usable snapshot in `files` (none:
+/// from the start), writing nothing: no snapshot removed, none stored, no index opened.
+/// What a restore with the index would have repaired is returned instead.
+pub(crate) fn restore_read_only(
+    data_dir: &Path,
+    files: Option<&SnapshotFiles>,
+    every: u64,
+) -> Result<(Restored, Repairs), StoreError> {
+    let mut notes = Vec::new();
+    let mut unusable = Vec::new();
+    let found = files.and_then(|files| {
+        newest_usable(data_dir, files, files.candidates_by_seq(u64::MAX), NOT_USED, &mut notes, &mut unusable)
+    });
+    let (state, from_snapshot, folded, last_at) = match found {
+        Some((meta, mut state, reader)) => {
+            let folded = fold_blocks(reader, &mut state, Target::End, None, &mut |_| {})?;
+            let last_at = folded.last_at.or(meta.resume.position.last_at_micros.map(Timestamp::from_unix_micros));
+            (state, Some(meta.seq), folded, last_at)
+        }
+        None => {
+            let (state, folded) = fold_from_start(data_dir, Target::End, None, &mut |_| {})?;
+            let last_at = folded.last_at;
+            (state, None, folded, last_at)
+        }
+    };
+    let start = from_snapshot.unwrap_or(0);
+    let snapshot_due = state.seq() >= (start / every).saturating_add(1).saturating_mul(every);
+    if snapshot_due && (!unusable.is_empty() || from_snapshot.is_none()) {
+        let from = match from_snapshot {
+            Some(seq) => format!("after the snapshot at seq {seq}"),
+            None => "from the start of the log".to_owned(),
+        };
+        notes.push(format!(
+            "folded {} events {from}; a snapshot at seq {} is written with the next block",
+            folded.events,
+            state.seq()
+        ));
+    }
+    notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
+    let restored = Restored { state, from_snapshot, events_folded: folded.events, last_at, notes };
+    Ok((restored, Repairs { unusable, snapshot_due }))
 }

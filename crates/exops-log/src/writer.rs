@@ -11,8 +11,9 @@ use exops_core::{Actor, Event, Outcome, State, Timestamp};
 
 use crate::admission::Admission;
 use crate::codec::{EVENT_SCHEMA_VERSION, encode_body, encode_body_of};
-use crate::restore::{Target, restore};
-use crate::snapshots::{SnapshotMeta, Snapshots};
+use crate::restore::restore_read_only;
+use crate::segment::ChainPosition;
+use crate::snapshots::{SnapshotFiles, SnapshotMeta, Snapshots, encode};
 use crate::store::{Recovery, SEGMENT_BYTES_DEFAULT, SegmentWriter, StoreError, Written};
 
 #[derive(Clone, Debug)]
@@ -342,38 +343,14 @@ impl Log {
         let (segment_writer, recovery) = SegmentWriter::open(data_dir, options.segment_bytes_max)?;
         // The writer lock is held from here: no import is running, so any spool is stale.
         let mut notes = crate::spool::remove_stale(data_dir);
-        let snapshots = match Snapshots::open(data_dir) {
-            Ok(snapshots) => Some(snapshots),
-            Err(error) => {
-                notes.push(format!("the snapshot index cannot be opened ({error}); appending without it"));
-                None
-            }
-        };
-        if let (Some(snapshots), Some(every)) = (&snapshots, options.snapshot_every)
-            && let Err(error) = snapshots.set_snapshot_every(every)
-        {
-            notes.push(format!("cannot record the snapshot interval: {error}"));
-        }
-        let restored = restore(data_dir, snapshots.as_ref(), Target::End)?;
-        notes.extend(restored.notes);
-        let admission = Admission::new(restored.state, restored.last_at);
+        let (admission, derived) = restore_at_open(data_dir, &options, &segment_writer, &mut notes)?;
         let last_seq = admission.last_seq();
-        if last_seq + 1 != segment_writer.position().next_seq {
-            return Err(StoreError::Damaged(crate::segment::Damage {
-                segment: segment_writer.segment_path().to_owned(),
-                offset: 0,
-                message: format!(
-                    "the log ends at seq {} but its events fold to seq {last_seq}",
-                    segment_writer.position().next_seq - 1
-                ),
-            }));
-        }
         let (sender, receiver) = bounded(options.queue_capacity.max(1));
         let batch_max = options.batch_max.max(1);
         let writer_admission = admission.clone();
         let thread = std::thread::Builder::new()
             .name("exops-log-writer".to_owned())
-            .spawn(move || write_loop(segment_writer, writer_admission, receiver, batch_max, commits, snapshots))
+            .spawn(move || write_loop(segment_writer, writer_admission, receiver, batch_max, commits, derived))
             .map_err(|error| StoreError::Io { path: data_dir.to_owned(), error })?;
         Ok(Opened {
             log: Log { appender: Some(Appender { sender }), thread: Some(thread) },
@@ -415,6 +392,53 @@ impl Drop for Log {
     fn drop(&mut self) {
         let _ = self.stop();
     }
+}
+
+/// The writer's state at open, folded from the newest usable snapshot without writing
+/// anything (sled writes as it opens), and what its first block is to repair in the
+/// derived files: so an open that writes no block changes nothing.
+fn restore_at_open(
+    data_dir: &Path,
+    options: &LogOptions,
+    segment_writer: &SegmentWriter,
+    notes: &mut Vec<String>,
+) -> Result<(Admission, Derived), StoreError> {
+    let files = SnapshotFiles::new(data_dir);
+    let index = Snapshots::check_openable(data_dir);
+    let every = match &index {
+        Ok(()) => options.snapshot_every.unwrap_or_else(|| files.snapshot_every()).max(1),
+        Err(error) => {
+            notes.push(format!("the snapshot index cannot be opened ({error}); appending without it"));
+            u64::MAX
+        }
+    };
+    let (restored, repairs) = restore_read_only(data_dir, index.is_ok().then_some(&files), every)?;
+    notes.extend(restored.notes);
+    let admission = Admission::new(restored.state, restored.last_at);
+    let last_seq = admission.last_seq();
+    let position = segment_writer.position();
+    if last_seq + 1 != position.next_seq {
+        return Err(StoreError::Damaged(crate::segment::Damage {
+            segment: segment_writer.segment_path().to_owned(),
+            offset: 0,
+            message: format!("the log ends at seq {} but its events fold to seq {last_seq}", position.next_seq - 1),
+        }));
+    }
+    // Encoded now, while the state is the one at open; written with the first block.
+    let at_open = repairs.snapshot_due.then_some(SnapshotMeta {
+        seq: last_seq,
+        at: position.last_at_micros.map(Timestamp::from_unix_micros),
+        chain_hash: position.prev_hash,
+        resume: segment_writer.resume_point(),
+    });
+    let first_block = FirstBlock {
+        record_every: options.snapshot_every,
+        index: index.is_ok(),
+        unusable: repairs.unusable,
+        at_open: at_open.and_then(|meta| Some((meta, encode(meta, admission.state()).ok()?))),
+    };
+    let derived = Derived::new(data_dir, every, last_seq, first_block);
+    Ok((admission, derived))
 }
 
 /// A submission's answer while its block is being written: final already (a duplicate,
@@ -540,7 +564,7 @@ fn write_loop(
     requests: Receiver<Request>,
     batch_max: usize,
     commits: Option<Sender<u64>>,
-    snapshots: Option<Snapshots>,
+    mut derived: Derived,
 ) -> (State, Option<String>) {
     // Group commit, pipelined: while the sync thread waits for block k to be durable, this
     // thread prepares block k + 1 (checks, encoding, folding), but writes it only once k
@@ -566,8 +590,6 @@ fn write_loop(
             Err(_) => Err("the sync thread stopped".to_owned()),
         }
     };
-    let every = snapshots.as_ref().map_or(u64::MAX, Snapshots::snapshot_every);
-    let mut next_snapshot = (admission.last_seq() / every).saturating_add(1).saturating_mul(every);
     let mut poisoned: Option<String> = None;
     let mut block = Block { bodies: Vec::new(), ends: Vec::with_capacity(batch_max), answers: Vec::new() };
     let mut shutting_down = false;
@@ -575,7 +597,8 @@ fn write_loop(
     let mut carried: Option<(Reply, Queue, Vec<Pending>)> = None;
     while !shutting_down || carried.is_some() {
         // Blocks end where snapshots are due, so that snapshots sit on block boundaries.
-        let room = usize::try_from(next_snapshot.saturating_sub(admission.last_seq())).unwrap_or(usize::MAX).max(1);
+        let room =
+            usize::try_from(derived.next_snapshot.saturating_sub(admission.last_seq())).unwrap_or(usize::MAX).max(1);
         let limit = batch_max.min(room);
         let mut taken = 0;
         loop {
@@ -667,22 +690,7 @@ fn write_loop(
         match segment.write_block(block.frames()) {
             Ok((position, written)) => {
                 let last_seq = position.next_seq - 1;
-                // Derived data: a failure here costs speed later, never an event. A
-                // snapshot of a block that then fails to sync does not match the log
-                // once reopened, and is dropped.
-                if let Some(snapshots) = &snapshots
-                    && last_seq >= next_snapshot
-                {
-                    let at = position.last_at_micros.map(Timestamp::from_unix_micros);
-                    let meta = SnapshotMeta {
-                        seq: last_seq,
-                        at,
-                        chain_hash: position.prev_hash,
-                        resume: segment.resume_point(),
-                    };
-                    let _ = snapshots.put(meta, admission.state());
-                    next_snapshot = (last_seq / every).saturating_add(1).saturating_mul(every);
-                }
+                derived.block_written(position, segment.resume_point(), admission.state());
                 let answers = std::mem::take(&mut block.answers);
                 block.answer(Ok(()));
                 if jobs.send(SyncJob { written, answers, last_seq }).is_err() {
@@ -706,8 +714,90 @@ fn write_loop(
     }
     drop(jobs);
     let _ = syncer.join();
-    if let Some(snapshots) = &snapshots {
-        let _ = snapshots.flush();
-    }
+    derived.flush();
     (admission.into_state(), poisoned)
+}
+
+/// The derived files the writer keeps up: a snapshot every `every` events, and their time
+/// index. Nothing is opened or written before the first block is, so an open that writes
+/// no block leaves every derived file (and the settings) as it was; with that block, what
+/// the open found to repair is repaired first.
+struct Derived {
+    data_dir: PathBuf,
+    every: u64,
+    /// Where the next snapshot is due: blocks end there.
+    next_snapshot: u64,
+    /// What waits for the first block: `None` once it is written.
+    first_block: Option<FirstBlock>,
+    snapshots: Option<Snapshots>,
+}
+
+/// What opening the log left for the first block written to do.
+struct FirstBlock {
+    /// The interval to record in the settings (`--snapshot-every`).
+    record_every: Option<u64>,
+    /// Whether the index could be opened (as far as open could tell without writing);
+    /// without it the writer keeps no snapshots.
+    index: bool,
+    /// Snapshots the open found damaged or not matching the log: removed.
+    unusable: Vec<u64>,
+    /// A snapshot of the state at open, encoded, when the open folded past where one was
+    /// due.
+    at_open: Option<(SnapshotMeta, Vec<u8>)>,
+}
+
+impl Derived {
+    fn new(data_dir: &Path, every: u64, last_seq: u64, first_block: FirstBlock) -> Derived {
+        Derived {
+            data_dir: data_dir.to_owned(),
+            every,
+            next_snapshot: (last_seq / every).saturating_add(1).saturating_mul(every),
+            first_block: Some(first_block),
+            snapshots: None,
+        }
+    }
+
+    /// After a block is written (not yet durable): the first block's repairs, then the
+    /// snapshot of the state after it if one is due. Derived data: a failure here costs
+    /// speed later, never an event. A snapshot of a block that then fails to sync does
+    /// not match the log once reopened, and is dropped.
+    fn block_written(&mut self, position: ChainPosition, resume: crate::segment::ResumePoint, state: &State) {
+        if let Some(first_block) = self.first_block.take() {
+            self.repair(first_block);
+        }
+        let last_seq = position.next_seq - 1;
+        if let Some(snapshots) = &self.snapshots
+            && last_seq >= self.next_snapshot
+        {
+            let at = position.last_at_micros.map(Timestamp::from_unix_micros);
+            let meta = SnapshotMeta { seq: last_seq, at, chain_hash: position.prev_hash, resume };
+            let _ = snapshots.put(meta, state);
+            self.next_snapshot = (last_seq / self.every).saturating_add(1).saturating_mul(self.every);
+        }
+    }
+
+    fn repair(&mut self, first_block: FirstBlock) {
+        let FirstBlock { record_every, index, unusable, at_open } = first_block;
+        if let Some(every) = record_every {
+            let _ = SnapshotFiles::new(&self.data_dir).record_snapshot_every(every);
+        }
+        if !index {
+            return;
+        }
+        self.snapshots = Snapshots::open(&self.data_dir).ok();
+        let Some(snapshots) = &self.snapshots else { return };
+        // Removed first: the snapshot at open may take the place of an unusable one.
+        for seq in unusable {
+            snapshots.remove(seq);
+        }
+        if let Some((meta, bytes)) = at_open {
+            let _ = snapshots.put_encoded(meta, &bytes);
+        }
+    }
+
+    fn flush(&self) {
+        if let Some(snapshots) = &self.snapshots {
+            let _ = snapshots.flush();
+        }
+    }
 }

@@ -5,5 +5,6 @@ mod admission;
 mod codec;
 mod concurrency;
 mod corruption;
+mod derived;
 mod durability;
 mod support;

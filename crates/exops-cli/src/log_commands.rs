@@ -355,12 +355,8 @@ fn summary_json(summary: &LogSummary) -> SummaryJson<'_> {
     }
 }
 
-fn describe_tail((path, offset, bytes): &(PathBuf, u64, u64)) -> String {
-    format!(
-        "{bytes} unsealed bytes at byte offset {offset} of {} were never acknowledged (a torn write); \
-         the next `exops log append` or `import` cuts them",
-        path.display()
-    )
+fn describe_tail(tail: &exops_log::UnsealedTail) -> String {
+    tail.describe()
 }
 
 pub fn verify(data_dir: &Path, json: bool) -> Result<(), Failure> {

@@ -1,11 +1,12 @@
 //! Whole-log checks and figures: `verify` walks every segment, checking each checksum,
 //! the sequence, the hash chain across blocks and segments, and that every body decodes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use exops_core::Timestamp;
 
 use crate::codec::decode_body;
+use crate::reader::UnsealedTail;
 use crate::segment::{Damage, SegmentCursor, Step, Stop, seal_after};
 use crate::store::{StoreError, list_segments, stop_error};
 
@@ -23,9 +24,8 @@ pub struct LogSummary {
     /// The chain hash after the last block, in hex: record it elsewhere to detect a log
     /// cut short later.
     pub head_hash: String,
-    /// Bytes after the last seal of the last segment (a torn tail the next open cuts):
-    /// the segment, the offset and the number of bytes.
-    pub unsealed_tail: Option<(PathBuf, u64, u64)>,
+    /// Bytes after the last seal of the last segment (a torn tail the next open cuts).
+    pub unsealed_tail: Option<UnsealedTail>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -45,7 +45,7 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
             Err(Stop::Unreadable { error, .. }) if last && index > 0 && error.is_truncation() => {
                 let len = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
                 summary.bytes += len;
-                summary.unsealed_tail = Some((path.clone(), 0, len));
+                summary.unsealed_tail = Some(UnsealedTail { segment: path.clone(), offset: 0, bytes: len });
                 break;
             }
             Err(stop) => return Err(stop_error(path, stop)),
@@ -89,8 +89,11 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
                             message: format!("{error}, yet whole sealed blocks follow: not a torn write"),
                         }));
                     }
-                    summary.unsealed_tail =
-                        Some((path.clone(), cursor.sealed_end, cursor.file_len - cursor.sealed_end));
+                    summary.unsealed_tail = Some(UnsealedTail {
+                        segment: path.clone(),
+                        offset: cursor.sealed_end,
+                        bytes: cursor.file_len - cursor.sealed_end,
+                    });
                     break;
                 }
                 Err(stop) => return Err(stop_error(path, stop)),

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, bounded};
 use exops_core::Envelope;
 
-use crate::reader::{LogReader, RawBlock, SealedBlock};
+use crate::reader::{LogReader, RawBlock, SealedBlock, UnsealedTail};
 use crate::store::StoreError;
 
 /// Blocks in flight between the threads (a block is at most a group commit's events).
@@ -19,9 +19,11 @@ pub const BLOCKS_IN_FLIGHT: usize = 4;
 #[derive(Debug)]
 pub struct PipelinedReader {
     blocks: Receiver<Result<RawBlock, StoreError>>,
-    thread: Option<JoinHandle<()>>,
+    /// The reader thread, which ends with what it found after the last seal.
+    thread: Option<JoinHandle<Option<UnsealedTail>>>,
     current: std::vec::IntoIter<Envelope>,
     failed: bool,
+    unsealed_tail: Option<UnsealedTail>,
 }
 
 impl PipelinedReader {
@@ -38,12 +40,25 @@ impl PipelinedReader {
                 while let Some(block) = reader.next_raw_block() {
                     let stop = block.is_err();
                     if sender.send(block).is_err() || stop {
-                        return;
+                        return None;
                     }
                 }
+                reader.unsealed_tail
             })
             .map_err(|error| StoreError::Io { path: "exops-log-reader".into(), error })?;
-        Ok(PipelinedReader { blocks, thread: Some(thread), current: Vec::new().into_iter(), failed: false })
+        Ok(PipelinedReader {
+            blocks,
+            thread: Some(thread),
+            current: Vec::new().into_iter(),
+            failed: false,
+            unsealed_tail: None,
+        })
+    }
+
+    /// Unsealed bytes after the last block (see [`LogReader::unsealed_tail`]), known once
+    /// every block has been taken.
+    pub fn unsealed_tail(&self) -> Option<&UnsealedTail> {
+        self.unsealed_tail.as_ref()
     }
 
     /// The next block, checked and still encoded: the fastest way to consume the
@@ -53,7 +68,14 @@ impl PipelinedReader {
         if self.failed {
             return None;
         }
-        let block = self.blocks.recv().ok()?;
+        let Ok(block) = self.blocks.recv() else {
+            // The reader thread has ended (it drops its sender last): what it found after
+            // the last seal is known now.
+            if let Some(thread) = self.thread.take() {
+                self.unsealed_tail = thread.join().ok().flatten();
+            }
+            return None;
+        };
         if block.is_err() {
             self.failed = true;
         }

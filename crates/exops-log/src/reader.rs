@@ -60,6 +60,41 @@ fn decode_frame(header: &FrameHeader, body: &[u8]) -> Result<Envelope, String> {
     decode_body(header.schema_version, header.seq, at, body).map_err(|error| format!("seq {}: {error}", header.seq))
 }
 
+/// Bytes after the last seal of the log's last segment: a block whose writer had not
+/// sealed it yet, or a torn write not yet cut. Nothing in it was acknowledged, and no
+/// reader hands it out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnsealedTail {
+    pub segment: PathBuf,
+    /// Where the unsealed bytes start: just past the last seal, or 0 in a segment whose
+    /// header is not whole (a rollover cut short).
+    pub offset: u64,
+    pub bytes: u64,
+}
+
+impl UnsealedTail {
+    /// What the tail is and what becomes of it, in the words every command uses.
+    ///
+    /// ```
+    /// use exops_log::UnsealedTail;
+    /// let tail = UnsealedTail { segment: "log/00000000000000000001.seg".into(), offset: 4_096, bytes: 57 };
+    /// assert_eq!(
+    ///     tail.describe(),
+    ///     "57 unsealed bytes at byte offset 4096 of log/00000000000000000001.seg were never acknowledged \
+    ///      (a torn write); the next `exops log append` or `import` cuts them"
+    /// );
+    /// ```
+    pub fn describe(&self) -> String {
+        format!(
+            "{} unsealed bytes at byte offset {} of {} were never acknowledged (a torn write); \
+             the next `exops log append` or `import` cuts them",
+            self.bytes,
+            self.offset,
+            self.segment.display()
+        )
+    }
+}
+
 /// Damage at one frame of a segment.
 fn damaged(segment: PathBuf, offset: u64, message: String) -> StoreError {
     StoreError::Damaged(Damage { segment, offset, message })
@@ -74,8 +109,9 @@ pub struct LogReader {
     block: Vec<Envelope>,
     ready: VecDeque<Envelope>,
     finished: bool,
-    /// Unsealed bytes found at the end (a writer mid-block, or a torn tail not yet cut).
-    pub unsealed_tail: Option<(PathBuf, u64)>,
+    /// Unsealed bytes found at the end (a writer mid-block, or a torn tail not yet cut),
+    /// known once the reader has reached the end.
+    pub unsealed_tail: Option<UnsealedTail>,
     /// The chain hash just before `from_seq`, once the reader has passed it.
     chain_before_start: Option<Hash>,
     /// The last seal read: its last sequence number, chain hash and last timestamp.
@@ -189,7 +225,9 @@ impl LogReader {
             Ok(cursor) => cursor,
             // A segment whose creation has not finished (or was cut short by a crash).
             Err(Stop::Unreadable { error, .. }) if last_segment && self.next_segment > 0 && error.is_truncation() => {
-                self.unsealed_tail = Some((path, 0));
+                let bytes =
+                    std::fs::metadata(&path).map_err(|error| StoreError::Io { path: path.clone(), error })?.len();
+                self.unsealed_tail = Some(UnsealedTail { segment: path, offset: 0, bytes });
                 return Ok(false);
             }
             Err(stop) => return Err(stop_error(&path, stop)),
@@ -292,7 +330,8 @@ impl LogReader {
                             message: format!("{error}, yet whole sealed blocks follow: not a torn write"),
                         }));
                     }
-                    self.unsealed_tail = Some((path, offset));
+                    let bytes = cursor.file_len - cursor.sealed_end;
+                    self.unsealed_tail = Some(UnsealedTail { segment: path, offset: cursor.sealed_end, bytes });
                     self.block.clear();
                     return Ok(false);
                 }

@@ -1,15 +1,18 @@
 //! The state at a point of the log: from the newest usable snapshot at or before it,
 //! plus the events after the snapshot. A snapshot that is damaged, or whose chain hash
 //! does not match the log, is removed and the next older one tried; with none left the
-//! log is folded from the start, rebuilding snapshots on the way.
+//! log is folded from the start, rebuilding snapshots on the way. The writer's open
+//! restores the same way without writing anything (`restore_read_only`), and leaves those
+//! repairs to its first block. A fold that reads to the end of the log says so when it
+//! finds unsealed bytes there.
 
 use std::path::Path;
 
 use exops_core::{Envelope, State, Timestamp};
 
 use crate::pipeline::PipelinedReader;
-use crate::reader::LogReader;
-use crate::snapshots::{SnapshotMeta, Snapshots};
+use crate::reader::{LogReader, UnsealedTail};
+use crate::snapshots::{SnapshotFiles, SnapshotMeta, Snapshots};
 use crate::store::StoreError;
 
 /// Where a restore stops.
@@ -55,7 +58,8 @@ pub fn fold_pipelined(
     target: Target,
     snapshots: Option<&Snapshots>,
 ) -> Result<(State, u64, Option<Timestamp>), StoreError> {
-    fold_from_start(data_dir, target, snapshots, &mut |_| {})
+    let (state, folded) = fold_from_start(data_dir, target, snapshots, &mut |_| {})?;
+    Ok((state, folded.events, folded.last_at))
 }
 
 fn fold_from_start(
@@ -63,23 +67,32 @@ fn fold_from_start(
     target: Target,
     snapshots: Option<&Snapshots>,
     progress: &mut dyn FnMut(u64),
-) -> Result<(State, u64, Option<Timestamp>), StoreError> {
+) -> Result<(State, Folded), StoreError> {
     let reader = LogReader::open(data_dir, 1)?;
     let mut state = State::new();
-    let (folded, last_at) = fold_blocks(reader, &mut state, target, snapshots, progress)?;
-    Ok((state, folded, last_at))
+    let folded = fold_blocks(reader, &mut state, target, snapshots, progress)?;
+    Ok((state, folded))
+}
+
+/// What [`fold_blocks`] did.
+struct Folded {
+    events: u64,
+    /// The timestamp of the last event folded.
+    last_at: Option<Timestamp>,
+    /// Unsealed bytes after the last block, when the fold read to the end of the log.
+    unsealed_tail: Option<UnsealedTail>,
 }
 
 /// Folds the blocks `reader` reads into `state` up to `target`, reading on another
 /// thread; stores snapshots where due; tells `progress` the events folded so far after
-/// each block. Returns the events folded and the last one's timestamp.
+/// each block.
 fn fold_blocks(
     reader: LogReader,
     state: &mut State,
     target: Target,
     snapshots: Option<&Snapshots>,
     progress: &mut dyn FnMut(u64),
-) -> Result<(u64, Option<Timestamp>), StoreError> {
+) -> Result<Folded, StoreError> {
     let mut pipeline = PipelinedReader::from_reader(reader)?;
     let every = snapshots.map_or(u64::MAX, Snapshots::snapshot_every);
     let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
@@ -110,13 +123,73 @@ fn fold_blocks(
             next_snapshot = (seq / every).saturating_add(1).saturating_mul(every);
         }
     }
-    Ok((folded, last_at))
+    Ok(Folded { events: folded, last_at, unsealed_tail: pipeline.unsealed_tail().cloned() })
 }
 
 /// The state of the log in `data_dir` at `target`. `snapshots` is the data directory's
-/// index, when it could be opened.
+/// index, when it could be opened: unusable snapshots are removed from it, and new ones
+/// stored on the way.
 pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -> Result<Restored, StoreError> {
     restore_with_progress(data_dir, snapshots, target, &mut |_| {})
+}
+
+/// What becomes of an unusable snapshot, as the notes say it.
+const REMOVED: &str = "removed; snapshots are rebuilt from the log";
+const NOT_USED: &str = "not used; removed when the next block is written";
+
+/// The newest of `candidates` that loads and matches the log, with a reader positioned
+/// just after its block. Each unusable one is noted (`consequence` says what becomes of
+/// it) and listed in `unusable`, newest first.
+fn newest_usable(
+    data_dir: &Path,
+    files: &SnapshotFiles,
+    candidates: Vec<u64>,
+    consequence: &str,
+    notes: &mut Vec<String>,
+    unusable: &mut Vec<u64>,
+) -> Option<(SnapshotMeta, State, LogReader)> {
+    let mut same_damage: Option<(String, usize, usize)> = None;
+    let mut damaged_first = 0;
+    for seq in candidates {
+        let (meta, state) = match files.load(seq) {
+            Ok(loaded) => loaded,
+            Err(damage) => {
+                // Snapshots of an older format all fail alike: one note says so.
+                match &mut same_damage {
+                    Some((reason, count, note)) if *reason == damage.reason => {
+                        *count += 1;
+                        notes[*note] = format!(
+                            "snapshot at seq {damaged_first} is damaged ({reason}), and {count} older ones for the \
+                             same reason: {consequence}"
+                        );
+                    }
+                    _ => {
+                        damaged_first = damage.seq;
+                        notes.push(format!(
+                            "snapshot at seq {} is damaged ({}): {consequence}",
+                            damage.seq, damage.reason
+                        ));
+                        same_damage = Some((damage.reason, 0, notes.len() - 1));
+                    }
+                }
+                unusable.push(seq);
+                continue;
+            }
+        };
+        // The snapshot says where its block ends in the log; reading resumes there once
+        // the seal found there is the snapshot's block.
+        match LogReader::open_at(data_dir, &meta.resume) {
+            Ok(reader) => return Some((meta, state, reader)),
+            Err(_) => {
+                notes.push(format!(
+                    "snapshot at seq {seq} does not match the log (the chain hash differs, or the log is shorter): \
+                     {consequence}"
+                ));
+                unusable.push(seq);
+            }
+        }
+    }
+    None
 }
 
 /// [`restore`], telling `progress` how many events it has folded after each block.
@@ -133,60 +206,25 @@ pub fn restore_with_progress(
             Target::Seq(seq) => store.candidates_by_seq(seq),
             Target::At(at) => store.candidates_by_time(at),
         };
-        let mut same_damage: Option<(String, usize, usize)> = None;
-        let mut damaged_first = 0;
-        for seq in candidates {
-            let (meta, mut state) = match store.load(seq) {
-                Ok(loaded) => loaded,
-                Err(damage) => {
-                    // Snapshots of an older format all fail alike: one note says so.
-                    match &mut same_damage {
-                        Some((reason, count, note)) if *reason == damage.reason => {
-                            *count += 1;
-                            notes[*note] = format!(
-                                "snapshot at seq {first} is damaged ({reason}), and {count} older ones for the same \
-                                 reason: removed; snapshots are rebuilt from the log",
-                                first = damaged_first,
-                            );
-                        }
-                        _ => {
-                            damaged_first = damage.seq;
-                            notes.push(format!(
-                                "snapshot at seq {} is damaged ({}): removed; snapshots are rebuilt from the log",
-                                damage.seq, damage.reason
-                            ));
-                            same_damage = Some((damage.reason, 0, notes.len() - 1));
-                        }
-                    }
-                    store.remove(seq);
-                    continue;
-                }
-            };
-            // The snapshot says where its block ends in the log; reading resumes there
-            // once the seal found there is the snapshot's block.
-            let reader = match LogReader::open_at(data_dir, &meta.resume) {
-                Ok(reader) => reader,
-                Err(_) => {
-                    notes.push(format!(
-                        "snapshot at seq {seq} does not match the log (the chain hash differs, or the log is shorter): \
-                         removed; snapshots are rebuilt from the log"
-                    ));
-                    store.remove(seq);
-                    continue;
-                }
-            };
-            let (folded, last_at) = fold_blocks(reader, &mut state, target, Some(store), progress)?;
+        let mut unusable = Vec::new();
+        let found = newest_usable(data_dir, store.files(), candidates, REMOVED, &mut notes, &mut unusable);
+        for seq in unusable {
+            store.remove(seq);
+        }
+        if let Some((meta, mut state, reader)) = found {
+            let folded = fold_blocks(reader, &mut state, target, Some(store), progress)?;
+            notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
             // With nothing folded, the log's clock is where the snapshot's block left it.
-            let last_at = last_at.or(meta.resume.position.last_at_micros.map(Timestamp::from_unix_micros));
-            return Ok(Restored { state, from_snapshot: Some(seq), events_folded: folded, last_at, notes });
+            let last_at = folded.last_at.or(meta.resume.position.last_at_micros.map(Timestamp::from_unix_micros));
+            return Ok(Restored { state, from_snapshot: Some(meta.seq), events_folded: folded.events, last_at, notes });
         }
     }
     let had_snapshots = snapshots.is_some_and(|store| store.coverage().0 > 0);
-    let (state, folded, last_at) = fold_from_start(data_dir, target, snapshots, progress)?;
+    let (state, folded) = fold_from_start(data_dir, target, snapshots, progress)?;
     if let Some(store) = snapshots {
         if !notes.is_empty() {
             notes.push("replayed the log from the start and rebuilt its snapshots".to_owned());
-        } else if !had_snapshots && folded >= store.snapshot_every() {
+        } else if !had_snapshots && folded.events >= store.snapshot_every() {
             notes.push(format!(
                 "the index in {} had no snapshots: replayed the log from the start and rebuilt them",
                 store.path().display()
@@ -194,5 +232,59 @@ pub fn restore_with_progress(
         }
         let _ = store.flush();
     }
-    Ok(Restored { state, from_snapshot: None, events_folded: folded, last_at, notes })
+    notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
+    Ok(Restored { state, from_snapshot: None, events_folded: folded.events, last_at: folded.last_at, notes })
+}
+
+/// What [`restore_read_only`] leaves for the first block written to put right.
+#[derive(Debug, Default)]
+pub(crate) struct Repairs {
+    /// Snapshots found damaged or not matching the log, newest first.
+    pub unusable: Vec<u64>,
+    /// The fold passed where a snapshot was due (every `every` events): one of the state
+    /// restored would spare the next open that fold.
+    pub snapshot_due: bool,
+}
+
+/// The state at the end of the log, from the newest usable snapshot in `files` (none:
+/// from the start), writing nothing: no snapshot removed, none stored, no index opened.
+/// What a restore with the index would have repaired is returned instead.
+pub(crate) fn restore_read_only(
+    data_dir: &Path,
+    files: Option<&SnapshotFiles>,
+    every: u64,
+) -> Result<(Restored, Repairs), StoreError> {
+    let mut notes = Vec::new();
+    let mut unusable = Vec::new();
+    let found = files.and_then(|files| {
+        newest_usable(data_dir, files, files.candidates_by_seq(u64::MAX), NOT_USED, &mut notes, &mut unusable)
+    });
+    let (state, from_snapshot, folded, last_at) = match found {
+        Some((meta, mut state, reader)) => {
+            let folded = fold_blocks(reader, &mut state, Target::End, None, &mut |_| {})?;
+            let last_at = folded.last_at.or(meta.resume.position.last_at_micros.map(Timestamp::from_unix_micros));
+            (state, Some(meta.seq), folded, last_at)
+        }
+        None => {
+            let (state, folded) = fold_from_start(data_dir, Target::End, None, &mut |_| {})?;
+            let last_at = folded.last_at;
+            (state, None, folded, last_at)
+        }
+    };
+    let start = from_snapshot.unwrap_or(0);
+    let snapshot_due = state.seq() >= (start / every).saturating_add(1).saturating_mul(every);
+    if snapshot_due && (!unusable.is_empty() || from_snapshot.is_none()) {
+        let from = match from_snapshot {
+            Some(seq) => format!("after the snapshot at seq {seq}"),
+            None => "from the start of the log".to_owned(),
+        };
+        notes.push(format!(
+            "folded {} events {from}; a snapshot at seq {} is written with the next block",
+            folded.events,
+            state.seq()
+        ));
+    }
+    notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
+    let restored = Restored { state, from_snapshot, events_folded: folded.events, last_at, notes };
+    Ok((restored, Repairs { unusable, snapshot_due }))
 }

@@ -82,126 +82,51 @@ pub struct SnapshotDamage {
     pub reason: String,
 }
 
+/// How many snapshots a data directory holds, the first and last sequence numbers they
+/// are at, and the interval new ones are taken at.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Coverage {
+    pub count: usize,
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+    pub every: u64,
+}
+
+/// The snapshot files and the settings of a data directory, without the sled index:
+/// reading through this writes nothing, so reads (`stats`, the writer's open) use it.
 #[derive(Clone, Debug)]
-pub struct Snapshots {
-    path: PathBuf,
-    settings: PathBuf,
-    db: sled::Db,
+pub(crate) struct SnapshotFiles {
     dir: PathBuf,
-    snapshots_by_time: sled::Tree,
+    settings: PathBuf,
 }
 
-fn io_error(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
-    move |error| format!("{}: {error}", path.display())
-}
-
-fn sled_error(path: &Path) -> impl Fn(sled::Error) -> String + '_ {
-    move |error| format!("{}: {error}", path.display())
-}
-
-/// Instants as keys that sort like the instants (the sign bit flipped, big-endian).
-fn time_key(at_micros: i64, seq: u64) -> [u8; 16] {
-    let mut key = [0; 16];
-    key[..8].copy_from_slice(&((at_micros as u64) ^ (1 << 63)).to_be_bytes());
-    key[8..].copy_from_slice(&seq.to_be_bytes());
-    key
-}
-
-fn seq_from(bytes: &[u8]) -> Option<u64> {
-    bytes.get(..8).and_then(|bytes| bytes.try_into().ok()).map(u64::from_be_bytes)
-}
-
-impl Snapshots {
-    /// Opens the data directory's index. sled locks its files against other processes,
-    /// so within one process every caller shares one handle per directory; another
-    /// process that holds the index (a running `exops log append`) makes this fail, and
-    /// callers fall back to the log alone.
-    pub fn open(data_dir: &Path) -> Result<Snapshots, String> {
-        use std::collections::BTreeMap;
-        use std::sync::{Mutex, OnceLock};
-        static OPEN: OnceLock<Mutex<BTreeMap<PathBuf, sled::Db>>> = OnceLock::new();
-        let path = data_dir.join(INDEX_DIR);
-        let key = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_owned());
-        let mut open = OPEN.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // A handle whose directory was deleted under it is stale: reopen.
-        if !path.exists() {
-            open.remove(&key);
-        }
-        let db = match open.get(&key) {
-            Some(db) => db.clone(),
-            None => {
-                let db = sled::Config::new()
-                    .path(&path)
-                    .cache_capacity(SLED_CACHE_BYTES)
-                    .open()
-                    .map_err(sled_error(&path))?;
-                open.insert(key, db.clone());
-                db
-            }
-        };
-        drop(open);
-        for retired in RETIRED_TREES {
-            if db.tree_names().iter().any(|name| name.as_ref() == retired.as_bytes()) {
-                db.drop_tree(retired).map_err(sled_error(&path))?;
-            }
-        }
-        let tree = |name: &str| db.open_tree(name).map_err(sled_error(&path));
-        Ok(Snapshots {
-            dir: data_dir.join(SNAPSHOTS_DIR),
-            snapshots_by_time: tree("snapshots_by_time")?,
-            db,
-            path,
-            settings: data_dir.join(SETTINGS_FILE),
-        })
+impl SnapshotFiles {
+    pub(crate) fn new(data_dir: &Path) -> SnapshotFiles {
+        SnapshotFiles { dir: data_dir.join(SNAPSHOTS_DIR), settings: data_dir.join(SETTINGS_FILE) }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Events between snapshots for this data directory.
-    pub fn snapshot_every(&self) -> u64 {
+    /// The interval the settings file records, if any.
+    fn recorded_every(&self) -> Option<u64> {
         std::fs::read_to_string(&self.settings)
             .ok()
             .and_then(|text| toml::from_str::<Settings>(&text).ok())
             .and_then(|settings| settings.snapshot_every)
             .filter(|every| *every > 0)
-            .unwrap_or(SNAPSHOT_EVERY_DEFAULT)
     }
 
-    pub fn set_snapshot_every(&self, every: u64) -> Result<(), String> {
-        let settings = Settings { snapshot_every: Some(every.max(1)) };
-        let text = toml::to_string(&settings).map_err(|error| error.to_string())?;
+    /// Events between snapshots for this data directory.
+    pub(crate) fn snapshot_every(&self) -> u64 {
+        self.recorded_every().unwrap_or(SNAPSHOT_EVERY_DEFAULT)
+    }
+
+    /// Records the interval in the settings file, unless it already says so.
+    pub(crate) fn record_snapshot_every(&self, every: u64) -> Result<(), String> {
+        let every = every.max(1);
+        if self.recorded_every() == Some(every) {
+            return Ok(());
+        }
+        let text = toml::to_string(&Settings { snapshot_every: Some(every) }).map_err(|error| error.to_string())?;
         std::fs::write(&self.settings, text).map_err(|error| format!("{}: {error}", self.settings.display()))
-    }
-
-    /// Stores the state after the block ending at `meta.seq`.
-    pub fn put(&self, meta: SnapshotMeta, state: &State) -> Result<(), String> {
-        let json = serde_json::to_vec(state).map_err(|error| format!("cannot encode a snapshot: {error}"))?;
-        let customers = state.customers_to_bytes();
-        let json_len = u32::try_from(json.len()).map_err(|_| "a snapshot's JSON exceeds 4 GiB".to_owned())?;
-        let mut value = Vec::with_capacity(SNAPSHOT_HEADER_BYTES + 4 + json.len() + customers.len());
-        value.extend_from_slice(&SNAPSHOT_MAGIC);
-        value.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
-        value.extend_from_slice(&[0; 4]);
-        value.extend_from_slice(&meta.seq.to_le_bytes());
-        value.extend_from_slice(&meta.at.map_or(i64::MIN, Timestamp::unix_micros).to_le_bytes());
-        value.extend_from_slice(&meta.chain_hash);
-        value.extend_from_slice(&meta.resume.segment_first_seq.to_le_bytes());
-        value.extend_from_slice(&meta.resume.offset.to_le_bytes());
-        value.extend_from_slice(&meta.resume.position.next_block.to_le_bytes());
-        value.extend_from_slice(&meta.resume.position.last_at_micros.unwrap_or(i64::MIN).to_le_bytes());
-        value.extend_from_slice(&json_len.to_le_bytes());
-        value.extend_from_slice(&json);
-        value.extend_from_slice(&customers);
-        let checksum = crc32c::crc32c(&value[10..]);
-        value[6..10].copy_from_slice(&checksum.to_le_bytes());
-        let at_micros = meta.at.map_or(i64::MIN, Timestamp::unix_micros);
-        self.write_value(meta.seq, &value)?;
-        self.snapshots_by_time
-            .insert(time_key(at_micros, meta.seq), &meta.seq.to_be_bytes())
-            .map_err(sled_error(&self.path))?;
-        Ok(())
     }
 
     fn file(&self, seq: u64) -> PathBuf {
@@ -229,20 +154,9 @@ impl Snapshots {
     }
 
     /// Snapshot sequence numbers at or before `seq`, newest first.
-    pub fn candidates_by_seq(&self, seq: u64) -> Vec<u64> {
+    pub(crate) fn candidates_by_seq(&self, seq: u64) -> Vec<u64> {
         let mut seqs: Vec<u64> = self.all_seqs().into_iter().filter(|candidate| *candidate <= seq).collect();
         seqs.reverse();
-        seqs
-    }
-
-    /// Snapshot sequence numbers whose instant is at or before `at`, newest first.
-    pub fn candidates_by_time(&self, at: Timestamp) -> Vec<u64> {
-        let mut seqs: Vec<u64> = self
-            .snapshots_by_time
-            .range(..=time_key(at.unix_micros(), u64::MAX))
-            .filter_map(|entry| entry.ok().and_then(|(_, value)| seq_from(&value)))
-            .collect();
-        seqs.sort_unstable_by(|a, b| b.cmp(a));
         seqs
     }
 
@@ -263,8 +177,18 @@ impl Snapshots {
         seqs
     }
 
+    pub(crate) fn coverage(&self) -> Coverage {
+        let seqs = self.all_seqs();
+        Coverage {
+            count: seqs.len(),
+            first_seq: seqs.first().copied(),
+            last_seq: seqs.last().copied(),
+            every: self.snapshot_every(),
+        }
+    }
+
     /// Loads and checks one snapshot.
-    pub fn load(&self, seq: u64) -> Result<(SnapshotMeta, State), SnapshotDamage> {
+    pub(crate) fn load(&self, seq: u64) -> Result<(SnapshotMeta, State), SnapshotDamage> {
         let damage = |reason: String| SnapshotDamage { seq, reason };
         let value = self.read_value(seq).map_err(damage)?.ok_or_else(|| damage("missing".to_owned()))?;
         if value.len() < SNAPSHOT_HEADER_BYTES || value[..4] != SNAPSHOT_MAGIC {
@@ -312,6 +236,209 @@ impl Snapshots {
         let at = (at_micros != i64::MIN).then(|| Timestamp::from_unix_micros(at_micros));
         Ok((SnapshotMeta { seq, at, chain_hash, resume }, state))
     }
+}
+
+/// The bytes of the snapshot file of `state`, taken after the block `meta` names.
+pub(crate) fn encode(meta: SnapshotMeta, state: &State) -> Result<Vec<u8>, String> {
+    let json = serde_json::to_vec(state).map_err(|error| format!("cannot encode a snapshot: {error}"))?;
+    let customers = state.customers_to_bytes();
+    let json_len = u32::try_from(json.len()).map_err(|_| "a snapshot's JSON exceeds 4 GiB".to_owned())?;
+    let mut value = Vec::with_capacity(SNAPSHOT_HEADER_BYTES + 4 + json.len() + customers.len());
+    value.extend_from_slice(&SNAPSHOT_MAGIC);
+    value.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+    value.extend_from_slice(&[0; 4]);
+    value.extend_from_slice(&meta.seq.to_le_bytes());
+    value.extend_from_slice(&meta.at.map_or(i64::MIN, Timestamp::unix_micros).to_le_bytes());
+    value.extend_from_slice(&meta.chain_hash);
+    value.extend_from_slice(&meta.resume.segment_first_seq.to_le_bytes());
+    value.extend_from_slice(&meta.resume.offset.to_le_bytes());
+    value.extend_from_slice(&meta.resume.position.next_block.to_le_bytes());
+    value.extend_from_slice(&meta.resume.position.last_at_micros.unwrap_or(i64::MIN).to_le_bytes());
+    value.extend_from_slice(&json_len.to_le_bytes());
+    value.extend_from_slice(&json);
+    value.extend_from_slice(&customers);
+    let checksum = crc32c::crc32c(&value[10..]);
+    value[6..10].copy_from_slice(&checksum.to_le_bytes());
+    Ok(value)
+}
+
+/// The snapshots of a data directory with their time index in sled. Opening the index
+/// writes to it (sled does, even to read), so only what writes snapshots opens one: a
+/// restore that may rebuild them, and the writer once it writes its first block.
+#[derive(Clone, Debug)]
+pub struct Snapshots {
+    files: SnapshotFiles,
+    path: PathBuf,
+    db: sled::Db,
+    snapshots_by_time: sled::Tree,
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+    move |error| format!("{}: {error}", path.display())
+}
+
+fn sled_error(path: &Path) -> impl Fn(sled::Error) -> String + '_ {
+    move |error| format!("{}: {error}", path.display())
+}
+
+/// Instants as keys that sort like the instants (the sign bit flipped, big-endian).
+fn time_key(at_micros: i64, seq: u64) -> [u8; 16] {
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&((at_micros as u64) ^ (1 << 63)).to_be_bytes());
+    key[8..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn seq_from(bytes: &[u8]) -> Option<u64> {
+    bytes.get(..8).and_then(|bytes| bytes.try_into().ok()).map(u64::from_be_bytes)
+}
+
+/// The index handles open in this process, one per data directory: sled locks its files
+/// against other processes, and against a second handle in this one.
+fn open_indexes() -> std::sync::MutexGuard<'static, std::collections::BTreeMap<PathBuf, sled::Db>> {
+    use std::collections::BTreeMap;
+    use std::sync::{Mutex, OnceLock};
+    static OPEN: OnceLock<Mutex<BTreeMap<PathBuf, sled::Db>>> = OnceLock::new();
+    OPEN.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn index_key(data_dir: &Path) -> PathBuf {
+    std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_owned())
+}
+
+impl Snapshots {
+    /// Opens the data directory's index, creating it if need be. sled locks its files
+    /// against other processes, so within one process every caller shares one handle per
+    /// directory; another process that holds the index (a running `exops log append`)
+    /// makes this fail, and callers fall back to the log alone.
+    pub fn open(data_dir: &Path) -> Result<Snapshots, String> {
+        let path = data_dir.join(INDEX_DIR);
+        let key = index_key(data_dir);
+        let mut open = open_indexes();
+        // A handle whose directory was deleted under it is stale: reopen.
+        if !path.exists() {
+            open.remove(&key);
+        }
+        let db = match open.get(&key) {
+            Some(db) => db.clone(),
+            None => {
+                let db = sled::Config::new()
+                    .path(&path)
+                    .cache_capacity(SLED_CACHE_BYTES)
+                    .open()
+                    .map_err(sled_error(&path))?;
+                open.insert(key, db.clone());
+                db
+            }
+        };
+        drop(open);
+        for retired in RETIRED_TREES {
+            if db.tree_names().iter().any(|name| name.as_ref() == retired.as_bytes()) {
+                db.drop_tree(retired).map_err(sled_error(&path))?;
+            }
+        }
+        let tree = |name: &str| db.open_tree(name).map_err(sled_error(&path));
+        Ok(Snapshots { files: SnapshotFiles::new(data_dir), snapshots_by_time: tree("snapshots_by_time")?, db, path })
+    }
+
+    /// Whether [`Snapshots::open`] would succeed, as far as can be told without writing
+    /// anything: the index is missing (it would be made), or a directory that this
+    /// process holds, or whose lock no other process holds. The lock is taken and let go
+    /// at once; another process opening the index in that instant would find it busy and
+    /// go on without it, as it does whenever the index is held.
+    pub(crate) fn check_openable(data_dir: &Path) -> Result<(), String> {
+        let path = data_dir.join(INDEX_DIR);
+        match std::fs::metadata(&path) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(format!("{}: {error}", path.display())),
+            Ok(meta) if !meta.is_dir() => return Err(format!("{}: not a directory", path.display())),
+            Ok(_) => {}
+        }
+        if open_indexes().contains_key(&index_key(data_dir)) {
+            return Ok(());
+        }
+        // sled's own lock: an exclusive `flock` of its `db` file.
+        let db = path.join("db");
+        let file = match std::fs::File::open(&db) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(format!("{}: {error}", db.display())),
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(format!("{}: another process holds it (a replay, or another writer)", path.display()))
+            }
+            Err(std::fs::TryLockError::Error(error)) => Err(format!("{}: {error}", db.display())),
+        }
+    }
+
+    /// How many snapshots `data_dir` holds, where, and at what interval, read from the
+    /// snapshot files and the settings without opening the index: nothing is written.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let coverage = exops_log::snapshots::Snapshots::coverage_read_only(dir.path());
+    /// assert_eq!((coverage.count, coverage.last_seq), (0, None));
+    /// assert_eq!(coverage.every, exops_log::snapshots::SNAPSHOT_EVERY_DEFAULT);
+    /// ```
+    pub fn coverage_read_only(data_dir: &Path) -> Coverage {
+        SnapshotFiles::new(data_dir).coverage()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn files(&self) -> &SnapshotFiles {
+        &self.files
+    }
+
+    /// Events between snapshots for this data directory.
+    pub fn snapshot_every(&self) -> u64 {
+        self.files.snapshot_every()
+    }
+
+    /// Records the interval in the data directory's settings (unless they say so already).
+    pub fn set_snapshot_every(&self, every: u64) -> Result<(), String> {
+        self.files.record_snapshot_every(every)
+    }
+
+    /// Stores the state after the block ending at `meta.seq`.
+    pub fn put(&self, meta: SnapshotMeta, state: &State) -> Result<(), String> {
+        self.put_encoded(meta, &encode(meta, state)?)
+    }
+
+    /// Stores a snapshot [`encode`] made.
+    pub(crate) fn put_encoded(&self, meta: SnapshotMeta, value: &[u8]) -> Result<(), String> {
+        let at_micros = meta.at.map_or(i64::MIN, Timestamp::unix_micros);
+        self.files.write_value(meta.seq, value)?;
+        self.snapshots_by_time
+            .insert(time_key(at_micros, meta.seq), &meta.seq.to_be_bytes())
+            .map_err(sled_error(&self.path))?;
+        Ok(())
+    }
+
+    /// Snapshot sequence numbers at or before `seq`, newest first.
+    pub fn candidates_by_seq(&self, seq: u64) -> Vec<u64> {
+        self.files.candidates_by_seq(seq)
+    }
+
+    /// Snapshot sequence numbers whose instant is at or before `at`, newest first.
+    pub fn candidates_by_time(&self, at: Timestamp) -> Vec<u64> {
+        let mut seqs: Vec<u64> = self
+            .snapshots_by_time
+            .range(..=time_key(at.unix_micros(), u64::MAX))
+            .filter_map(|entry| entry.ok().and_then(|(_, value)| seq_from(&value)))
+            .collect();
+        seqs.sort_unstable_by(|a, b| b.cmp(a));
+        seqs
+    }
+
+    /// Loads and checks one snapshot.
+    pub fn load(&self, seq: u64) -> Result<(SnapshotMeta, State), SnapshotDamage> {
+        self.files.load(seq)
+    }
 
     /// Forgets one snapshot (damaged, or not matching the log).
     pub fn remove(&self, seq: u64) {
@@ -325,7 +452,7 @@ impl Snapshots {
         for key in stale {
             let _ = self.snapshots_by_time.remove(key);
         }
-        let _ = std::fs::remove_file(self.file(seq));
+        let _ = std::fs::remove_file(self.files.file(seq));
     }
 
     /// Forgets everything derived at or after `seq` (the log no longer has it).
@@ -337,8 +464,8 @@ impl Snapshots {
 
     /// How many snapshots, and the first and last sequence numbers they cover.
     pub fn coverage(&self) -> (usize, Option<u64>, Option<u64>) {
-        let seqs = self.all_seqs();
-        (seqs.len(), seqs.first().copied(), seqs.last().copied())
+        let Coverage { count, first_seq, last_seq, .. } = self.files.coverage();
+        (count, first_seq, last_seq)
     }
 
     /// Writes what is buffered; derived data needs no fsync per write.
@@ -375,7 +502,7 @@ mod tests {
         assert_eq!(snapshots.load(20).unwrap().1.seq(), 20);
         snapshots.forget_from(20);
         assert_eq!(snapshots.coverage(), (1, Some(10), Some(10)));
-        assert!(!snapshots.file(20).exists() && !snapshots.file(30).exists());
+        assert!(!snapshots.files.file(20).exists() && !snapshots.files.file(30).exists());
         assert!(snapshots.load(30).unwrap_err().reason.contains("missing"));
     }
 
@@ -386,14 +513,14 @@ mod tests {
         let meta = test_meta(0, None, [3; HASH_BYTES]);
         snapshots.put(meta, &State::new()).unwrap();
         assert_eq!(snapshots.load(0).unwrap().0, meta);
-        let good = snapshots.read_value(0).unwrap().unwrap();
+        let good = snapshots.files.read_value(0).unwrap().unwrap();
         for index in 0..good.len() {
             let mut bad = good.clone();
             bad[index] ^= 0x20;
-            snapshots.write_value(0, &bad).unwrap();
+            snapshots.files.write_value(0, &bad).unwrap();
             assert!(snapshots.load(0).is_err(), "byte {index} changed unnoticed");
         }
-        snapshots.write_value(0, &good[..10]).unwrap();
+        snapshots.files.write_value(0, &good[..10]).unwrap();
         assert!(snapshots.load(0).unwrap_err().reason.contains("too short"));
     }
 }

@@ -3,15 +3,17 @@
 //! numbers, skips duplicate event ids, writes the batch as one block, `fdatasync`s it and
 //! only then answers each producer (group commit).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use exops_core::{Actor, Envelope, Event, Outcome, State, Timestamp};
+use exops_core::{Actor, Event, Outcome, State, Timestamp};
 
+use crate::admission::Admission;
 use crate::codec::{EVENT_SCHEMA_VERSION, encode_body, encode_body_of};
-use crate::restore::{Target, restore};
-use crate::snapshots::{SnapshotMeta, Snapshots};
+use crate::restore::restore_read_only;
+use crate::segment::ChainPosition;
+use crate::snapshots::{SnapshotFiles, SnapshotMeta, Snapshots, encode};
 use crate::store::{Recovery, SEGMENT_BYTES_DEFAULT, SegmentWriter, StoreError, Written};
 
 #[derive(Clone, Debug)]
@@ -289,6 +291,48 @@ pub struct Opened {
     pub notes: Vec<String>,
     /// The timestamp of the log's last event: an append earlier than this is refused.
     pub last_at: Option<Timestamp>,
+    /// The writer's admission state as the log was opened.
+    admission: Admission,
+    data_dir: PathBuf,
+}
+
+impl Opened {
+    /// The log's state at open, with the writer's admission rule: for a dry run of what
+    /// is about to be sent while the log is held open (no other writer can come between).
+    /// A copy: what the writer has taken since is not in it.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # exops_log::init(dir.path()).unwrap();
+    /// use exops_log::{Log, LogOptions};
+    ///
+    /// let opened = Log::open(dir.path(), LogOptions::default(), None).unwrap();
+    /// let admission = opened.admission();
+    /// assert_eq!((admission.last_seq(), admission.last_at()), (opened.last_seq, opened.last_at));
+    /// opened.log.close().unwrap();
+    /// ```
+    pub fn admission(&self) -> Admission {
+        self.admission.clone()
+    }
+
+    /// A new import spool in the data directory (named with
+    /// [`SPOOL_PREFIX`](crate::SPOOL_PREFIX)), deleted when dropped. Made only while the
+    /// log is held open, so that the next [`Log::open`] can remove any spool it finds: one
+    /// an import killed before its end left behind.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # exops_log::init(dir.path()).unwrap();
+    /// use exops_log::{Log, LogOptions};
+    ///
+    /// let opened = Log::open(dir.path(), LogOptions::default(), None).unwrap();
+    /// let spool = opened.create_spool().unwrap();
+    /// assert_eq!(spool.path().parent(), Some(dir.path()));
+    /// opened.log.close().unwrap();
+    /// ```
+    pub fn create_spool(&self) -> std::io::Result<tempfile::NamedTempFile> {
+        crate::spool::create(&self.data_dir)
+    }
 }
 
 impl Log {
@@ -297,46 +341,25 @@ impl Log {
     /// every group commit.
     pub fn open(data_dir: &Path, options: LogOptions, commits: Option<Sender<u64>>) -> Result<Opened, StoreError> {
         let (segment_writer, recovery) = SegmentWriter::open(data_dir, options.segment_bytes_max)?;
-        let mut notes = Vec::new();
-        let snapshots = match Snapshots::open(data_dir) {
-            Ok(snapshots) => Some(snapshots),
-            Err(error) => {
-                notes.push(format!("the snapshot index cannot be opened ({error}); appending without it"));
-                None
-            }
-        };
-        if let (Some(snapshots), Some(every)) = (&snapshots, options.snapshot_every)
-            && let Err(error) = snapshots.set_snapshot_every(every)
-        {
-            notes.push(format!("cannot record the snapshot interval: {error}"));
-        }
-        let restored = restore(data_dir, snapshots.as_ref(), Target::End)?;
-        notes.extend(restored.notes);
-        let state = restored.state;
-        let log_last_at = restored.last_at;
-        let last_seq = state.seq();
-        if last_seq + 1 != segment_writer.position().next_seq {
-            return Err(StoreError::Damaged(crate::segment::Damage {
-                segment: segment_writer.segment_path().to_owned(),
-                offset: 0,
-                message: format!(
-                    "the log ends at seq {} but its events fold to seq {last_seq}",
-                    segment_writer.position().next_seq - 1
-                ),
-            }));
-        }
+        // The writer lock is held from here: no import is running, so any spool is stale.
+        let mut notes = crate::spool::remove_stale(data_dir);
+        let (admission, derived) = restore_at_open(data_dir, &options, &segment_writer, &mut notes)?;
+        let last_seq = admission.last_seq();
         let (sender, receiver) = bounded(options.queue_capacity.max(1));
         let batch_max = options.batch_max.max(1);
+        let writer_admission = admission.clone();
         let thread = std::thread::Builder::new()
             .name("exops-log-writer".to_owned())
-            .spawn(move || write_loop(segment_writer, state, log_last_at, receiver, batch_max, commits, snapshots))
+            .spawn(move || write_loop(segment_writer, writer_admission, receiver, batch_max, commits, derived))
             .map_err(|error| StoreError::Io { path: data_dir.to_owned(), error })?;
         Ok(Opened {
             log: Log { appender: Some(Appender { sender }), thread: Some(thread) },
             recovery,
             last_seq,
             notes,
-            last_at: log_last_at,
+            last_at: admission.last_at(),
+            admission,
+            data_dir: data_dir.to_owned(),
         })
     }
 
@@ -371,9 +394,56 @@ impl Drop for Log {
     }
 }
 
+/// The writer's state at open, folded from the newest usable snapshot without writing
+/// anything (sled writes as it opens), and what its first block is to repair in the
+/// derived files: so an open that writes no block changes nothing.
+fn restore_at_open(
+    data_dir: &Path,
+    options: &LogOptions,
+    segment_writer: &SegmentWriter,
+    notes: &mut Vec<String>,
+) -> Result<(Admission, Derived), StoreError> {
+    let files = SnapshotFiles::new(data_dir);
+    let index = Snapshots::check_openable(data_dir);
+    let every = match &index {
+        Ok(()) => options.snapshot_every.unwrap_or_else(|| files.snapshot_every()).max(1),
+        Err(error) => {
+            notes.push(format!("the snapshot index cannot be opened ({error}); appending without it"));
+            u64::MAX
+        }
+    };
+    let (restored, repairs) = restore_read_only(data_dir, index.is_ok().then_some(&files), every)?;
+    notes.extend(restored.notes);
+    let admission = Admission::new(restored.state, restored.last_at);
+    let last_seq = admission.last_seq();
+    let position = segment_writer.position();
+    if last_seq + 1 != position.next_seq {
+        return Err(StoreError::Damaged(crate::segment::Damage {
+            segment: segment_writer.segment_path().to_owned(),
+            offset: 0,
+            message: format!("the log ends at seq {} but its events fold to seq {last_seq}", position.next_seq - 1),
+        }));
+    }
+    // Encoded now, while the state is the one at open; written with the first block.
+    let at_open = repairs.snapshot_due.then_some(SnapshotMeta {
+        seq: last_seq,
+        at: position.last_at_micros.map(Timestamp::from_unix_micros),
+        chain_hash: position.prev_hash,
+        resume: segment_writer.resume_point(),
+    });
+    let first_block = FirstBlock {
+        record_every: options.snapshot_every,
+        index: index.is_ok(),
+        unusable: repairs.unusable,
+        at_open: at_open.and_then(|meta| Some((meta, encode(meta, admission.state()).ok()?))),
+    };
+    let derived = Derived::new(data_dir, every, last_seq, first_block);
+    Ok((admission, derived))
+}
+
 /// A submission's answer while its block is being written: final already (a duplicate,
 /// a refusal), or durable once the block is.
-enum Pending {
+pub(crate) enum Pending {
     Final(Answer),
     Written { seq: u64, outcome: Outcome },
 }
@@ -468,64 +538,33 @@ fn sync_loop(jobs: Receiver<SyncJob>, done: Sender<Result<u64, String>>, commits
     }
 }
 
-/// The writer's view of the log: the state its events fold to, and its clock.
-struct Writer {
-    state: State,
-    /// The last event written, applied or rejected alike.
-    last_at: Option<Timestamp>,
-}
-
-impl Writer {
-    /// Decides what becomes of one submission: a duplicate or a refusal is answered at
-    /// once; anything else is encoded onto the block and folded into the state.
-    fn take(&mut self, submission: Submission, body: Result<Option<&[u8]>, String>, block: &mut Block) -> Pending {
-        let last_id = self.state.last_event_id(&submission.actor);
-        if submission.id <= last_id {
-            return Pending::Final(Ok(Appended::Duplicate { last_id }));
-        }
-        if let Some(previous) = self.last_at
-            && submission.at < previous
-        {
-            let reason = format!(
-                "timestamp {} is earlier than the log's last event at {previous}; time must not go backwards",
-                submission.at
-            );
-            return Pending::Final(Ok(Appended::Refused { reason }));
-        }
-        let envelope = Envelope {
-            seq: self.state.seq() + 1,
-            at: submission.at,
-            id: submission.id,
-            actor: submission.actor,
-            event: submission.event,
-            note: submission.note,
-        };
-        let encoded = match body {
-            Ok(Some(bytes)) => {
-                block.bodies.extend_from_slice(bytes);
-                Ok(())
-            }
-            Ok(None) => encode_body(&envelope, &mut block.bodies).map_err(|error| error.to_string()),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = encoded {
-            return Pending::Final(Err(AppendError::Encoding(error)));
+/// Takes one submission onto `block`: a duplicate or a refusal is answered at once;
+/// anything else is encoded onto the block (or copied, when its producer encoded it) and
+/// folded into the state, by the admission rule.
+fn take(
+    admission: &mut Admission,
+    submission: Submission,
+    body: Result<Option<&[u8]>, String>,
+    block: &mut Block,
+) -> Pending {
+    admission.take(submission, |envelope| {
+        match body {
+            Ok(Some(bytes)) => block.bodies.extend_from_slice(bytes),
+            Ok(None) => encode_body(envelope, &mut block.bodies).map_err(|error| error.to_string())?,
+            Err(error) => return Err(error),
         }
         block.ends.push((envelope.at.unix_micros(), block.bodies.len()));
-        let outcome = self.state.apply(&envelope);
-        self.last_at = Some(envelope.at);
-        Pending::Written { seq: envelope.seq, outcome }
-    }
+        Ok(())
+    })
 }
 
 fn write_loop(
     mut segment: SegmentWriter,
-    state: State,
-    log_last_at: Option<Timestamp>,
+    mut admission: Admission,
     requests: Receiver<Request>,
     batch_max: usize,
     commits: Option<Sender<u64>>,
-    snapshots: Option<Snapshots>,
+    mut derived: Derived,
 ) -> (State, Option<String>) {
     // Group commit, pipelined: while the sync thread waits for block k to be durable, this
     // thread prepares block k + 1 (checks, encoding, folding), but writes it only once k
@@ -538,7 +577,7 @@ fn write_loop(
         .spawn(move || sync_loop(job_queue, done_sender, commits));
     let syncer = match syncer {
         Ok(syncer) => syncer,
-        Err(error) => return (state, Some(format!("cannot start the sync thread: {error}"))),
+        Err(error) => return (admission.into_state(), Some(format!("cannot start the sync thread: {error}"))),
     };
     let mut in_flight = false;
     // Waits for the block in flight (if any) to be durable: Ok(its last seq, or None).
@@ -551,9 +590,6 @@ fn write_loop(
             Err(_) => Err("the sync thread stopped".to_owned()),
         }
     };
-    let every = snapshots.as_ref().map_or(u64::MAX, Snapshots::snapshot_every);
-    let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
-    let mut writer = Writer { state, last_at: log_last_at };
     let mut poisoned: Option<String> = None;
     let mut block = Block { bodies: Vec::new(), ends: Vec::with_capacity(batch_max), answers: Vec::new() };
     let mut shutting_down = false;
@@ -561,7 +597,8 @@ fn write_loop(
     let mut carried: Option<(Reply, Queue, Vec<Pending>)> = None;
     while !shutting_down || carried.is_some() {
         // Blocks end where snapshots are due, so that snapshots sit on block boundaries.
-        let room = usize::try_from(next_snapshot.saturating_sub(writer.state.seq())).unwrap_or(usize::MAX).max(1);
+        let room =
+            usize::try_from(derived.next_snapshot.saturating_sub(admission.last_seq())).unwrap_or(usize::MAX).max(1);
         let limit = batch_max.min(room);
         let mut taken = 0;
         loop {
@@ -601,7 +638,7 @@ fn write_loop(
                 // As in `State::apply_batch`: the customer lookups of a long batch are
                 // cache misses, started early so that they overlap.
                 if let Some(ahead) = submissions.ahead(exops_core::LOOKAHEAD) {
-                    writer.state.prefetch(&ahead.actor);
+                    admission.prefetch(&ahead.actor);
                 }
                 let answer = match &poisoned {
                     Some(reason) => Pending::Final(Err(AppendError::Poisoned(reason.clone()))),
@@ -611,7 +648,7 @@ fn write_loop(
                             Body::Encoded(range) => Ok(Some(submissions.bytes(range))),
                             Body::Failed(error) => Err(error),
                         };
-                        writer.take(submission, body, &mut block)
+                        take(&mut admission, submission, body, &mut block)
                     }
                 };
                 taken += usize::from(matches!(answer, Pending::Written { .. }));
@@ -653,22 +690,7 @@ fn write_loop(
         match segment.write_block(block.frames()) {
             Ok((position, written)) => {
                 let last_seq = position.next_seq - 1;
-                // Derived data: a failure here costs speed later, never an event. A
-                // snapshot of a block that then fails to sync does not match the log
-                // once reopened, and is dropped.
-                if let Some(snapshots) = &snapshots
-                    && last_seq >= next_snapshot
-                {
-                    let at = position.last_at_micros.map(Timestamp::from_unix_micros);
-                    let meta = SnapshotMeta {
-                        seq: last_seq,
-                        at,
-                        chain_hash: position.prev_hash,
-                        resume: segment.resume_point(),
-                    };
-                    let _ = snapshots.put(meta, &writer.state);
-                    next_snapshot = (last_seq / every).saturating_add(1).saturating_mul(every);
-                }
+                derived.block_written(position, segment.resume_point(), admission.state());
                 let answers = std::mem::take(&mut block.answers);
                 block.answer(Ok(()));
                 if jobs.send(SyncJob { written, answers, last_seq }).is_err() {
@@ -692,8 +714,90 @@ fn write_loop(
     }
     drop(jobs);
     let _ = syncer.join();
-    if let Some(snapshots) = &snapshots {
-        let _ = snapshots.flush();
+    derived.flush();
+    (admission.into_state(), poisoned)
+}
+
+/// The derived files the writer keeps up: a snapshot every `every` events, and their time
+/// index. Nothing is opened or written before the first block is, so an open that writes
+/// no block leaves every derived file (and the settings) as it was; with that block, what
+/// the open found to repair is repaired first.
+struct Derived {
+    data_dir: PathBuf,
+    every: u64,
+    /// Where the next snapshot is due: blocks end there.
+    next_snapshot: u64,
+    /// What waits for the first block: `None` once it is written.
+    first_block: Option<FirstBlock>,
+    snapshots: Option<Snapshots>,
+}
+
+/// What opening the log left for the first block written to do.
+struct FirstBlock {
+    /// The interval to record in the settings (`--snapshot-every`).
+    record_every: Option<u64>,
+    /// Whether the index could be opened (as far as open could tell without writing);
+    /// without it the writer keeps no snapshots.
+    index: bool,
+    /// Snapshots the open found damaged or not matching the log: removed.
+    unusable: Vec<u64>,
+    /// A snapshot of the state at open, encoded, when the open folded past where one was
+    /// due.
+    at_open: Option<(SnapshotMeta, Vec<u8>)>,
+}
+
+impl Derived {
+    fn new(data_dir: &Path, every: u64, last_seq: u64, first_block: FirstBlock) -> Derived {
+        Derived {
+            data_dir: data_dir.to_owned(),
+            every,
+            next_snapshot: (last_seq / every).saturating_add(1).saturating_mul(every),
+            first_block: Some(first_block),
+            snapshots: None,
+        }
     }
-    (writer.state, poisoned)
+
+    /// After a block is written (not yet durable): the first block's repairs, then the
+    /// snapshot of the state after it if one is due. Derived data: a failure here costs
+    /// speed later, never an event. A snapshot of a block that then fails to sync does
+    /// not match the log once reopened, and is dropped.
+    fn block_written(&mut self, position: ChainPosition, resume: crate::segment::ResumePoint, state: &State) {
+        if let Some(first_block) = self.first_block.take() {
+            self.repair(first_block);
+        }
+        let last_seq = position.next_seq - 1;
+        if let Some(snapshots) = &self.snapshots
+            && last_seq >= self.next_snapshot
+        {
+            let at = position.last_at_micros.map(Timestamp::from_unix_micros);
+            let meta = SnapshotMeta { seq: last_seq, at, chain_hash: position.prev_hash, resume };
+            let _ = snapshots.put(meta, state);
+            self.next_snapshot = (last_seq / self.every).saturating_add(1).saturating_mul(self.every);
+        }
+    }
+
+    fn repair(&mut self, first_block: FirstBlock) {
+        let FirstBlock { record_every, index, unusable, at_open } = first_block;
+        if let Some(every) = record_every {
+            let _ = SnapshotFiles::new(&self.data_dir).record_snapshot_every(every);
+        }
+        if !index {
+            return;
+        }
+        self.snapshots = Snapshots::open(&self.data_dir).ok();
+        let Some(snapshots) = &self.snapshots else { return };
+        // Removed first: the snapshot at open may take the place of an unusable one.
+        for seq in unusable {
+            snapshots.remove(seq);
+        }
+        if let Some((meta, bytes)) = at_open {
+            let _ = snapshots.put_encoded(meta, &bytes);
+        }
+    }
+
+    fn flush(&self) {
+        if let Some(snapshots) = &self.snapshots {
+            let _ = snapshots.flush();
+        }
+    }
 }

@@ -1,8 +1,10 @@
 //! Integration tests of the exops event log.
 #![allow(clippy::unwrap_used)]
 
+mod admission;
 mod codec;
 mod concurrency;
 mod corruption;
+mod derived;
 mod durability;
 mod support;

@@ -230,3 +230,66 @@ impl Rng {
         self.next_u64() % bound
     }
 }
+
+/// One entry under a directory as a reader could tell it changed: its path, a file's
+/// bytes (a directory has none), and its modification time (a directory's moves when an
+/// entry is added or removed).
+pub type Entry = (PathBuf, Option<Vec<u8>>, std::time::SystemTime);
+
+/// Every entry under `dir` (itself included), in path order.
+pub fn fingerprint(dir: &Path) -> Vec<Entry> {
+    fn visit(path: &Path, out: &mut Vec<Entry>) {
+        let meta = fs::symlink_metadata(path).unwrap();
+        let modified = meta.modified().unwrap();
+        if meta.is_dir() {
+            out.push((path.to_owned(), None, modified));
+            for entry in fs::read_dir(path).unwrap() {
+                visit(&entry.unwrap().path(), out);
+            }
+        } else {
+            out.push((path.to_owned(), Some(fs::read(path).unwrap()), modified));
+        }
+    }
+    let mut entries = Vec::new();
+    visit(dir, &mut entries);
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries
+}
+
+/// The paths whose entry differs between two fingerprints of the same directory, with
+/// what differs.
+pub fn changes(before: &[Entry], after: &[Entry]) -> Vec<String> {
+    let mut changes = Vec::new();
+    for (path, bytes, modified) in before {
+        match after.iter().find(|entry| &entry.0 == path) {
+            None => changes.push(format!("{} removed", path.display())),
+            Some((_, after_bytes, after_modified)) => {
+                if after_bytes != bytes {
+                    changes.push(format!("{} rewritten", path.display()));
+                } else if after_modified != modified {
+                    changes.push(format!("{} touched", path.display()));
+                }
+            }
+        }
+    }
+    for (path, ..) in after {
+        if !before.iter().any(|entry| &entry.0 == path) {
+            changes.push(format!("{} added", path.display()));
+        }
+    }
+    changes
+}
+
+/// Copies a whole data directory (segments, index, snapshots, settings) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

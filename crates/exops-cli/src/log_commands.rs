@@ -9,40 +9,83 @@ use exops_core::{Envelope, Event, Outcome, Venue};
 use exops_jsonl::{Line, LineDecoder, Reader};
 use exops_log::inspect::{LogSummary, walk};
 use exops_log::{Appended, BatchTicket, Log, LogOptions, LogReader, Submission, Ticket};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::{Failure, emit, to_json};
+use crate::cli::ExportFormat;
+use crate::failure::{Code, Failure, input_file};
+use crate::output::{emit, note, progress_bar, spinner, to_json};
 
 /// Submissions in flight before the importer waits for the oldest: enough to fill many
 /// group commits, bounded so memory stays flat.
 const IN_FLIGHT_MAX: usize = 65_536;
 /// Events handed to the writer at a time by `exops log import` (a block's worth).
 const IMPORT_BATCH: usize = 4096;
+/// Answers kept for `--format json` of an import: past this many, only counted.
+const LISTED_MAX: usize = 1000;
 
-fn store_failure(error: exops_log::StoreError) -> Failure {
-    match error {
-        exops_log::StoreError::NotALog(_) => Failure::usage(error),
-        _ => Failure::data(error),
-    }
+#[derive(Serialize)]
+struct InitJson<'a> {
+    data_dir: &'a Path,
+    created: bool,
 }
 
-pub fn init(data_dir: &Path) -> Result<(), Failure> {
-    let created = exops_log::init(data_dir).map_err(store_failure)?;
+pub fn init(data_dir: &Path, json: bool) -> Result<(), Failure> {
+    let created = exops_log::init(data_dir)?;
+    if json {
+        return emit(&to_json(&InitJson { data_dir, created })?);
+    }
     let message = if created { "created an empty log in" } else { "a log already exists in" };
     emit(&format!("{message} {}\n", data_dir.display()))
 }
 
 /// The venue the log declares (its first event), for decoding customer operations.
 fn venue_of(data_dir: &Path) -> Result<Option<Venue>, Failure> {
-    match LogReader::open(data_dir, 1).map_err(store_failure)?.next() {
+    match LogReader::open(data_dir, 1)?.next() {
         Some(Ok(Envelope { event: Event::VenueDeclared(spec), .. })) => Ok(Venue::from_spec(&spec).ok()),
-        Some(Err(error)) => Err(store_failure(error)),
+        Some(Err(error)) => Err(error.into()),
         _ => Ok(None),
     }
 }
 
-/// Counts of what an import or append did.
+/// Where an answered event came from, for messages.
+#[derive(Clone, Debug)]
+struct Origin {
+    line: u64,
+    kind: &'static str,
+    actor: String,
+    id: u64,
+}
+
+/// An event the writer answered with something other than a plain acceptance.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum Notice {
+    /// Durable, but the state refused it: recorded as a rejection.
+    Rejected { line: u64, seq: u64, kind: &'static str, actor: String, reason: String },
+    /// A retry of an id already applied: not written again.
+    Duplicate { line: u64, kind: &'static str, actor: String, id: u64, last_id: u64 },
+    /// Not written: its timestamp is earlier than the log's last event.
+    Refused { line: u64, kind: &'static str, actor: String, reason: String },
+}
+
+impl Notice {
+    fn describe(&self, source: &str) -> String {
+        match self {
+            Notice::Rejected { line, seq, kind, actor, reason } => {
+                format!("rejected (recorded): {source}:{line}: seq {seq} `{kind}` by {actor}: {reason}")
+            }
+            Notice::Duplicate { line, kind, actor, id, last_id, .. } => format!(
+                "duplicate (skipped): {source}:{line}: `{kind}` id {id} of {actor} (last applied id {last_id})"
+            ),
+            Notice::Refused { line, kind, actor, reason } => {
+                format!("refused (not written): {source}:{line}: `{kind}` by {actor}: {reason}")
+            }
+        }
+    }
+}
+
+/// Counts of what an import or append did, and each event answered otherwise than plainly.
 #[derive(Debug, Default, Serialize)]
 pub struct AppendReport {
     pub durable: u64,
@@ -50,23 +93,64 @@ pub struct AppendReport {
     pub duplicates: u64,
     pub refused: u64,
     pub last_seq: u64,
+    /// The rejected, duplicate and refused events, the first 1,000 (`log import --format
+    /// json`; text output and `log append` report each as it is answered instead).
+    pub notices: Vec<Notice>,
+    /// How many notices were counted but not listed.
+    pub notices_not_listed: u64,
+}
+
+/// How answers reach the user as they come.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Tell {
+    /// A line on standard error per notice (text output).
+    Stderr,
+    /// A JSON line on standard output per notice (`log append --format json`).
+    JsonLines,
+    /// Only kept in the report (`log import --format json`).
+    Report,
 }
 
 impl AppendReport {
-    fn count(&mut self, appended: Appended) {
-        match appended {
+    fn count(&mut self, origin: &Origin, appended: Appended, source: &str, tell: Tell) {
+        let notice = match appended {
             Appended::Durable { seq, outcome } => {
                 self.durable += 1;
                 self.last_seq = self.last_seq.max(seq);
-                if let Outcome::Rejected(_) = outcome {
-                    self.rejected += 1;
+                let Outcome::Rejected(rejection) = outcome else { return };
+                self.rejected += 1;
+                Notice::Rejected {
+                    line: origin.line,
+                    seq,
+                    kind: origin.kind,
+                    actor: origin.actor.clone(),
+                    reason: rejection.to_string(),
                 }
             }
-            Appended::Duplicate { .. } => self.duplicates += 1,
+            Appended::Duplicate { last_id } => {
+                self.duplicates += 1;
+                Notice::Duplicate {
+                    line: origin.line,
+                    kind: origin.kind,
+                    actor: origin.actor.clone(),
+                    id: origin.id,
+                    last_id,
+                }
+            }
             Appended::Refused { reason } => {
                 self.refused += 1;
-                eprintln!("exops: refused: {reason}");
+                Notice::Refused { line: origin.line, kind: origin.kind, actor: origin.actor.clone(), reason }
             }
+        };
+        match tell {
+            Tell::Stderr => eprintln!("exops: {}", notice.describe(source)),
+            Tell::JsonLines => {
+                if let Ok(line) = serde_json::to_string(&notice) {
+                    let _ = writeln!(io::stdout().lock(), "{line}");
+                }
+            }
+            Tell::Report if self.notices.len() < LISTED_MAX => self.notices.push(notice),
+            Tell::Report => self.notices_not_listed += 1,
         }
     }
 
@@ -77,6 +161,11 @@ impl AppendReport {
             self.durable, self.last_seq, self.rejected, self.duplicates, self.refused
         )
     }
+}
+
+fn origin_of(line: &Line) -> Origin {
+    let envelope = &line.envelope;
+    Origin { line: line.line, kind: envelope.event.kind_name(), actor: envelope.actor.to_string(), id: envelope.id }
 }
 
 fn submission(line: Line) -> Submission {
@@ -93,12 +182,12 @@ fn open_log(
         return Err(Failure::usage("--snapshot-every must be at least 1"));
     }
     let options = LogOptions { snapshot_every, ..LogOptions::default() };
-    let opened = Log::open(data_dir, options, commits).map_err(store_failure)?;
+    let opened = Log::open(data_dir, options, commits)?;
     if let Some(repair) = opened.recovery.describe() {
         eprintln!("exops: recovered on open: {repair}");
     }
-    for note in &opened.notes {
-        eprintln!("exops: note: {note}");
+    for text in &opened.notes {
+        note(text);
     }
     Ok(opened)
 }
@@ -111,6 +200,8 @@ fn pump(
     lines: impl Iterator<Item = Result<Line, exops_jsonl::ParseError>>,
     progress: &ProgressBar,
     batch: usize,
+    source: &str,
+    tell: Tell,
 ) -> Result<AppendReport, Failure> {
     enum Waiting {
         One(Ticket),
@@ -118,16 +209,22 @@ fn pump(
     }
     let appender = opened.log.appender();
     let mut report = AppendReport { last_seq: opened.last_seq, ..AppendReport::default() };
-    let mut in_flight: VecDeque<(usize, Waiting)> = VecDeque::new();
+    let mut in_flight: VecDeque<(Vec<Origin>, Waiting)> = VecDeque::new();
     let mut unanswered = 0;
     let mut pending: Vec<Submission> = Vec::new();
+    let mut origins: Vec<Origin> = Vec::new();
     let mut failure = None;
-    let count = |report: &mut AppendReport, waiting: Waiting| -> Result<(), Failure> {
+    let count = |report: &mut AppendReport, origins: Vec<Origin>, waiting: Waiting| -> Result<(), Failure> {
         match waiting {
-            Waiting::One(ticket) => report.count(ticket.wait().map_err(Failure::data)?),
+            Waiting::One(ticket) => {
+                let answer = ticket.wait()?;
+                if let Some(origin) = origins.first() {
+                    report.count(origin, answer, source, tell);
+                }
+            }
             Waiting::Many(ticket) => {
-                for answer in ticket.wait() {
-                    report.count(answer.map_err(Failure::data)?);
+                for (origin, answer) in origins.iter().zip(ticket.wait()) {
+                    report.count(origin, answer?, source, tell);
                 }
             }
         }
@@ -138,32 +235,33 @@ fn pump(
         let line = match line {
             Ok(line) => line,
             Err(error) => {
-                failure = Some(Failure::data(error));
+                failure = Some(Failure::from(error));
                 break;
             }
         };
         progress.inc(1);
+        origins.push(origin_of(&line));
         pending.push(submission(line));
         // A batch goes when it is full, or when the input pauses at an error or ends.
         if pending.len() >= batch || !matches!(lines.peek(), Some(Ok(_))) {
             let size = pending.len();
             let waiting = if size == 1 {
-                Waiting::One(appender.submit(pending.remove(0)).map_err(Failure::data)?)
+                Waiting::One(appender.submit(pending.remove(0))?)
             } else {
-                Waiting::Many(appender.submit_batch(std::mem::take(&mut pending)).map_err(Failure::data)?)
+                Waiting::Many(appender.submit_batch(std::mem::take(&mut pending))?)
             };
-            in_flight.push_back((size, waiting));
+            in_flight.push_back((std::mem::take(&mut origins), waiting));
             unanswered += size;
         }
         while unanswered >= IN_FLIGHT_MAX
-            && let Some((size, waiting)) = in_flight.pop_front()
+            && let Some((origins, waiting)) = in_flight.pop_front()
         {
-            unanswered -= size;
-            count(&mut report, waiting)?;
+            unanswered -= origins.len();
+            count(&mut report, origins, waiting)?;
         }
     }
-    for (_, waiting) in in_flight {
-        count(&mut report, waiting)?;
+    for (origins, waiting) in in_flight {
+        count(&mut report, origins, waiting)?;
     }
     match failure {
         Some(failure) => Err(failure),
@@ -171,151 +269,214 @@ fn pump(
     }
 }
 
-pub(crate) fn progress_bar(length: Option<u64>, what: &str) -> ProgressBar {
-    let bar = match length {
-        Some(length) => ProgressBar::new(length),
-        None => ProgressBar::new_spinner(),
-    };
-    let template = if length.is_some() {
-        "{prefix} [{bar:40}] {human_pos}/{human_len} events ({elapsed}, {eta} left)"
-    } else {
-        "{prefix} {spinner} {human_pos} events ({elapsed})"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(what.to_owned());
-    bar
-}
-
 fn decoder(data_dir: &Path, source: &str, next_seq: u64) -> Result<LineDecoder, Failure> {
     Ok(LineDecoder::continuing(source, venue_of(data_dir)?, next_seq))
 }
 
-/// Reads `file` (or standard input, spooled to a temporary file first) twice: once to
-/// check every line, so that a bad line leaves the log unchanged, then to append.
-pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>) -> Result<(), Failure> {
-    if !exops_log::store::segments_dir(data_dir).is_dir() {
-        exops_log::init(data_dir).map_err(store_failure)?;
+#[derive(Serialize)]
+struct ImportJson<'a> {
+    file: &'a str,
+    #[serde(flatten)]
+    report: &'a AppendReport,
+}
+
+/// Reads `file` (or standard input, spooled to a file in the data directory first) twice:
+/// once to decide every event exactly as the writer will (exops-log's `Admission`), so
+/// that a bad line or a refused event leaves the log unchanged, then to append.
+pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>, json: bool) -> Result<(), Failure> {
+    if file != "-" {
+        input_file(Path::new(file), "the file to import")?;
     }
+    if !exops_log::store::segments_dir(data_dir).is_dir() {
+        exops_log::init(data_dir)?;
+    }
+    // The log is opened (and its writer lock taken) before standard input is spooled, so
+    // that opening, which removes spools left by interrupted imports, never meets this one.
+    let opened = open_log(data_dir, None, snapshot_every)?;
     let (path, display, _spool) = if file == "-" {
-        let mut spool = tempfile::NamedTempFile::new_in(data_dir)
-            .map_err(|error| Failure::data(format!("cannot spool standard input: {error}")))?;
+        let mut spool = opened
+            .create_spool()
+            .map_err(|error| Failure::io(format!("cannot spool standard input: {error}")))?;
         io::copy(&mut io::stdin().lock(), spool.as_file_mut())
-            .map_err(|error| Failure::data(format!("cannot read standard input: {error}")))?;
+            .map_err(|error| Failure::io(format!("cannot read standard input: {error}")))?;
         let path = spool.path().to_owned();
         (path, "<stdin>".to_owned(), Some(spool))
     } else {
         (PathBuf::from(file), file.to_owned(), None)
     };
     let open = |path: &Path| -> Result<BufReader<File>, Failure> {
-        if path.is_dir() {
-            return Err(Failure::usage(format!("cannot import `{display}`: it is a directory")));
-        }
         File::open(path)
             .map(|file| BufReader::with_capacity(1 << 16, file))
-            .map_err(|error| Failure::usage(format!("cannot open `{display}`: {error}")))
+            .map_err(|error| Failure::new(Code::Unreadable, format!("cannot open `{display}`: {error}")))
     };
-
-    let opened = open_log(data_dir, None, snapshot_every)?;
     let next_seq = opened.last_seq + 1;
-    // Pass 1: every line must parse, and must not be one the writer would refuse (time
-    // going backwards) or skip (an id not above the same actor's previous one in the
-    // file), before anything is written.
+    // Pass 1: every line must parse, and the writer must not refuse any event, before
+    // anything is written. The decisions are the writer's own rule, not a copy of it.
     let mut lines = 0_u64;
-    let mut last_at = opened.last_at;
-    let mut last_ids: std::collections::BTreeMap<exops_core::Actor, (u64, u64)> = Default::default();
+    let mut admission = opened.admission();
+    let checking = progress_bar(None, "checking");
     for line in Reader::with_decoder(decoder(data_dir, &display, next_seq)?, open(&path)?) {
-        let line = line.map_err(Failure::data)?;
-        let envelope = &line.envelope;
-        if let Some(previous) = last_at
-            && envelope.at < previous
-        {
-            return Err(Failure::data(format!(
-                "{display}:{}: field `at`: {} is earlier than the event before it ({previous}); \
-                 time must not go backwards (nothing was imported)",
-                line.line, envelope.at
-            )));
+        let line = line?;
+        let origin = origin_of(&line);
+        if let Appended::Refused { reason } = admission.dry_run(&submission(line))? {
+            checking.finish_and_clear();
+            return Err(Failure::new(
+                Code::Refused,
+                format!("{display}:{}: `{}` by {}: {reason} (nothing was imported)", origin.line, origin.kind, origin.actor),
+            ));
         }
-        last_at = Some(envelope.at);
-        if let Some((previous_id, previous_line)) = last_ids.get(&envelope.actor)
-            && envelope.id <= *previous_id
-        {
-            return Err(Failure::data(format!(
-                "{display}:{}: field `id`: {} of {} is not above its id {previous_id} on line {previous_line}; \
-                 ids go up per actor (nothing was imported)",
-                line.line, envelope.id, envelope.actor
-            )));
-        }
-        last_ids.insert(envelope.actor.clone(), (envelope.id, line.line));
         lines += 1;
+        if lines.is_multiple_of(4096) {
+            checking.set_position(lines);
+        }
+    }
+    checking.finish_and_clear();
+    if lines == 0 {
+        return Err(Failure::new(
+            Code::InvalidLog,
+            format!("`{display}` holds no event; nothing to import (a log begins with `venue_declared`)"),
+        ));
     }
     // Pass 2: append.
     let progress = progress_bar(Some(lines), "importing");
     let reader = Reader::with_decoder(decoder(data_dir, &display, next_seq)?, open(&path)?);
-    let report = pump(&opened, reader, &progress, IMPORT_BATCH);
+    let tell = if json { Tell::Report } else { Tell::Stderr };
+    let report = pump(&opened, reader, &progress, IMPORT_BATCH, &display, tell);
     progress.finish_and_clear();
     let closed = opened.log.close();
     let report = report?;
-    closed.map_err(Failure::data)?;
+    closed?;
+    if json {
+        return emit(&to_json(&ImportJson { file: &display, report: &report })?);
+    }
     emit(&format!("imported {display}: {}", report.summary()))
+}
+
+#[derive(Serialize)]
+struct DurableJson {
+    durable_through_seq: u64,
+}
+
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    summary: &'a AppendReport,
 }
 
 /// Appends JSON Lines from standard input as they come; after every group commit prints
 /// `durable through seq N` and flushes, so a caller always knows what survived.
-pub fn append(data_dir: &Path, snapshot_every: Option<u64>) -> Result<(), Failure> {
+pub fn append(data_dir: &Path, snapshot_every: Option<u64>, json: bool) -> Result<(), Failure> {
     let (commits, committed) = crossbeam_channel::bounded::<u64>(1024);
     let opened = open_log(data_dir, Some(commits), snapshot_every)?;
     let next_seq = opened.last_seq + 1;
     let printer = std::thread::spawn(move || {
-        let mut stdout = io::stdout().lock();
         for seq in committed {
-            if writeln!(stdout, "durable through seq {seq}").and_then(|()| stdout.flush()).is_err() {
+            let line = if json {
+                serde_json::to_string(&DurableJson { durable_through_seq: seq }).unwrap_or_default()
+            } else {
+                format!("durable through seq {seq}")
+            };
+            let mut stdout = io::stdout().lock();
+            if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
                 break;
             }
         }
     });
     let stdin = io::stdin().lock();
     let reader = Reader::with_decoder(decoder(data_dir, "<stdin>", next_seq)?, Box::new(stdin) as Box<dyn BufRead>);
-    let report = pump(&opened, reader, &ProgressBar::hidden(), 1);
+    let tell = if json { Tell::JsonLines } else { Tell::Stderr };
+    let report = pump(&opened, reader, &ProgressBar::hidden(), 1, "<stdin>", tell);
     let closed = opened.log.close();
     let _ = printer.join();
     let report = report?;
-    closed.map_err(Failure::data)?;
+    closed?;
+    if json {
+        return emit(&format!("{}\n", serde_json::to_string(&SummaryLine { summary: &report }).map_err(Failure::io)?));
+    }
     eprint!("exops: appended: {}", report.summary());
     Ok(())
 }
 
-pub fn export(data_dir: &Path, from: u64, to: Option<u64>) -> Result<(), Failure> {
-    let mut writer = exops_jsonl::Writer::new();
-    if from > 1 {
-        // The writer names markets and assets through the venue the log declares first.
-        if let Some(first) = LogReader::open(data_dir, 1).map_err(store_failure)?.next() {
-            writer.render(&first.map_err(store_failure)?);
-        }
+/// Prints the events `from..=to` of the log. A range starting past seq 1 is a tail: the
+/// venue is read first (not printed) so that customer operations can name markets.
+pub fn export(data_dir: &Path, from: u64, to: Option<u64>, format: ExportFormat) -> Result<(), Failure> {
+    if let Some(to) = to
+        && to < from
+    {
+        return Err(Failure::usage(format!("--to-seq {to} is before --from-seq {from}: nothing to export")));
     }
+    let mut writer = exops_jsonl::Writer::new();
+    if from > 1
+        && let Some(first) = LogReader::open(data_dir, 1)?.next()
+    {
+        // The writer names markets and assets through the venue the log declares first.
+        writer.render(&first?);
+    }
+    let write_failure = |error: io::Error| Failure::io(format!("cannot write the output: {error}"));
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    for envelope in LogReader::open(data_dir, from).map_err(store_failure)? {
-        let envelope = envelope.map_err(store_failure)?;
-        if to.is_some_and(|to| envelope.seq > to) {
-            break;
+    let bar = progress_bar(None, "exporting");
+    let mut reader = LogReader::open(data_dir, from)?;
+    let mut written = 0_u64;
+    let json = format == ExportFormat::Json;
+    let result = (|| -> Result<(), io::Error> {
+        if json {
+            out.write_all(b"[")?;
         }
-        let mut line = writer.render(&envelope);
-        line.push('\n');
-        match out.write_all(line.as_bytes()) {
-            Ok(()) => {}
-            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-            Err(error) => return Err(Failure::data(format!("cannot write the output: {error}"))),
+        for envelope in reader.by_ref() {
+            let envelope = envelope.map_err(|error| io::Error::other(StoreFailure(error)))?;
+            if to.is_some_and(|to| envelope.seq > to) {
+                break;
+            }
+            let line = writer.render(&envelope);
+            if json {
+                out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
+            }
+            out.write_all(line.as_bytes())?;
+            if !json {
+                out.write_all(b"\n")?;
+            }
+            written += 1;
+            if written.is_multiple_of(65_536) {
+                bar.set_position(written);
+            }
+        }
+        if json {
+            out.write_all(b"\n]\n")?;
+        }
+        out.flush()
+    })();
+    bar.finish_and_clear();
+    match result {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(error) => {
+            return match error.into_inner().map(|inner| inner.downcast::<StoreFailure>()) {
+                Some(Ok(store)) => Err(store.0.into()),
+                Some(Err(other)) => Err(Failure::io(format!("cannot write the output: {other}"))),
+                None => Err(write_failure(io::Error::other("unknown error"))),
+            };
         }
     }
-    match out.flush() {
-        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Failure::data(format!("cannot write the output: {error}")))
-        }
-        _ => Ok(()),
+    if let Some(tail) = &reader.unsealed_tail {
+        note(&tail.describe());
+    }
+    if written == 0 && from > 1 {
+        note(&format!("the log holds no event at or after seq {from}"));
+    }
+    Ok(())
+}
+
+/// A read error carried through the export's I/O closure.
+#[derive(Debug)]
+struct StoreFailure(exops_log::StoreError);
+
+impl std::fmt::Display for StoreFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
+
+impl std::error::Error for StoreFailure {}
 
 #[derive(Serialize)]
 struct VerifyJson<'a> {
@@ -351,25 +512,23 @@ fn summary_json(summary: &LogSummary) -> SummaryJson<'_> {
         first_at: summary.first_at.map(|at| at.to_string()),
         last_at: summary.last_at.map(|at| at.to_string()),
         head_hash: &summary.head_hash,
-        unsealed_tail: summary.unsealed_tail.as_ref().map(describe_tail),
+        unsealed_tail: summary.unsealed_tail.as_ref().map(exops_log::UnsealedTail::describe),
     }
 }
 
-fn describe_tail(tail: &exops_log::UnsealedTail) -> String {
-    tail.describe()
-}
-
 pub fn verify(data_dir: &Path, json: bool) -> Result<(), Failure> {
+    let bar = spinner("verifying");
     let result = walk(data_dir, true);
+    bar.finish_and_clear();
     let summary = match result {
         Err(exops_log::StoreError::Damaged(damage)) => {
             let message = format!("damaged: {damage}");
             if json {
                 emit(&to_json(&VerifyJson { ok: false, damage: Some(message.clone()), summary: None })?)?;
             }
-            return Err(Failure::data(message));
+            return Err(Failure::new(Code::Damaged, message));
         }
-        Err(other) => return Err(store_failure(other)),
+        Err(other) => return Err(other.into()),
         Ok(summary) => summary,
     };
     let whole = summary.unsealed_tail.is_none();
@@ -387,7 +546,7 @@ pub fn verify(data_dir: &Path, json: bool) -> Result<(), Failure> {
         ))?;
     }
     match &summary.unsealed_tail {
-        Some(tail) => Err(Failure::data(describe_tail(tail))),
+        Some(tail) => Err(Failure::new(Code::Damaged, tail.describe())),
         None => Ok(()),
     }
 }
@@ -404,22 +563,31 @@ struct SnapshotCoverage {
 struct StatsJson<'a> {
     #[serde(flatten)]
     summary: SummaryJson<'a>,
-    snapshots: Option<SnapshotCoverage>,
+    snapshots: SnapshotCoverage,
 }
 
+/// Only reads: the log's summary and the snapshot files, never the sled index (which
+/// opening would write to).
 pub fn stats(data_dir: &Path, json: bool) -> Result<(), Failure> {
-    let summary = walk(data_dir, false).map_err(store_failure)?;
-    let coverage = exops_log::snapshots::Snapshots::open(data_dir).ok().map(|snapshots| {
-        let (count, first_seq, last_seq) = snapshots.coverage();
-        SnapshotCoverage { count, first_seq, last_seq, every: snapshots.snapshot_every() }
-    });
+    let summary = walk(data_dir, false)?;
+    let coverage = exops_log::snapshots::Snapshots::coverage_read_only(data_dir);
+    let coverage = SnapshotCoverage {
+        count: coverage.count,
+        first_seq: coverage.first_seq,
+        last_seq: coverage.last_seq,
+        every: coverage.every,
+    };
+    if let Some(tail) = &summary.unsealed_tail
+        && json
+    {
+        note(&tail.describe());
+    }
     if json {
         return emit(&to_json(&StatsJson { summary: summary_json(&summary), snapshots: coverage })?);
     }
     let snapshots = match &coverage {
-        None => "snapshots   unavailable (the index cannot be opened)\n".to_owned(),
-        Some(SnapshotCoverage { count: 0, every, .. }) => format!("snapshots   none yet (one every {every} events)\n"),
-        Some(SnapshotCoverage { count, first_seq, last_seq, every }) => format!(
+        SnapshotCoverage { count: 0, every, .. } => format!("snapshots   none yet (one every {every} events)\n"),
+        SnapshotCoverage { count, first_seq, last_seq, every } => format!(
             "snapshots   {count}, at seq {} .. {} (one every {every} events)\n",
             first_seq.unwrap_or(0),
             last_seq.unwrap_or(0)
@@ -437,12 +605,19 @@ pub fn stats(data_dir: &Path, json: bool) -> Result<(), Failure> {
         or_dash(summary.first_at.map(|at| at.to_string())),
         or_dash(summary.last_at.map(|at| at.to_string())),
         summary.head_hash,
-        summary.unsealed_tail.as_ref().map(|tail| format!("note        {}\n", describe_tail(tail))).unwrap_or_default()
+        summary.unsealed_tail.as_ref().map(|tail| format!("note        {}\n", tail.describe())).unwrap_or_default()
     ))
 }
 
+#[derive(Serialize)]
+struct GeneratedJson<'a> {
+    data_dir: &'a Path,
+    events: u64,
+    seed: u64,
+}
+
 /// Writes a synthetic log of `events` events into a new data directory.
-pub fn generate(data_dir: &Path, events: u64, seed: u64) -> Result<(), Failure> {
+pub fn generate(data_dir: &Path, events: u64, seed: u64, json: bool) -> Result<(), Failure> {
     if exops_log::store::segments_dir(data_dir).is_dir()
         && walk(data_dir, false).map(|summary| summary.events > 0).unwrap_or(true)
     {
@@ -454,6 +629,9 @@ pub fn generate(data_dir: &Path, events: u64, seed: u64) -> Result<(), Failure> 
     let progress = progress_bar(Some(events), "generating");
     let written = exops_sim::generate::write_log(data_dir, events, seed, &mut |written| progress.set_position(written));
     progress.finish_and_clear();
-    let written = written.map_err(store_failure)?;
+    let written = written?;
+    if json {
+        return emit(&to_json(&GeneratedJson { data_dir, events: written, seed })?);
+    }
     emit(&format!("generated {written} events (seed {seed}) in {}\n", data_dir.display()))
 }

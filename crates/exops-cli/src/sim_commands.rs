@@ -12,20 +12,45 @@ use exops_sim::{Options, StartFrom};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::{Failure, emit, to_json};
+use crate::failure::{Code, Failure, input_file};
+use crate::output::{emit, to_json};
 
+/// Loads the scenario at `path`; a file that is a plan instead says so (arguments swapped).
 fn load_scenario(path: &Path) -> Result<Scenario, Failure> {
-    if !path.is_file() {
-        return Err(Failure::usage(format!("cannot read the scenario `{}`: not a file", path.display())));
-    }
-    Scenario::load(path).map_err(Failure::data)
+    input_file(path, "the scenario")?;
+    Scenario::load(path).map_err(|error| {
+        let mut failure = Failure::from(error);
+        if Plan::load(path).is_ok() {
+            failure.message.push_str(&format!(
+                "\n`{}` is a plan, not a scenario: were the scenario and the plan swapped? \
+                 (`exops simulate SCENARIO --plan PLAN`)",
+                path.display()
+            ));
+        }
+        failure
+    })
 }
 
+/// Loads the plan at `path`; a file that is a scenario instead says so.
 fn load_plan(path: &Path) -> Result<Plan, Failure> {
-    if !path.is_file() {
-        return Err(Failure::usage(format!("cannot read the plan `{}`: not a file", path.display())));
-    }
-    Plan::load(path).map_err(Failure::data)
+    input_file(path, "the plan")?;
+    Plan::load(path).map_err(|error| {
+        let mut failure = Failure::from(error);
+        if Scenario::load(path).is_ok() {
+            failure.message.push_str(&format!(
+                "\n`{}` is a scenario, not a plan: were the scenario and the plan swapped? \
+                 (`exops simulate SCENARIO --plan PLAN`)",
+                path.display()
+            ));
+        }
+        failure
+    })
+}
+
+/// An output file named on the command line, created before the run so that a path that
+/// cannot be written fails at once, not after minutes of simulation.
+fn create_output(path: &Path, what: &str) -> Result<File, Failure> {
+    File::create(path).map_err(|error| Failure::io(format!("cannot create {what} `{}`: {error}", path.display())))
 }
 
 /// Where the simulated events go.
@@ -39,8 +64,7 @@ impl LogOut {
     fn open(path: Option<&Path>) -> Result<LogOut, Failure> {
         let Some(path) = path else { return Ok(LogOut::None) };
         if path.extension().is_some_and(|extension| extension == "jsonl") {
-            let file = File::create(path)
-                .map_err(|error| Failure::usage(format!("cannot create `{}`: {error}", path.display())))?;
+            let file = create_output(path, "the log")?;
             return Ok(LogOut::Jsonl {
                 writer: BufWriter::with_capacity(1 << 16, file),
                 render: exops_jsonl::Writer::new(),
@@ -57,8 +81,8 @@ impl LogOut {
                 path.display()
             )));
         }
-        exops_log::init(path).map_err(Failure::data)?;
-        let log = Log::open(path, LogOptions::default(), None).map_err(Failure::data)?;
+        exops_log::init(path)?;
+        let log = Log::open(path, LogOptions::default(), None)?;
         Ok(LogOut::DataDir { log: Box::new(log), tickets: Vec::new() })
     }
 
@@ -101,14 +125,14 @@ impl LogOut {
                 let flushed = writer.flush();
                 match error.map_or(flushed, Err) {
                     Ok(()) => Ok(()),
-                    Err(error) => Err(Failure::data(format!("cannot write `{}`: {error}", path.display()))),
+                    Err(error) => Err(Failure::io(format!("cannot write `{}`: {error}", path.display()))),
                 }
             }
             LogOut::DataDir { log, tickets } => {
                 for ticket in tickets {
-                    ticket.wait().map_err(Failure::data)?;
+                    ticket.wait()?;
                 }
-                log.log.close().map(|_| ()).map_err(Failure::data)
+                log.log.close().map(|_| ()).map_err(Failure::from)
             }
         }
     }
@@ -120,8 +144,8 @@ pub struct SimulateArgs {
     pub plan: PathBuf,
     pub seed: Option<u64>,
     pub scale_percent: u32,
-    pub from: Option<String>,
-    pub at: Option<Timestamp>,
+    pub branch_from: Option<String>,
+    pub branch_at: Option<Timestamp>,
     pub log_out: Option<PathBuf>,
     pub report: Option<PathBuf>,
     pub mermaid: Option<PathBuf>,
@@ -132,21 +156,18 @@ pub struct SimulateArgs {
 fn options(
     seed: Option<u64>,
     scale_percent: u32,
-    from: Option<String>,
-    at: Option<Timestamp>,
+    branch_from: Option<String>,
+    branch_at: Option<Timestamp>,
 ) -> Result<Options, Failure> {
-    let start_from = match (from, at) {
+    let start_from = match (branch_from, branch_at) {
         (None, None) => StartFrom::Fresh,
-        (Some(source), Some(at)) => {
-            if source != "-" && !Path::new(&source).exists() {
-                return Err(Failure::usage(format!("cannot open `{source}` (--from): no such file or directory")));
-            }
-            StartFrom::Log { source, at }
-        }
+        (Some(source), Some(at)) => StartFrom::Log { source, at },
         (Some(_), None) => {
-            return Err(Failure::usage("--from needs --at: the instant of the recorded log to start from"));
+            return Err(Failure::usage("--branch-from needs --branch-at: the instant of the recorded log to start from"));
         }
-        (None, Some(_)) => return Err(Failure::usage("--at needs --from: the recorded log to start from")),
+        (None, Some(_)) => {
+            return Err(Failure::usage("--branch-at needs --branch-from: the recorded log to start from"));
+        }
     };
     Ok(Options { seed, scale_percent, start_from })
 }
@@ -165,7 +186,13 @@ fn progress(scenario: &Scenario, scale_percent: u32) -> ProgressBar {
 pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     let scenario = load_scenario(&args.scenario)?;
     let plan = load_plan(&args.plan)?;
-    let options = options(args.seed, args.scale_percent, args.from, args.at)?;
+    if let Some(source) = &args.branch_from {
+        // The same checks as every other command reading a log, before the run.
+        drop(exops_replay::Source::open(source)?);
+    }
+    let options = options(args.seed, args.scale_percent, args.branch_from, args.branch_at)?;
+    let report_file = args.report.as_deref().map(|path| create_output(path, "the report")).transpose()?;
+    let mermaid_file = args.mermaid.as_deref().map(|path| create_output(path, "the Mermaid file")).transpose()?;
     let mut out = LogOut::open(args.log_out.as_deref())?;
     let bar = progress(&scenario, args.scale_percent);
     let mut written = 0_u64;
@@ -177,26 +204,44 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
         }
     });
     bar.finish_and_clear();
-    let simulation = result.map_err(Failure::data)?;
+    let simulation = match result {
+        Ok(simulation) => simulation,
+        Err(error) => {
+            // Nothing was written to the outputs made for this run: leave no empty files.
+            for path in [args.report.as_deref(), args.mermaid.as_deref()].into_iter().flatten() {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(error.into());
+        }
+    };
     out.finish()?;
-    if let Some(path) = &args.mermaid {
+    let write = |file: Option<File>, path: Option<&Path>, text: &str| -> Result<(), Failure> {
+        if let (Some(mut file), Some(path)) = (file, path) {
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_data())
+                .map_err(|error| Failure::io(format!("cannot write `{}`: {error}", path.display())))?;
+        }
+        Ok(())
+    };
+    if mermaid_file.is_some() {
         let gantt = exops_replay::render_timeline_mermaid(&simulation.replay.finished_timeline());
-        std::fs::write(path, format!("```mermaid\n{gantt}```\n"))
-            .map_err(|error| Failure::data(format!("cannot write `{}`: {error}", path.display())))?;
+        write(mermaid_file, args.mermaid.as_deref(), &format!("```mermaid\n{gantt}```\n"))?;
     }
-    if let Some(path) = &args.report {
+    if report_file.is_some() {
         let timeline = simulation.replay.finished_timeline();
         let title = format!("{} — {}", scenario.name, plan.name);
-        std::fs::write(path, exops_sim::report::html(&title, &simulation.metrics, &timeline))
-            .map_err(|error| Failure::data(format!("cannot write the report `{}`: {error}", path.display())))?;
+        write(report_file, args.report.as_deref(), &exops_sim::report::html(&title, &simulation.metrics, &timeline))?;
     }
     let text = if args.json { to_json(&simulation.metrics)? } else { exops_sim::text::render(&simulation.metrics) };
     emit(&text)?;
     if args.strict && !simulation.metrics.violations.is_empty() {
-        return Err(Failure::data(format!(
-            "{} control violation(s) and --strict: the plan breaks the venue's controls",
-            simulation.metrics.violations.len()
-        )));
+        return Err(Failure::new(
+            Code::Violations,
+            format!(
+                "{} control violation(s) and --strict: the plan breaks the venue's controls",
+                simulation.metrics.violations.len()
+            ),
+        ));
     }
     Ok(())
 }
@@ -230,7 +275,7 @@ pub fn compare(
             }
         });
         bar.finish_and_clear();
-        runs.push(simulation.map_err(Failure::data)?.metrics);
+        runs.push(simulation?.metrics);
     }
     let rows = exops_sim::text::comparison(&runs);
     if json {
@@ -243,7 +288,7 @@ pub fn compare(
 pub fn lint(plan: &Path, scenario: Option<&Path>, json: bool) -> Result<(), Failure> {
     let plan = load_plan(plan)?;
     let findings = match scenario {
-        Some(path) => exops_sim::lint::lint(&plan, &load_scenario(path)?).map_err(Failure::data)?,
+        Some(path) => exops_sim::lint::lint(&plan, &load_scenario(path)?)?,
         None => Vec::new(),
     };
     if json {
@@ -262,5 +307,9 @@ pub fn lint(plan: &Path, scenario: Option<&Path>, json: bool) -> Result<(), Fail
         ));
         emit(&text)?;
     }
-    if findings.is_empty() { Ok(()) } else { Err(Failure { code: 1, message: String::new() }) }
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::shown(Code::Findings, format!("{}: {} finding(s)", plan.source, findings.len())))
+    }
 }

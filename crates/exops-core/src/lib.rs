@@ -10,6 +10,7 @@ mod mode;
 mod outcome;
 mod selector;
 mod state;
+mod suggest;
 mod time;
 mod venue;
 mod view;
@@ -19,6 +20,7 @@ pub use mode::{Level, Mode, closed_level, ladder, level_of, mode_at, valid_modes
 pub use outcome::*;
 pub use selector::{AssetPattern, SELECTOR_SYNTAX, Selector, SelectorError};
 pub use state::*;
+pub use suggest::{closest, did_you_mean};
 pub use time::{Timestamp, TimestampError};
 pub use venue::*;
 pub use view::*;

@@ -13,6 +13,9 @@ use crate::venue::{ServiceId, ServiceKind, ServiceTarget, Venue};
 pub const SELECTOR_SYNTAX: &str = "trading:BASE/QUOTE, trading:*, deposits:ASSET, deposits:ASSET@NETWORK, \
 deposits:*, withdrawals:ASSET, withdrawals:ASSET@NETWORK, withdrawals:*, margin, onboarding, login, *";
 
+/// The service names a selector may start with, for suggestions.
+const SERVICE_NAMES: [&str; 6] = ["trading", "deposits", "withdrawals", "margin", "onboarding", "login"];
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AssetPattern {
     Any,
@@ -101,7 +104,10 @@ impl Selector {
             ("trading" | "deposits" | "withdrawals", None) => Err(error(format!(
                 "`{service}` needs an argument after `:` (`{service}:*` for all); valid: {SELECTOR_SYNTAX}"
             ))),
-            _ => Err(error(format!("unknown service `{service}`; valid: {SELECTOR_SYNTAX}"))),
+            _ => Err(error(format!(
+                "unknown service `{service}`{}; valid: {SELECTOR_SYNTAX}",
+                crate::did_you_mean(service, SERVICE_NAMES)
+            ))),
         }
     }
 
@@ -118,7 +124,8 @@ impl Selector {
             Selector::Trading { market: Some(symbol) } => match venue.market_id(symbol) {
                 Some(market) => Ok(vec![venue.trading_service(market)]),
                 None => Err(error(format!(
-                    "the venue has no market `{symbol}`; its markets: {}",
+                    "the venue has no market `{symbol}`{}; its markets: {}",
+                    crate::did_you_mean(symbol, venue.market_symbols()),
                     venue.market_symbols().join(", ")
                 ))),
             },
@@ -133,7 +140,8 @@ impl Selector {
                     AssetPattern::Asset { code, network } => {
                         let Some(asset) = venue.asset_id(code) else {
                             return Err(error(format!(
-                                "the venue has no asset `{code}`; its assets: {}",
+                                "the venue has no asset `{code}`{}; its assets: {}",
+                                crate::did_you_mean(code, venue.asset_codes()),
                                 venue.asset_codes().join(", ")
                             )));
                         };
@@ -145,7 +153,8 @@ impl Selector {
                                     "asset `{code}` is declared without networks; use `{kind}:{code}`"
                                 ))),
                                 None => Err(error(format!(
-                                    "asset `{code}` has no network `{network}`; its networks: {}",
+                                    "asset `{code}` has no network `{network}`{}; its networks: {}",
+                                    crate::did_you_mean(network, venue.asset(asset).networks.iter().map(String::as_str)),
                                     venue.asset(asset).networks.join(", ")
                                 ))),
                             },

@@ -65,6 +65,10 @@ pub struct ParseError {
     /// The field at fault, when one is.
     pub field: Option<String>,
     pub message: String,
+    /// Set when the first line of a log that has not begun carries a later sequence
+    /// number: the text is the tail of a log, starting at this seq (`exops log export
+    /// --from-seq`), and needs the events before it.
+    pub tail_from_seq: Option<u64>,
 }
 
 impl fmt::Display for ParseError {
@@ -157,6 +161,7 @@ impl LineDecoder {
             line: self.line,
             field: field.map(str::to_owned),
             message: message.into(),
+            tail_from_seq: None,
         }
     }
 
@@ -178,6 +183,12 @@ impl LineDecoder {
     fn decode_text(&mut self, bytes: &[u8]) -> Result<Envelope, ParseError> {
         let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            return Err(self.error(
+                None,
+                "the line starts with a byte-order mark (BOM, bytes EF BB BF); save the file as UTF-8 without a BOM",
+            ));
+        }
         let text = std::str::from_utf8(bytes)
             .map_err(|error| self.error(None, format!("not UTF-8 (byte {} of the line)", error.valid_up_to() + 1)))?;
         let StrictValue(value) = serde_json::from_str(text).map_err(|error| {
@@ -190,6 +201,26 @@ impl LineDecoder {
         match object.remove("seq") {
             None => {}
             Some(Value::Number(number)) if number.as_u64() == Some(seq) => {}
+            Some(Value::Number(number))
+                if seq == 1
+                    && self.venue.is_none()
+                    && number.as_u64().is_some_and(|found| found > 1)
+                    && object.get("kind").and_then(Value::as_str) != Some("venue_declared") =>
+            {
+                let first = number.as_u64().unwrap_or(0);
+                let mut error = self.error(
+                    Some("seq"),
+                    format!(
+                        "is {first}: this is the tail of a log (as `exops log export --from-seq {first}` writes), \
+                         not a whole one; it needs the {} events before it: import it onto a data directory whose \
+                         log ends at seq {} (`exops log import FILE --data-dir DIR`)",
+                        first - 1,
+                        first - 1
+                    ),
+                );
+                error.tail_from_seq = Some(first);
+                return Err(error);
+            }
             Some(other) => {
                 return Err(self.error(
                     Some("seq"),
@@ -243,10 +274,17 @@ impl LineDecoder {
                 Some(path)
             };
             let message = match inner.strip_prefix("unknown field ") {
-                Some(rest) => format!("`{kind}` has no field {rest}"),
+                Some(rest) => {
+                    // serde says "`name`, expected one of `a`, `b`": suggest among those
+                    // and the envelope's own fields.
+                    let mut quoted = rest.split('`').skip(1).step_by(2);
+                    let unknown = quoted.next().unwrap_or_default();
+                    let known: Vec<&str> = quoted.chain(ENVELOPE_FIELDS.iter().copied()).collect();
+                    format!("`{kind}` has no field {rest}{}", exops_core::did_you_mean(unknown, known))
+                }
                 None => inner,
             };
-            ParseError { source: self.source.clone(), line: self.line, field, message }
+            ParseError { source: self.source.clone(), line: self.line, field, message, tail_from_seq: None }
         })
     }
 
@@ -355,9 +393,14 @@ impl LineDecoder {
                 if kind == "signup_requested" { Event::SignupRequested } else { Event::LoginAttempted }
             }
             unknown => {
-                return Err(
-                    self.error(Some("kind"), format!("unknown kind `{unknown}`; valid kinds: {}", KINDS.join(", ")))
-                );
+                return Err(self.error(
+                    Some("kind"),
+                    format!(
+                        "unknown kind `{unknown}`{}; valid kinds: {}",
+                        exops_core::did_you_mean(unknown, KINDS.iter().copied()),
+                        KINDS.join(", ")
+                    ),
+                ));
             }
         })
     }
@@ -405,6 +448,7 @@ impl<R: BufRead> Reader<R> {
                     line: self.line + 1,
                     field: None,
                     message: format!("cannot read: {error}"),
+                    tail_from_seq: None,
                 });
             }
         };

@@ -32,9 +32,13 @@ impl Point {
         if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
             return text.parse().map(Point::Seq).map_err(|_| format!("sequence number `{text}` is too large"));
         }
-        Timestamp::parse_rfc3339(text)
-            .map(Point::At)
-            .map_err(|error| format!("`--at` takes a sequence number (e.g. 120) or {error}"))
+        Timestamp::parse_rfc3339(text).map(Point::At).map_err(|error| {
+            format!(
+                "`{text}` is neither a sequence number (e.g. 120) nor an RFC 3339 instant with an offset \
+                 (e.g. 2019-08-07T00:00:00+09:00): {}",
+                error.reason
+            )
+        })
     }
 
     fn includes(self, envelope: &Envelope) -> bool {
@@ -74,6 +78,9 @@ pub struct Replay {
     pub timeline: Timeline,
     pub rejections: Vec<RejectedEvent>,
     pub duplicates: Vec<DuplicateEvent>,
+    /// What the user should hear about this fold: where the point fell (before the first
+    /// event, past the last), and what was repaired or rebuilt on the way.
+    pub notes: Vec<String>,
 }
 
 impl Replay {
@@ -127,33 +134,43 @@ pub enum Source {
     Log(exops_log::LogReader),
 }
 
-/// A source that could not be read, with where.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourceError(pub String);
-
-impl std::fmt::Display for SourceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why a source could not be opened or read, each variant a different thing for the user
+/// to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot open `{path}`: no such file or directory")]
+    NoSuchFile { path: String },
+    #[error(
+        "cannot open `{path}`: it is a directory but not an exops data directory (no `log/` inside); \
+         give a .jsonl file, `-` for standard input, or a directory made by `exops log init`"
+    )]
+    NotADataDirectory { path: String },
+    #[error("cannot open `{path}`: {error}")]
+    Unreadable {
+        path: String,
+        #[source]
+        error: io::Error,
+    },
+    /// A line of a JSON Lines text that is not an event.
+    #[error(transparent)]
+    Parse(#[from] exops_jsonl::ParseError),
+    /// The data directory's log could not be read: damage, or an I/O error.
+    #[error(transparent)]
+    Store(#[from] exops_log::StoreError),
+    /// No event at all: every log begins with `venue_declared`.
+    #[error("`{log}` holds no event; a log begins with `venue_declared` (see docs/event-catalog.md)")]
+    Empty { log: String },
 }
-
-impl std::error::Error for SourceError {}
 
 impl Source {
     /// Opens `-` (standard input), a `.jsonl` file, or a data directory.
-    pub fn open(source: &str) -> io::Result<Source> {
+    pub fn open(source: &str) -> Result<Source, SourceError> {
         let path = std::path::Path::new(source);
         if source != "-" && path.is_dir() {
             if !exops_log::store::segments_dir(path).is_dir() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "it is a directory but not an exops data directory (no `log/` inside); \
-                     give a .jsonl file or a directory made by `exops log init`",
-                ));
+                return Err(SourceError::NotADataDirectory { path: source.to_owned() });
             }
-            return exops_log::LogReader::open(path, 1)
-                .map(Source::Log)
-                .map_err(|error| io::Error::other(error.to_string()));
+            return Ok(Source::Log(exops_log::LogReader::open(path, 1)?));
         }
         open_jsonl(source).map(Source::Jsonl)
     }
@@ -169,24 +186,29 @@ impl Iterator for Source {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Source::Jsonl(reader) => reader.next().map(|line| line.map_err(|error| SourceError(error.to_string()))),
+            Source::Jsonl(reader) => reader.next().map(|line| line.map_err(SourceError::Parse)),
             Source::Log(reader) => reader.next().map(|envelope| {
-                envelope
-                    .map(|envelope| Line { line: envelope.seq, envelope })
-                    .map_err(|error| SourceError(error.to_string()))
+                envelope.map(|envelope| Line { line: envelope.seq, envelope }).map_err(SourceError::Store)
             }),
         }
     }
 }
 
 /// Opens a JSON Lines source: a path, or `-` for standard input.
-pub fn open_jsonl(source: &str) -> io::Result<Reader<Box<dyn BufRead>>> {
+pub fn open_jsonl(source: &str) -> Result<Reader<Box<dyn BufRead>>, SourceError> {
     if source == "-" {
         return Ok(Reader::new("<stdin>", Box::new(BufReader::new(io::stdin())) as Box<dyn BufRead>));
     }
-    let file = File::open(source)?;
-    if file.metadata()?.is_dir() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is a directory, not a JSON Lines file"));
+    let unreadable = |error: io::Error| match error.kind() {
+        io::ErrorKind::NotFound => SourceError::NoSuchFile { path: source.to_owned() },
+        _ => SourceError::Unreadable { path: source.to_owned(), error },
+    };
+    let file = File::open(source).map_err(unreadable)?;
+    if file.metadata().map_err(unreadable)?.is_dir() {
+        return Err(SourceError::Unreadable {
+            path: source.to_owned(),
+            error: io::Error::new(io::ErrorKind::InvalidInput, "it is a directory, not a JSON Lines file"),
+        });
     }
     Ok(Reader::new(source, Box::new(BufReader::with_capacity(1 << 16, file)) as Box<dyn BufRead>))
 }
@@ -204,9 +226,66 @@ pub fn replay_until<E>(lines: impl IntoIterator<Item = Result<Line, E>>, point: 
     Ok(replay)
 }
 
+/// Where a fold stopped relative to the log: what a user asking for a point should hear
+/// when the answer is not quite what they asked for. `first_at` is the first event's
+/// instant, `last` the last folded event, `more` whether events follow the point.
+fn point_notes(point: Point, first_at: Option<Timestamp>, last: Option<(u64, Timestamp)>, more: bool) -> Vec<String> {
+    let Some((last_seq, last_at)) = last else {
+        return match (point, first_at) {
+            (Point::Seq(seq), _) => {
+                vec![format!("--at {seq} is before the log's first event (seq 1): this is the state before it begins")]
+            }
+            (Point::At(at), Some(first_at)) => vec![format!(
+                "--at {at} is before the log's first event (at {first_at}): this is the state before it begins"
+            )],
+            _ => Vec::new(),
+        };
+    };
+    if more {
+        return Vec::new();
+    }
+    match point {
+        Point::Seq(seq) if seq > last_seq => vec![format!(
+            "--at {seq} is past the end of the log (its last event is seq {last_seq}, at {last_at}): \
+             this is the state at the end"
+        )],
+        Point::At(at) if at > last_at => vec![format!(
+            "--at {at} is past the log's last event (seq {last_seq}, at {last_at}): this is the state at the end"
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// Folds a source up to `point`, stopping at the first line that cannot be parsed. A
+/// source with no event at all is [`SourceError::Empty`]; a point before the first event
+/// or past the last one folds what there is, and says so in [`Replay::notes`].
+pub fn replay_source(source: Source, name: &str, point: Point) -> Result<Replay, SourceError> {
+    let mut replay = Replay::new();
+    let mut first = None;
+    let mut last = None;
+    let mut more = false;
+    for line in source {
+        let line = line?;
+        let envelope = &line.envelope;
+        first.get_or_insert(envelope.at);
+        if !point.includes(envelope) {
+            more = true;
+            break;
+        }
+        last = Some((envelope.seq, envelope.at));
+        replay.push(line.line, envelope);
+    }
+    if first.is_none() {
+        return Err(SourceError::Empty { log: name.to_owned() });
+    }
+    replay.notes = point_notes(point, first, last, more);
+    Ok(replay)
+}
+
 /// The state of a data directory's log at `point`, from the nearest snapshot at or
-/// before it plus the events after it. The notes say what was repaired or rebuilt.
-pub fn replay_data_dir(data_dir: &std::path::Path, point: Point) -> Result<(Replay, Vec<String>), SourceError> {
+/// before it plus the events after it. [`Replay::notes`] say what was repaired or
+/// rebuilt, and where the point fell.
+pub fn replay_data_dir(data_dir: &std::path::Path, point: Point) -> Result<Replay, SourceError> {
     replay_data_dir_with_progress(data_dir, point, &mut |_| {})
 }
 
@@ -215,7 +294,7 @@ pub fn replay_data_dir_with_progress(
     data_dir: &std::path::Path,
     point: Point,
     progress: &mut dyn FnMut(u64),
-) -> Result<(Replay, Vec<String>), SourceError> {
+) -> Result<Replay, SourceError> {
     use exops_log::restore::{Target, restore_with_progress};
     let mut notes = Vec::new();
     let snapshots = match exops_log::snapshots::Snapshots::open(data_dir) {
@@ -230,25 +309,67 @@ pub fn replay_data_dir_with_progress(
         Point::Seq(seq) => Target::Seq(seq),
         Point::At(at) => Target::At(at),
     };
-    let restored = restore_with_progress(data_dir, snapshots.as_ref(), target, progress)
-        .map_err(|error| SourceError(error.to_string()))?;
+    let restored = restore_with_progress(data_dir, snapshots.as_ref(), target, progress)?;
     notes.extend(restored.notes);
-    Ok((Replay { state: restored.state, ..Replay::default() }, notes))
+    Ok(Replay { state: restored.state, notes, ..Replay::default() })
+}
+
+/// A line (or, in a data directory, a stretch of the log) that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InvalidLine {
+    /// The line number in a JSON Lines text; `None` for damage in a data directory.
+    pub line: Option<u64>,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    pub message: String,
+    /// The whole sentence, as text output prints it.
+    #[serde(skip)]
+    pub display: String,
+}
+
+impl std::fmt::Display for InvalidLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl From<&SourceError> for InvalidLine {
+    fn from(error: &SourceError) -> InvalidLine {
+        match error {
+            SourceError::Parse(parse) => InvalidLine {
+                line: Some(parse.line),
+                field: parse.field.clone(),
+                message: parse.message.clone(),
+                display: parse.to_string(),
+            },
+            other => InvalidLine { line: None, field: None, message: other.to_string(), display: other.to_string() },
+        }
+    }
 }
 
 /// What `check` found: every parse error and every rejected event of a source.
 #[derive(Debug, Default, Serialize)]
 pub struct CheckReport {
+    /// Events read (applied, rejected or duplicates).
     pub events: u64,
-    pub parse_errors: Vec<String>,
+    /// Lines that are not events, all of them counted.
+    pub invalid_lines: u64,
+    /// The first [`PARSE_ERRORS_KEPT`] of them.
+    pub parse_errors: Vec<InvalidLine>,
+    /// How many invalid lines are counted but not in `parse_errors`.
+    pub parse_errors_not_listed: u64,
     pub rejections: Vec<RejectedEvent>,
     pub duplicates: Vec<DuplicateEvent>,
+    /// Set when the text is the tail of a log starting at this seq: it was not checked
+    /// past its first line, since it needs the events before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tail_from_seq: Option<u64>,
 }
 
 impl CheckReport {
-    /// Every line parsed, every event applied, and there was at least the venue.
+    /// Every line parsed, no event was rejected, and there was at least the venue.
     pub fn is_clean(&self) -> bool {
-        self.parse_errors.is_empty() && self.rejections.is_empty() && self.events > 0
+        self.invalid_lines == 0 && self.rejections.is_empty() && self.events > 0
     }
 }
 
@@ -256,11 +377,14 @@ impl CheckReport {
 pub const PARSE_ERRORS_KEPT: usize = 100;
 
 /// Applies everything it can read and lists what went wrong; a line that does not parse
-/// is reported and skipped.
-pub fn check<E: std::fmt::Display>(lines: impl IntoIterator<Item = Result<Line, E>>) -> CheckReport {
+/// is reported and skipped. A tail of a log (its first line numbered past 1) is reported
+/// once, as such, and not read further.
+pub fn check<E>(lines: impl IntoIterator<Item = Result<Line, E>>) -> CheckReport
+where
+    SourceError: From<E>,
+{
     let mut replay = Replay::new();
     let mut report = CheckReport::default();
-    let mut parse_errors_dropped = 0_u64;
     for line in lines {
         match line {
             Ok(line) => {
@@ -268,17 +392,22 @@ pub fn check<E: std::fmt::Display>(lines: impl IntoIterator<Item = Result<Line, 
                 replay.push(line.line, &line.envelope);
             }
             Err(error) => {
+                let error = SourceError::from(error);
                 replay.state.reject_unreadable();
+                report.invalid_lines += 1;
                 if report.parse_errors.len() < PARSE_ERRORS_KEPT {
-                    report.parse_errors.push(error.to_string());
+                    report.parse_errors.push(InvalidLine::from(&error));
                 } else {
-                    parse_errors_dropped += 1;
+                    report.parse_errors_not_listed += 1;
+                }
+                if let SourceError::Parse(parse) = &error
+                    && let Some(first) = parse.tail_from_seq
+                {
+                    report.tail_from_seq = Some(first);
+                    break;
                 }
             }
         }
-    }
-    if parse_errors_dropped > 0 {
-        report.parse_errors.push(format!("… and {parse_errors_dropped} more lines that do not parse"));
     }
     report.rejections = replay.rejections;
     report.duplicates = replay.duplicates;

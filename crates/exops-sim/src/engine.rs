@@ -31,16 +31,22 @@ pub enum StartFrom {
     Log { source: String, at: Timestamp },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SimError(pub String);
-
-impl std::fmt::Display for SimError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why a simulation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// `--scale` asks for more requests a day than the simulator bounds itself to.
+    #[error("scaled to {requests} requests a day; at most {max} (give a smaller --scale)")]
+    TooManyRequests { requests: u64, max: u64 },
+    /// The recorded log to branch from declares no venue before the branch point.
+    #[error("the recorded log declares no venue before the branch point, so there is nothing to simulate from")]
+    NoVenue,
+    /// A scenario event does not fit the venue it meets (a recorded log's, when branching).
+    #[error("{0}")]
+    ScenarioEvent(String),
+    /// The recorded log could not be opened or read.
+    #[error(transparent)]
+    Source(#[from] exops_replay::SourceError),
 }
-
-impl std::error::Error for SimError {}
 
 /// A finished run.
 #[derive(Debug)]
@@ -170,7 +176,7 @@ impl Engine<'_> {
     fn run_item(&mut self, at: Timestamp, item: Item) -> Result<(), SimError> {
         if let Item::Scenario(index) = item {
             let event = &self.scenario.events[index];
-            let envelope = self.decode(&event.template, at, &event.label).map_err(SimError)?;
+            let envelope = self.decode(&event.template, at, &event.label).map_err(SimError::ScenarioEvent)?;
             let kind = envelope.event.kind_name();
             let label = event.label.clone();
             if let Outcome::Rejected(rejection) = self.emit(envelope.at, envelope.actor, envelope.event, envelope.note)
@@ -473,11 +479,10 @@ pub fn simulate(
         *count = scale(*count);
     }
     if per_day.total() > crate::scenario::REQUESTS_PER_DAY_MAX {
-        return Err(SimError(format!(
-            "scaled to {} requests a day; at most {}",
-            per_day.total(),
-            crate::scenario::REQUESTS_PER_DAY_MAX
-        )));
+        return Err(SimError::TooManyRequests {
+            requests: per_day.total(),
+            max: crate::scenario::REQUESTS_PER_DAY_MAX,
+        });
     }
     let start_from = &options.start_from;
     let scenario = &scenario;
@@ -536,7 +541,7 @@ pub fn simulate(
         }
     }
     if engine.replay.state.venue().is_none() {
-        return Err(SimError("the log declares no venue to simulate from".to_owned()));
+        return Err(SimError::NoVenue);
     }
     engine.collector.begin(&engine.replay.state, engine.now);
     for (index, event) in scenario.events.iter().enumerate() {
@@ -638,12 +643,11 @@ fn load_log(
     at: Timestamp,
     sink: &mut dyn FnMut(&Envelope),
 ) -> Result<(Replay, BTreeSet<String>), SimError> {
-    let opened =
-        exops_replay::Source::open(source).map_err(|error| SimError(format!("cannot open `{source}`: {error}")))?;
+    let opened = exops_replay::Source::open(source)?;
     let mut replay = Replay::new();
     let mut seen = BTreeSet::new();
     for line in opened {
-        let line = line.map_err(|error| SimError(error.to_string()))?;
+        let line = line?;
         if line.envelope.at > at {
             break;
         }

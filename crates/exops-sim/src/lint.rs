@@ -19,10 +19,10 @@ pub struct Finding {
 
 /// Dry-runs `plan` on `scenario` without customers; every violation and every phase
 /// that never opens is a finding.
-pub fn lint(plan: &Plan, scenario: &Scenario) -> Result<Vec<Finding>, String> {
+pub fn lint(plan: &Plan, scenario: &Scenario) -> Result<Vec<Finding>, crate::SimError> {
     let mut dry = scenario.clone();
     dry.workload.per_day = Default::default();
-    let simulation = simulate(&dry, plan, &Options::default(), &mut |_| {}).map_err(|error| error.0)?;
+    let simulation = simulate(&dry, plan, &Options::default(), &mut |_| {})?;
     let mut findings = Vec::new();
     let location = |phase: &str| {
         plan.phases

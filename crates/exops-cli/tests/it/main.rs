@@ -4,7 +4,9 @@
 //! Every run goes through [`exops`] (or [`exops_with_stdin`]), which also asserts that
 //! the process did not panic, so no test can pass on a crash.
 
+mod answers;
 mod check;
+mod cli_docs;
 mod crash;
 mod log_commands;
 mod replay;

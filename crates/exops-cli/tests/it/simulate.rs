@@ -64,13 +64,13 @@ fn simulate_usage_errors_exit_2() {
         scenario.as_str(),
         "--plan",
         plan.as_str(),
-        "--from",
+        "--branch-from",
         "missing.jsonl",
-        "--at",
+        "--branch-at",
         "2019-08-05T00:00:00Z",
     ])
     .expect_code(2);
-    exops(&["simulate", scenario.as_str(), "--plan", plan.as_str(), "--at", "2019-08-05T00:00:00Z"]).expect_code(2);
+    exops(&["simulate", scenario.as_str(), "--plan", plan.as_str(), "--branch-at", "2019-08-05T00:00:00Z"]).expect_code(2);
 }
 
 /// A scenario mistake stops `simulate`, `compare` and `lint --scenario` with exit 1 before

@@ -55,7 +55,7 @@ fn mermaid_of_the_fixture_is_a_gantt_with_a_section_per_service() {
 
 #[test]
 fn services_option_limits_the_sections() {
-    let run = exops(&["timeline", &fixture(), "--services", "withdrawals:*", "margin", "--format", "mermaid"]);
+    let run = exops(&["timeline", &fixture(), "--services", "withdrawals:*,margin", "--format", "mermaid"]);
     run.expect_code(0);
     assert_valid_gantt(&run.stdout);
     assert_eq!(

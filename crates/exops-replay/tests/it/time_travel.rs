@@ -69,7 +69,8 @@ proptest! {
     #[test]
     fn snapshot_plus_tail_equals_a_full_replay_at_any_sequence_number(seq in 0_u64..800) {
         let point = Point::Seq(seq);
-        let (from_snapshots, notes) = replay_data_dir(data_dir(), point).unwrap();
+        let from_snapshots = replay_data_dir(data_dir(), point).unwrap();
+        let notes = &from_snapshots.notes;
         prop_assert!(notes.is_empty(), "{notes:?}");
         let full = replay_file(&workspace_path(FIXTURE), point);
         prop_assert_eq!(from_snapshots.state.view(), full.state.view());
@@ -80,7 +81,7 @@ proptest! {
     fn snapshot_plus_tail_equals_a_full_replay_at_any_instant(minutes in 0_i64..(200 * 24 * 60)) {
         let start = Timestamp::parse_rfc3339("2019-06-30T00:00:00Z").unwrap().unix_micros();
         let point = Point::At(Timestamp::from_unix_micros(start + minutes * 60_000_000));
-        let (from_snapshots, _) = replay_data_dir(data_dir(), point).unwrap();
+        let from_snapshots = replay_data_dir(data_dir(), point).unwrap();
         let full = replay_file(&workspace_path(FIXTURE), point);
         prop_assert_eq!(from_snapshots.state.view(), full.state.view());
     }
@@ -113,7 +114,8 @@ fn scratch_copy() -> tempfile::TempDir {
 #[test]
 fn a_missing_index_is_rebuilt_from_the_log_and_says_so() {
     let copy = scratch_copy();
-    let (replay, notes) = replay_data_dir(copy.path(), Point::End).unwrap();
+    let replay = replay_data_dir(copy.path(), Point::End).unwrap();
+    let notes = replay.notes.clone();
     assert_eq!(replay.state.view(), replay_file(&workspace_path(FIXTURE), Point::End).state.view());
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0].contains("had no snapshots: replayed the log from the start and rebuilt them"), "{notes:?}");

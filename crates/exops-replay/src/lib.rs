@@ -85,7 +85,7 @@ impl Replay {
     pub fn push(&mut self, line: u64, envelope: &Envelope) -> Outcome {
         let outcome = self.state.apply(envelope);
         match &outcome {
-            Outcome::Applied { changed } => {
+            Outcome::Applied { changed, .. } => {
                 if let Event::VenueDeclared(_) = envelope.event
                     && let Some(venue) = self.state.venue()
                 {

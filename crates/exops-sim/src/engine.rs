@@ -131,7 +131,7 @@ impl Engine<'_> {
         let outcome = self.replay.push(envelope.seq, &envelope);
         (self.sink)(&envelope);
         self.collector.observe(&self.replay.state, &envelope, &outcome);
-        if let Outcome::Applied { changed } = &outcome {
+        if let Outcome::Applied { changed, .. } = &outcome {
             self.seen.insert(envelope.event.kind_name().to_owned());
             if !changed.is_empty() {
                 self.last_change = Some(at);

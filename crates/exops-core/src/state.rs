@@ -817,7 +817,8 @@ impl State {
     }
 
     /// Refuses a change that would move a compromised asset's withdrawals out of
-    /// `closed` before its controls are met.
+    /// `closed` before its controls are met ([`State::withdrawal_controls`]), naming the
+    /// first incident, in opening order, that still needs something.
     fn check_controls(&self, service: ServiceId, new_gate: Gate) -> Result<(), Rejection> {
         let venue = self.venue_ref();
         let details = venue.service(service);
@@ -825,32 +826,13 @@ impl State {
         if details.kind != ServiceKind::Withdrawals || new_gate.level >= closed_level(details.kind) {
             return Ok(());
         }
-        for incident in &self.incidents {
-            let Some(compromised) = incident.compromised.iter().find(|entry| entry.asset == asset) else {
-                continue;
-            };
-            let mut missing = Vec::new();
-            if compromised.keys_rotated_at.is_none() {
-                missing.push(format!("keys of {} rotated (`keys_rotated`)", venue.asset(asset).code));
-            }
-            if incident.review_passed_at.is_none() {
-                missing.push("a security review passed (`security_review_passed`)".to_owned());
-            }
-            for role in &venue.approvals_required {
-                if !incident.approvals.contains_key(role) {
-                    missing.push(format!("approval by role `{role}` (`approval_given`)"));
-                }
-            }
-            if !missing.is_empty() {
-                return Err(Rejection::ControlUnmet {
-                    service: details.name.clone(),
-                    would_be: mode_at(details.kind, new_gate.level),
-                    incident: incident.name.clone(),
-                    missing,
-                });
-            }
-        }
-        Ok(())
+        let Some(unmet) = self.withdrawal_controls(asset).unmet.into_iter().next() else { return Ok(()) };
+        Err(Rejection::ControlUnmet {
+            service: details.name.clone(),
+            would_be: mode_at(details.kind, new_gate.level),
+            incident: self.incidents[unmet.incident as usize].name.clone(),
+            missing: unmet.missing.iter().map(|missing| missing.describe(venue)).collect(),
+        })
     }
 
     /// Writes the new gates of `updates` (in service order). `holds_changed` says whether

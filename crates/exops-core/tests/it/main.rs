@@ -2,6 +2,7 @@
 //! and `hold_mode_set` over a small venue, checked event by event against the simple
 //! reference model in `reference_model.rs`.
 
+mod controls;
 mod customers;
 mod reference_model;
 

@@ -105,7 +105,14 @@ pub fn render_state_text(view: &StateView) -> String {
                         for role in &controls.approvals_missing {
                             missing.push(format!("approval:{role}"));
                         }
-                        format!("missing {}", missing.join(", "))
+                        let mut parts = Vec::new();
+                        if !missing.is_empty() {
+                            parts.push(format!("missing {}", missing.join(", ")));
+                        }
+                        if !controls.held_back_by.is_empty() {
+                            parts.push(format!("withdrawals wait for {}", controls.held_back_by.join(", ")));
+                        }
+                        parts.join("; ")
                     }
                 };
                 vec![

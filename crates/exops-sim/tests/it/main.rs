@@ -3,4 +3,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod fixtures;
+mod gates;
 mod report;

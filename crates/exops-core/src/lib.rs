@@ -5,6 +5,7 @@
 //! with a cause; an event log folded through [`State::apply`] gives the state at any
 //! point. This crate does no I/O and reads no clock: time comes from the events.
 
+mod controls;
 mod event;
 mod mode;
 mod outcome;
@@ -15,6 +16,7 @@ mod time;
 mod venue;
 mod view;
 
+pub use controls::{IncidentControls, MissingControl, UnmetControls, WithdrawalControls};
 pub use event::*;
 pub use mode::{Level, Mode, closed_level, ladder, level_of, mode_at, valid_modes};
 pub use outcome::*;

@@ -11,9 +11,16 @@ pub const NO_HOLD: u32 = u32::MAX;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// An operator event took effect; `changed` lists the services whose effective mode
-    /// or cap changed, in service order.
-    Applied { changed: Vec<ServiceId> },
+    /// An operator event took effect. Both lists are in service order.
+    Applied {
+        /// The services whose effective mode or cap changed (their `since` moved to the
+        /// event's instant).
+        changed: Vec<ServiceId>,
+        /// Every service whose gate (mode, cap, the holds setting them) or set of covering
+        /// holds changed: `changed` and the services held differently under the same mode
+        /// and cap, such as a closed service a second hold now covers too.
+        gates_or_holds_changed: Vec<ServiceId>,
+    },
     /// A customer operation was gated by the state at its instant.
     Customer(Gated),
     /// The actor already had an event with this id or a later one applied.

@@ -196,7 +196,20 @@ pub struct State {
     counters: EventCounters,
 }
 
-type Applied = Result<Vec<ServiceId>, Rejection>;
+/// What an applied operator event changed, for [`Outcome::Applied`].
+#[derive(Debug, Default)]
+struct ServicesChanged {
+    mode_or_cap: Vec<ServiceId>,
+    gate_or_holds: Vec<ServiceId>,
+}
+
+impl ServicesChanged {
+    fn into_outcome(self) -> Outcome {
+        Outcome::Applied { changed: self.mode_or_cap, gates_or_holds_changed: self.gate_or_holds }
+    }
+}
+
+type Applied = Result<ServicesChanged, Rejection>;
 
 /// How many events ahead [`State::apply_batch`] starts loading a customer's entries.
 pub const LOOKAHEAD: usize = 8;
@@ -482,7 +495,7 @@ impl State {
         }
         if let Event::VenueDeclared(spec) = &envelope.event {
             return match self.declare_venue(spec, envelope.at) {
-                Ok(changed) => Outcome::Applied { changed },
+                Ok(changed) => changed.into_outcome(),
                 Err(rejection) => Outcome::Rejected(rejection),
             };
         }
@@ -513,7 +526,7 @@ impl State {
             return Outcome::Rejected(Rejection::VenueCeased { at });
         }
         match self.apply_operator_event(envelope) {
-            Ok(changed) => Outcome::Applied { changed },
+            Ok(changed) => changed.into_outcome(),
             Err(rejection) => Outcome::Rejected(rejection),
         }
     }
@@ -543,7 +556,8 @@ impl State {
             })
             .collect();
         self.venue = Some(Box::new(venue));
-        Ok((0..services as u32).map(ServiceId).collect())
+        let all: Vec<ServiceId> = (0..services as u32).map(ServiceId).collect();
+        Ok(ServicesChanged { mode_or_cap: all.clone(), gate_or_holds: all })
     }
 
     fn apply_operator_event(&mut self, envelope: &Envelope) -> Applied {
@@ -620,7 +634,7 @@ impl State {
         if !roles.insert(grant.role.clone()) {
             return Err(invalid("role", format!("`{}` already has role `{}`", grant.person, grant.role)));
         }
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     fn open_incident(&mut self, opened: &IncidentOpened, at: Timestamp) -> Applied {
@@ -658,7 +672,7 @@ impl State {
             return Err(rejection);
         }
         self.incident_names.insert(opened.incident.clone(), slot);
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     fn add_thefts(&mut self, recorded: &TheftRecorded) -> Applied {
@@ -670,7 +684,7 @@ impl State {
             return Err(invalid("stolen", "list what was stolen (asset, wallet, amount_minor)"));
         }
         self.record_thefts(slot, &recorded.stolen)?;
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     /// Takes stolen funds out of custody and puts their assets under the compromise
@@ -737,7 +751,7 @@ impl State {
         let incident = &mut self.incidents[slot as usize];
         incident.status = update.status;
         incident.status_since = at;
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     // ----- holds ----------------------------------------------------------------------
@@ -803,7 +817,8 @@ impl State {
     }
 
     /// Refuses a change that would move a compromised asset's withdrawals out of
-    /// `closed` before its controls are met.
+    /// `closed` before its controls are met ([`State::withdrawal_controls`]), naming the
+    /// first incident, in opening order, that still needs something.
     fn check_controls(&self, service: ServiceId, new_gate: Gate) -> Result<(), Rejection> {
         let venue = self.venue_ref();
         let details = venue.service(service);
@@ -811,43 +826,31 @@ impl State {
         if details.kind != ServiceKind::Withdrawals || new_gate.level >= closed_level(details.kind) {
             return Ok(());
         }
-        for incident in &self.incidents {
-            let Some(compromised) = incident.compromised.iter().find(|entry| entry.asset == asset) else {
-                continue;
-            };
-            let mut missing = Vec::new();
-            if compromised.keys_rotated_at.is_none() {
-                missing.push(format!("keys of {} rotated (`keys_rotated`)", venue.asset(asset).code));
-            }
-            if incident.review_passed_at.is_none() {
-                missing.push("a security review passed (`security_review_passed`)".to_owned());
-            }
-            for role in &venue.approvals_required {
-                if !incident.approvals.contains_key(role) {
-                    missing.push(format!("approval by role `{role}` (`approval_given`)"));
-                }
-            }
-            if !missing.is_empty() {
-                return Err(Rejection::ControlUnmet {
-                    service: details.name.clone(),
-                    would_be: mode_at(details.kind, new_gate.level),
-                    incident: incident.name.clone(),
-                    missing,
-                });
-            }
-        }
-        Ok(())
+        let Some(unmet) = self.withdrawal_controls(asset).unmet.into_iter().next() else { return Ok(()) };
+        Err(Rejection::ControlUnmet {
+            service: details.name.clone(),
+            would_be: mode_at(details.kind, new_gate.level),
+            incident: self.incidents[unmet.incident as usize].name.clone(),
+            missing: unmet.missing.iter().map(|missing| missing.describe(venue)).collect(),
+        })
     }
 
-    fn commit_gates(&mut self, updates: Vec<(ServiceId, Gate)>, at: Timestamp) -> Vec<ServiceId> {
-        let mut changed = Vec::new();
+    /// Writes the new gates of `updates` (in service order). `holds_changed` says whether
+    /// the event changed the covering holds of every service in `updates` (placing or
+    /// lifting a hold), so that each is reported even when its gate stays the same.
+    fn commit_gates(&mut self, updates: Vec<(ServiceId, Gate)>, holds_changed: bool, at: Timestamp) -> ServicesChanged {
+        debug_assert!(updates.windows(2).all(|pair| pair[0].0 < pair[1].0), "updates are in service order");
+        let mut changed = ServicesChanged::default();
         for (service, gate) in updates {
-            if self.gates[service.index()] != gate {
-                let before = self.gates[service.index()];
+            let before = self.gates[service.index()];
+            if before != gate || holds_changed {
+                changed.gate_or_holds.push(service);
+            }
+            if before != gate {
                 self.gates[service.index()] = gate;
                 if before.level != gate.level || before.cap_minor != gate.cap_minor {
                     self.service_since[service.index()] = at;
-                    changed.push(service);
+                    changed.mode_or_cap.push(service);
                 }
             }
         }
@@ -906,7 +909,7 @@ impl State {
             self.service_holds[service.index()].push(slot);
             updates.push((service, self.compute_gate(service, &self.service_holds[service.index()], None)));
         }
-        Ok(self.commit_gates(updates, at))
+        Ok(self.commit_gates(updates, true, at))
     }
 
     fn lift_hold(&mut self, lifted: &HoldLifted, at: Timestamp) -> Applied {
@@ -947,7 +950,7 @@ impl State {
         if hold.covers.is_empty() {
             hold.lifted_at = Some(at);
         }
-        Ok(self.commit_gates(updates, at))
+        Ok(self.commit_gates(updates, true, at))
     }
 
     fn set_hold_mode(&mut self, set: &HoldModeSet, at: Timestamp) -> Applied {
@@ -964,7 +967,7 @@ impl State {
             updates.push((*service, gate));
         }
         self.holds[slot as usize] = record;
-        Ok(self.commit_gates(updates, at))
+        Ok(self.commit_gates(updates, false, at))
     }
 
     fn cease(&mut self, ceased: &VenueCeased, at: Timestamp) -> Applied {
@@ -975,7 +978,7 @@ impl State {
         let services = self.venue_ref().services.len() as u32;
         let updates: Vec<(ServiceId, Gate)> =
             (0..services).map(ServiceId).map(|service| (service, self.compute_gate(service, &[], None))).collect();
-        Ok(self.commit_gates(updates, at))
+        Ok(self.commit_gates(updates, false, at))
     }
 
     // ----- controls ---------------------------------------------------------------------
@@ -1002,7 +1005,7 @@ impl State {
             return Err(invalid("asset", format!("keys of `{}` are already rotated", rotated.asset)));
         }
         entry.keys_rotated_at = Some(at);
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     fn pass_review(&mut self, review: &SecurityReviewPassed, actor: &Actor, at: Timestamp) -> Applied {
@@ -1019,7 +1022,7 @@ impl State {
             return Err(invalid("incident", format!("the review of `{}` already passed", review.incident)));
         }
         incident.review_passed_at = Some(at);
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     fn approve(&mut self, approval: &ApprovalGiven, actor: &Actor) -> Applied {
@@ -1056,7 +1059,7 @@ impl State {
             )));
         }
         self.incidents[slot as usize].approvals.insert(approval.role.clone(), person.clone());
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     // ----- money ------------------------------------------------------------------------
@@ -1083,7 +1086,7 @@ impl State {
         let new_to = to.checked_add(amount).ok_or(Rejection::Overflow { asset: transfer.asset.clone() })?;
         *from -= amount;
         *to = new_to;
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     fn replenish(&mut self, replenished: &CustodyReplenished) -> Applied {
@@ -1105,7 +1108,7 @@ impl State {
             Wallet::Cold => entry.cold_minor = wallet_after,
         }
         entry.replenished_minor = replenished_after;
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     fn pay_refund(&mut self, refund: &RefundPaid) -> Applied {
@@ -1118,7 +1121,7 @@ impl State {
             return Err(invalid("customers", "a refund goes to at least one customer"));
         }
         self.credit_customers(asset, &refund.asset, amount)?;
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     /// Credits customers with company-funded money: both what they are owed and what the
@@ -1173,7 +1176,7 @@ impl State {
         let entry = &mut self.ledger[from.0 as usize];
         entry.liabilities_minor -= held;
         entry.claims_converted_minor = entry.claims_converted_minor.saturating_add(held);
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     fn apply_haircut(&mut self, haircut: &HaircutApplied) -> Applied {
@@ -1190,7 +1193,7 @@ impl State {
             entry.liabilities_minor -= cut;
             entry.haircut_minor = entry.haircut_minor.saturating_add(cut);
         }
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     fn settle_withdrawals(&mut self, settled: &WithdrawalsSettled) -> Applied {
@@ -1229,7 +1232,7 @@ impl State {
             impact.backlog_count = 0;
             impact.backlog_minor = 0;
         }
-        Ok(Vec::new())
+        Ok(ServicesChanged::default())
     }
 
     /// What customers are owed in `asset` beyond the withdrawals already queued.

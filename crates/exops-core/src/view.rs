@@ -104,7 +104,13 @@ pub struct ControlsView {
     /// Role → person, for the roles that approved so far.
     pub approvals: BTreeMap<String, String>,
     pub approvals_missing: Vec<String>,
-    /// Whether every control is met, so that withdrawals of these assets may reopen.
+    /// Other incidents that compromised one of these assets and still need something
+    /// (in opening order): withdrawals of that asset wait for them too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held_back_by: Vec<String>,
+    /// Whether withdrawals of every asset this incident compromised may reopen: its own
+    /// controls are met, and so are those of every other incident that compromised one
+    /// of them ([`State::incident_controls`], the rule `apply` enforces).
     pub met: bool,
 }
 
@@ -254,20 +260,16 @@ impl State {
                 )
             })
             .collect();
-        let incidents = self
-            .incidents()
-            .iter()
-            .map(|incident| {
-                let controls = (!incident.compromised.is_empty()).then(|| {
+        let incidents = (0_u32..)
+            .zip(self.incidents())
+            .map(|(slot, incident)| {
+                let controls = self.incident_controls(slot).map(|controls| {
                     let approvals_missing: Vec<String> = venue
                         .approvals_required
                         .iter()
                         .filter(|role| !incident.approvals.contains_key(*role))
                         .cloned()
                         .collect();
-                    let met = approvals_missing.is_empty()
-                        && incident.review_passed_at.is_some()
-                        && incident.compromised.iter().all(|entry| entry.keys_rotated_at.is_some());
                     ControlsView {
                         keys_rotated: OrderedMap(
                             incident
@@ -279,7 +281,12 @@ impl State {
                         review_passed_at: incident.review_passed_at,
                         approvals: incident.approvals.clone(),
                         approvals_missing,
-                        met,
+                        held_back_by: controls
+                            .held_back_by
+                            .iter()
+                            .map(|other| self.incidents()[*other as usize].name.clone())
+                            .collect(),
+                        met: controls.met(),
                     }
                 });
                 (

@@ -92,13 +92,13 @@ impl Replay {
     pub fn push(&mut self, line: u64, envelope: &Envelope) -> Outcome {
         let outcome = self.state.apply(envelope);
         match &outcome {
-            Outcome::Applied { changed } => {
+            Outcome::Applied { gates_or_holds_changed, .. } => {
                 if let Event::VenueDeclared(_) = envelope.event
                     && let Some(venue) = self.state.venue()
                 {
                     self.timeline.start(venue);
                 }
-                self.timeline.record(&self.state, changed, envelope.at);
+                self.timeline.record(&self.state, gates_or_holds_changed, envelope.at);
             }
             Outcome::Customer(_) => {}
             Outcome::Duplicate { last_id } => self.duplicates.push(DuplicateEvent {

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use exops_core::{Mode, StateView, Timestamp};
 
-use crate::timeline::Timeline;
+use crate::timeline::{Interval, Timeline};
 
 /// Left-aligned columns, two spaces apart, the last column unpadded.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -105,7 +105,14 @@ pub fn render_state_text(view: &StateView) -> String {
                         for role in &controls.approvals_missing {
                             missing.push(format!("approval:{role}"));
                         }
-                        format!("missing {}", missing.join(", "))
+                        let mut parts = Vec::new();
+                        if !missing.is_empty() {
+                            parts.push(format!("missing {}", missing.join(", ")));
+                        }
+                        if !controls.held_back_by.is_empty() {
+                            parts.push(format!("withdrawals wait for {}", controls.held_back_by.join(", ")));
+                        }
+                        parts.join("; ")
                     }
                 };
                 vec![
@@ -180,11 +187,40 @@ pub fn render_timeline_table(timeline: &Timeline) -> String {
                 mode,
                 interval.from.to_string(),
                 interval.to.map_or_else(|| "…".to_owned(), |to| to.to_string()),
+                match &interval.held_by {
+                    Some(hold) => hold.clone(),
+                    None if interval.closed_by_cessation() => "(venue ceased)".to_owned(),
+                    None => "-".to_owned(),
+                },
                 or_dash(&interval.holds),
             ]);
         }
     }
-    table(&["SERVICE", "MODE", "FROM", "TO", "HOLDS"], &rows)
+    table(&["SERVICE", "MODE", "FROM", "TO", "HELD BY", "HOLDS"], &rows)
+}
+
+/// An interval's bar label: the mode and cap, what sets the mode, then the other holds
+/// covering the service (`closed by crypto-transfers-suspended + all-services-suspended`,
+/// `online cap 1000000 under spot-order-size-caps`, `halted (venue ceased) under site-down`).
+fn mermaid_label(interval: &Interval) -> String {
+    let mut label = interval.mode.to_string();
+    if let Some(cap) = interval.max_order_notional_minor {
+        let _ = write!(label, " cap {cap}");
+    }
+    match &interval.held_by {
+        Some(hold) => {
+            let _ = write!(label, " by {hold}");
+        }
+        None if interval.closed_by_cessation() => label.push_str(" (venue ceased)"),
+        None => {}
+    }
+    let others: Vec<&str> =
+        interval.holds.iter().map(String::as_str).filter(|hold| Some(*hold) != interval.held_by.as_deref()).collect();
+    if !others.is_empty() {
+        let joiner = if interval.held_by.is_some() { " + " } else { " under " };
+        let _ = write!(label, "{joiner}{}", others.join(" + "));
+    }
+    mermaid_text(&label)
 }
 
 /// Mermaid's gantt grammar ends a task name at `:` and a line at `#` or `;`.
@@ -198,8 +234,9 @@ fn mermaid_instant(at: Timestamp) -> String {
     format!("{} {}", &text[..10], &text[11..16])
 }
 
-/// A Mermaid `gantt` block: one section per service, one bar per interval; restricted
-/// modes are `active`, fully closed ones `crit`. Times are UTC.
+/// A Mermaid `gantt` block: one section per service, one bar per interval, labelled with
+/// its mode and holds; restricted modes are `active`, fully closed ones `crit`. Times are
+/// UTC.
 pub fn render_timeline_mermaid(timeline: &Timeline) -> String {
     let mut out = String::from("gantt\n");
     let title = timeline.venue.as_deref().map_or_else(|| "exops".to_owned(), mermaid_text);
@@ -224,10 +261,7 @@ pub fn render_timeline_mermaid(timeline: &Timeline) -> String {
                 Mode::Halted | Mode::Closed => "crit, ",
                 _ => "active, ",
             };
-            let mut label = interval.mode.to_string();
-            if let Some(cap) = interval.max_order_notional_minor {
-                let _ = write!(label, " cap {cap}");
-            }
+            let label = mermaid_label(interval);
             let _ =
                 writeln!(out, "    {label} :{tag}t{task}, {}, {}", mermaid_instant(interval.from), mermaid_instant(to));
             task += 1;

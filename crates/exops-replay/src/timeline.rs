@@ -1,18 +1,42 @@
-//! Per-service timelines: each service's effective modes as consecutive intervals.
+//! Per-service timelines: each service's effective modes and the holds behind them, as
+//! consecutive intervals.
 
-use exops_core::{Mode, OrderedMap, Selector, SelectorError, ServiceId, State, Timestamp, Venue, mode_at};
+use exops_core::{Mode, NO_HOLD, OrderedMap, Selector, SelectorError, ServiceId, State, Timestamp, Venue, mode_at};
 use serde::Serialize;
 
+/// A stretch of time in which nothing about a service's restriction changed: its mode,
+/// the hold setting it, every hold covering it and its order-size cap stayed the same.
+/// A new interval starts when any of them changes, even if the mode stays.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Interval {
     pub mode: Mode,
     pub from: Timestamp,
-    /// `None` while the service is still in this mode at the end of the replay.
+    /// `None` while the service is still in this interval at the end of the replay.
     pub to: Option<Timestamp>,
-    /// Active holds covering the service during the interval, in placement order.
+    /// The hold that sets `mode` (the earliest placed among those as restrictive), or
+    /// `None` when the service is open or the venue ceased (see
+    /// [`Interval::closed_by_cessation`]).
+    pub held_by: Option<String>,
+    /// Every active hold covering the service during the interval, in placement order.
     pub holds: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_order_notional_minor: Option<i64>,
+}
+
+impl Interval {
+    /// Whether the venue's cessation, not a hold, sets the mode: ceasing closes every
+    /// service, and any other restricted mode is set by a hold.
+    pub fn closed_by_cessation(&self) -> bool {
+        self.held_by.is_none() && !matches!(self.mode, Mode::Online | Mode::Open)
+    }
+
+    /// Whether two intervals describe the same restriction, whenever they run.
+    fn same_restriction(&self, other: &Interval) -> bool {
+        self.mode == other.mode
+            && self.held_by == other.held_by
+            && self.holds == other.holds
+            && self.max_order_notional_minor == other.max_order_notional_minor
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -39,22 +63,40 @@ impl Timeline {
             .collect();
     }
 
-    /// Opens a new interval for every changed service, closing its previous one at `at`.
-    pub(crate) fn record(&mut self, state: &State, changed: &[ServiceId], at: Timestamp) {
+    /// The interval a service is in now, according to the state, starting at `at`.
+    fn interval_now(state: &State, venue: &Venue, service: ServiceId, at: Timestamp) -> Interval {
+        let gate = state.gate(service);
+        let name = |slot: u32| state.hold(slot).name.clone();
+        Interval {
+            mode: mode_at(venue.service(service).kind, gate.level),
+            from: at,
+            to: None,
+            held_by: (gate.dominant_hold != NO_HOLD).then(|| name(gate.dominant_hold)),
+            holds: state.holds_covering(service).iter().map(|slot| name(*slot)).collect(),
+            max_order_notional_minor: (gate.cap_minor != i64::MAX).then_some(gate.cap_minor),
+        }
+    }
+
+    /// Opens a new interval at `at` for every service in `touched` whose restriction
+    /// differs from its last interval's, closing that one at `at`.
+    pub(crate) fn record(&mut self, state: &State, touched: &[ServiceId], at: Timestamp) {
         let Some(venue) = state.venue() else { return };
-        for service in changed {
+        for service in touched {
             let Some(entry) = self.services.get_mut(service.index()) else { continue };
-            let gate = state.gate(*service);
-            let interval = Interval {
-                mode: mode_at(venue.service(*service).kind, gate.level),
-                from: at,
-                to: None,
-                holds: state.holds_covering(*service).iter().map(|slot| state.hold(*slot).name.clone()).collect(),
-                max_order_notional_minor: (gate.cap_minor != i64::MAX).then_some(gate.cap_minor),
-            };
-            // Two changes at one instant leave one interval, not an empty one.
+            let interval = Self::interval_now(state, venue, *service, at);
+            if entry.intervals.last().is_some_and(|last| last.same_restriction(&interval)) {
+                continue;
+            }
+            // Two changes at one instant leave one interval, not an empty one; when the
+            // second undoes the first, the interval before them simply goes on.
             if entry.intervals.last().is_some_and(|last| last.from == at) {
                 entry.intervals.pop();
+                if let Some(last) = entry.intervals.last_mut()
+                    && last.same_restriction(&interval)
+                {
+                    last.to = None;
+                    continue;
+                }
             }
             if let Some(last) = entry.intervals.last_mut() {
                 last.to = Some(at);

@@ -137,7 +137,7 @@ impl Engine<'_> {
         let outcome = self.replay.push(envelope.seq, &envelope);
         (self.sink)(&envelope);
         self.collector.observe(&self.replay.state, &envelope, &outcome);
-        if let Outcome::Applied { changed } = &outcome {
+        if let Outcome::Applied { changed, .. } = &outcome {
             self.seen.insert(envelope.event.kind_name().to_owned());
             if !changed.is_empty() {
                 self.last_change = Some(at);
@@ -215,14 +215,27 @@ impl Engine<'_> {
             }
         }
         if let Some(incident) = &gate.controls_met {
-            let view = self.replay.state.view();
-            match view.incidents.get(incident) {
-                None => return Some(format!("incident `{incident}` does not exist")),
-                Some(details) => match &details.controls {
-                    Some(controls) if controls.met => {}
-                    Some(_) => return Some(format!("the controls of `{incident}` are not met")),
-                    None => return Some(format!("incident `{incident}` is not a wallet compromise")),
-                },
+            let state = &self.replay.state;
+            let Some(slot) = state.incidents().iter().position(|record| record.name == *incident) else {
+                return Some(format!("incident `{incident}` does not exist"));
+            };
+            match state.incident_controls(slot as u32) {
+                None => return Some(format!("incident `{incident}` is not a wallet compromise")),
+                Some(controls) if controls.met() => {}
+                Some(controls) if !controls.missing.is_empty() => {
+                    return Some(format!("the controls of `{incident}` are not met"));
+                }
+                Some(controls) => {
+                    let others: Vec<&str> = controls
+                        .held_back_by
+                        .iter()
+                        .map(|other| state.incidents()[*other as usize].name.as_str())
+                        .collect();
+                    return Some(format!(
+                        "the controls of `{incident}` are met, but its assets' withdrawals wait for those of `{}`",
+                        others.join("`, `")
+                    ));
+                }
             }
         }
         if let Some(hours) = gate.stable_hours

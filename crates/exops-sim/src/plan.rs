@@ -78,8 +78,10 @@ pub struct Gate {
     pub requires: Vec<usize>,
     /// An event of each of these kinds has been applied.
     pub seen: Vec<String>,
-    /// The wallet-compromise controls of this incident are met (keys rotated, review
-    /// passed, every required approval given).
+    /// The withdrawals of every asset this wallet compromise stole may reopen: its
+    /// controls are met (keys rotated, review passed, every required approval given),
+    /// and so are those of any other incident that stole one of them
+    /// (`State::incident_controls`, the rule `apply` enforces).
     pub controls_met: Option<String>,
     /// No service changed mode for this many hours.
     pub stable_hours: Option<u32>,

@@ -668,9 +668,17 @@ fn gantt(out: &mut String, metrics: &Metrics, timeline: &Timeline, axis: &Axis) 
             if let Some(cap) = interval.max_order_notional_minor {
                 let _ = write!(mode, " (order cap {})", grouped_signed(cap));
             }
+            let held_by = match &interval.held_by {
+                Some(hold) => hold.as_str(),
+                None if interval.closed_by_cessation() => "none (the venue ceased)",
+                None => "none",
+            };
             let holds = if interval.holds.is_empty() { "none".to_owned() } else { interval.holds.join(", ") };
             let until = interval.to.map_or_else(|| "end of the period".to_owned(), |to| to.to_string());
-            let tooltip = format!("{}: {mode}\nfrom {}\nto {until}\nholds: {holds}", entry.service, interval.from);
+            let tooltip = format!(
+                "{}: {mode}\nfrom {}\nto {until}\nheld by: {held_by}\nholds: {holds}",
+                entry.service, interval.from
+            );
             let _ = writeln!(
                 out,
                 "<rect class=\"{}\" x=\"{x0}\" y=\"{y}\" width=\"{width}\" height=\"{BAR}\" fill=\"{}\"><title>{}</title></rect>",

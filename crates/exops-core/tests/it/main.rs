@@ -2,6 +2,7 @@
 //! and `hold_mode_set` over a small venue, checked event by event against the simple
 //! reference model in `reference_model.rs`.
 
+mod controls;
 mod customers;
 mod reference_model;
 
@@ -318,6 +319,10 @@ fn check_agreement(state: &State, model: &Model, context: &str) -> Result<(), Te
             service,
             context
         );
+        let dominant = Some(state.gate(id).dominant_hold)
+            .filter(|slot| *slot != exops_core::NO_HOLD)
+            .map(|slot| state.hold(slot).name.clone());
+        prop_assert_eq!(dominant, model.dominant(service), "hold setting the mode of `{}` after {}", service, context);
         let covering: Vec<String> =
             state.holds_covering(id).iter().map(|slot| state.hold(*slot).name.clone()).collect();
         prop_assert_eq!(covering, model.covering_names(service), "holds covering `{}` after {}", service, context);
@@ -362,10 +367,21 @@ fn step(state: &mut State, model: &mut Model, envelope: &Envelope) -> Result<(),
     let expected = model.apply(&envelope.event, envelope.at);
     let outcome = state.apply(envelope);
     match (expected, outcome) {
-        (Ok(expected_changed), Outcome::Applied { changed }) => {
+        (
+            Ok((expected_changed, expected_gates_or_holds_changed)),
+            Outcome::Applied { changed, gates_or_holds_changed },
+        ) => {
             let venue = state.venue().expect("the venue is declared first");
-            let changed: Vec<String> = changed.iter().map(|id| venue.service(*id).name.clone()).collect();
-            prop_assert_eq!(changed, expected_changed, "services changed by {}", context);
+            let names = |ids: &[exops_core::ServiceId]| -> Vec<String> {
+                ids.iter().map(|id| venue.service(*id).name.clone()).collect()
+            };
+            prop_assert_eq!(names(&changed), expected_changed, "services changed by {}", context);
+            prop_assert_eq!(
+                names(&gates_or_holds_changed),
+                expected_gates_or_holds_changed,
+                "services whose gate or holds changed by {}",
+                context
+            );
         }
         (Err(_), Outcome::Rejected(_)) => {
             prop_assert_eq!(&view_without_counters(state), &before, "a rejected event changed the state: {}", context);

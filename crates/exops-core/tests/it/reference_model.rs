@@ -175,6 +175,20 @@ impl Model {
         self.covering(service).filter_map(|hold| hold.cap).min()
     }
 
+    /// The hold that sets the mode: the first placed among those on the highest rung,
+    /// none when the service is open.
+    pub fn dominant(&self, service: &str) -> Option<String> {
+        let rung_of = |hold: &Hold| rung(service, hold.mode).expect("placed holds have valid modes");
+        let top = self.covering(service).map(rung_of).max().filter(|top| *top > 0)?;
+        self.covering(service).find(|hold| rung_of(hold) == top).map(|hold| hold.name.clone())
+    }
+
+    /// The hold that sets the cap: the first placed among those with the smallest cap.
+    fn cap_holder(&self, service: &str) -> Option<String> {
+        let cap = self.cap(service)?;
+        self.covering(service).find(|hold| hold.cap == Some(cap)).map(|hold| hold.name.clone())
+    }
+
     pub fn since(&self, service: &str) -> Option<Timestamp> {
         self.since.get(service).copied()
     }
@@ -183,29 +197,38 @@ impl Model {
         SERVICES.iter().map(|service| (self.mode(service), self.cap(service))).collect()
     }
 
+    /// What a service's gate and covering holds are, beyond its mode and cap.
+    fn holdings(&self) -> Vec<(Option<String>, Option<String>, Vec<String>)> {
+        SERVICES
+            .iter()
+            .map(|service| (self.dominant(service), self.cap_holder(service), self.covering_names(service)))
+            .collect()
+    }
+
     /// Applies one event, or says why it must be rejected (leaving the model unchanged).
-    /// On success, returns the services whose mode or cap changed, in service order.
-    pub fn apply(&mut self, event: &Event, at: Timestamp) -> Result<Vec<String>, String> {
-        let before = self.gates();
+    /// On success, returns the services whose mode or cap changed and those whose mode,
+    /// cap, dominant hold, cap hold or covering holds changed, each in service order.
+    pub fn apply(&mut self, event: &Event, at: Timestamp) -> Result<(Vec<String>, Vec<String>), String> {
+        let (before, held_before) = (self.gates(), self.holdings());
         let mut next = self.clone();
         next.apply_inner(event)?;
-        let after = next.gates();
-        let changed: Vec<String> = SERVICES
-            .iter()
-            .zip(before.iter().zip(&after))
-            .filter(|(_, (before, after))| before != after)
-            .map(|(service, _)| service.to_string())
-            .collect();
-        let changed = if matches!(event, Event::VenueDeclared(_)) {
-            SERVICES.iter().map(|service| service.to_string()).collect()
-        } else {
-            changed
-        };
+        let (after, held_after) = (next.gates(), next.holdings());
+        let declared = matches!(event, Event::VenueDeclared(_));
+        let mut changed = Vec::new();
+        let mut gates_or_holds_changed = Vec::new();
+        for (index, service) in SERVICES.iter().enumerate() {
+            if declared || before[index] != after[index] {
+                changed.push(service.to_string());
+            }
+            if declared || before[index] != after[index] || held_before[index] != held_after[index] {
+                gates_or_holds_changed.push(service.to_string());
+            }
+        }
         for service in &changed {
             next.since.insert(service.clone(), at);
         }
         *self = next;
-        Ok(changed)
+        Ok((changed, gates_or_holds_changed))
     }
 
     fn apply_inner(&mut self, event: &Event) -> Result<(), String> {

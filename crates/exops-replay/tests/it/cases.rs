@@ -44,3 +44,13 @@ fn notes_that_say_rejected_match_the_rejections() {
         assert_eq!(found, expected, "{}: {:#?}", path.display(), report.rejections);
     }
 }
+
+/// The text view says why an incident whose own controls are met still reads as unmet.
+#[test]
+fn the_text_view_names_the_incident_holding_withdrawals_back() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/controls-two-incidents.jsonl");
+    let text = exops_replay::render_state_text(&crate::replay_file(&path, Point::End).state.view());
+    let row = |incident: &str| text.lines().find(|line| line.starts_with(incident)).unwrap().to_owned();
+    assert!(row("INC-1 ").ends_with("  withdrawals wait for INC-2"), "{text}");
+    assert!(row("INC-2 ").ends_with("  missing keys of USDT, review, approval:ciso"), "{text}");
+}

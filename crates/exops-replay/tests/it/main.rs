@@ -6,6 +6,7 @@
 mod bitpoint;
 mod cases;
 mod time_travel;
+mod timeline;
 
 use std::path::Path;
 

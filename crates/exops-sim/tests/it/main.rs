@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod fixtures;
+mod gates;
 mod report;
 mod scenario;

@@ -51,11 +51,14 @@ fn at(text: &str) -> Timestamp {
     Timestamp::parse_rfc3339(text).unwrap()
 }
 
+/// An interval whose first hold sets the mode, unless the mode is fully open.
 fn interval(mode: Mode, from: &str, to: Option<&str>, holds: &[&str], cap: Option<i64>) -> Interval {
+    let restricted = !matches!(mode, Mode::Online | Mode::Open);
     Interval {
         mode,
         from: at(from),
         to: to.map(at),
+        held_by: holds.first().filter(|_| restricted).map(|hold| (*hold).to_owned()),
         holds: holds.iter().map(|hold| (*hold).to_owned()).collect(),
         max_order_notional_minor: cap,
     }
@@ -226,6 +229,14 @@ fn bitpoint_report_is_self_contained_complete_and_deterministic() {
         assert!(html.contains(text), "the report lacks `{text}`");
     }
     assert!(html.contains(&format!("<strong>{}</strong>", group(run.metrics.customers_affected))));
+    // While both suspensions cover BTC withdrawals, a bar says so, and which one closed them.
+    assert!(
+        html.contains(
+            "withdrawals:BTC: closed\nfrom 2019-07-12T01:30:00Z\nto 2019-09-30T01:00:00Z\n\
+             held by: crypto-transfers-suspended\nholds: crypto-transfers-suspended, all-services-suspended</title>"
+        ),
+        "a tooltip for the interval under both suspensions"
+    );
 }
 
 fn group(value: u64) -> String {
@@ -267,6 +278,7 @@ fn handmade_report_shows_caps_violations_and_unreached_milestones() {
     assert!(!html.contains("<script"), "escaped everywhere");
     assert!(html.contains(&format!("keys not rotated {HOSTILE_ESCAPED}")));
     assert!(html.contains(&format!("holds: {HOSTILE_ESCAPED}")), "hold names escaped in tooltips");
+    assert!(html.contains(&format!("held by: {HOSTILE_ESCAPED}")), "the hold setting the mode, escaped");
     // The capped but online interval is amber, the halted one red, the open one green.
     assert_eq!(html.matches("<rect class=\"restricted\"").count(), 2, "the capped interval and the delayed one");
     assert_eq!(html.matches("<rect class=\"closed\"").count(), 3);

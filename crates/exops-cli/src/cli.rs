@@ -465,7 +465,9 @@ mod tests {
             if !after.contains("Exit codes:") {
                 missing.push(format!("{path}: no exit codes"));
             }
-            if !after.contains("Example") || !after.contains("  exops ") {
+            let has_example = after.contains("Example")
+                && after.lines().any(|line| line.starts_with("  ") && line.contains("exops "));
+            if !has_example {
                 missing.push(format!("{path}: no example"));
             }
         }

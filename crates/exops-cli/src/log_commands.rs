@@ -75,9 +75,9 @@ impl Notice {
             Notice::Rejected { line, seq, kind, actor, reason } => {
                 format!("rejected (recorded): {source}:{line}: seq {seq} `{kind}` by {actor}: {reason}")
             }
-            Notice::Duplicate { line, kind, actor, id, last_id, .. } => format!(
-                "duplicate (skipped): {source}:{line}: `{kind}` id {id} of {actor} (last applied id {last_id})"
-            ),
+            Notice::Duplicate { line, kind, actor, id, last_id, .. } => {
+                format!("duplicate (skipped): {source}:{line}: `{kind}` id {id} of {actor} (last applied id {last_id})")
+            }
             Notice::Refused { line, kind, actor, reason } => {
                 format!("refused (not written): {source}:{line}: `{kind}` by {actor}: {reason}")
             }
@@ -294,9 +294,8 @@ pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>, json: bo
     // that opening, which removes spools left by interrupted imports, never meets this one.
     let opened = open_log(data_dir, None, snapshot_every)?;
     let (path, display, _spool) = if file == "-" {
-        let mut spool = opened
-            .create_spool()
-            .map_err(|error| Failure::io(format!("cannot spool standard input: {error}")))?;
+        let mut spool =
+            opened.create_spool().map_err(|error| Failure::io(format!("cannot spool standard input: {error}")))?;
         io::copy(&mut io::stdin().lock(), spool.as_file_mut())
             .map_err(|error| Failure::io(format!("cannot read standard input: {error}")))?;
         let path = spool.path().to_owned();
@@ -322,7 +321,10 @@ pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>, json: bo
             checking.finish_and_clear();
             return Err(Failure::new(
                 Code::Refused,
-                format!("{display}:{}: `{}` by {}: {reason} (nothing was imported)", origin.line, origin.kind, origin.actor),
+                format!(
+                    "{display}:{}: `{}` by {}: {reason} (nothing was imported)",
+                    origin.line, origin.kind, origin.actor
+                ),
             ));
         }
         lines += 1;

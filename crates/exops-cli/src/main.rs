@@ -19,9 +19,7 @@ use crate::failure::Failure;
 fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Replay { source, at, format } => replay_commands::replay(&source, at, format),
-        Command::Timeline { source, services, at, format } => {
-            replay_commands::timeline(&source, &services, at, format)
-        }
+        Command::Timeline { source, services, at, format } => replay_commands::timeline(&source, &services, at, format),
         Command::Check { source, strict, format } => replay_commands::check_command(&source, strict, format),
         Command::Simulate {
             scenario,

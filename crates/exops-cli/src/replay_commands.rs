@@ -73,12 +73,7 @@ pub fn replay(source: &str, at: Option<Point>, format: StateFormat) -> Result<()
     emit(&text)
 }
 
-pub fn timeline(
-    source: &str,
-    services: &[Selector],
-    at: Option<Point>,
-    format: TimelineFormat,
-) -> Result<(), Failure> {
+pub fn timeline(source: &str, services: &[Selector], at: Option<Point>, format: TimelineFormat) -> Result<(), Failure> {
     let replay = fold(source, at.unwrap_or(Point::End), true)?;
     print_notes(&replay, source, format == TimelineFormat::Json);
     let mut timeline = replay.finished_timeline();

@@ -163,7 +163,9 @@ fn options(
         (None, None) => StartFrom::Fresh,
         (Some(source), Some(at)) => StartFrom::Log { source, at },
         (Some(_), None) => {
-            return Err(Failure::usage("--branch-from needs --branch-at: the instant of the recorded log to start from"));
+            return Err(Failure::usage(
+                "--branch-from needs --branch-at: the instant of the recorded log to start from",
+            ));
         }
         (None, Some(_)) => {
             return Err(Failure::usage("--branch-at needs --branch-from: the recorded log to start from"));

@@ -154,7 +154,10 @@ impl Selector {
                                 ))),
                                 None => Err(error(format!(
                                     "asset `{code}` has no network `{network}`{}; its networks: {}",
-                                    crate::did_you_mean(network, venue.asset(asset).networks.iter().map(String::as_str)),
+                                    crate::did_you_mean(
+                                        network,
+                                        venue.asset(asset).networks.iter().map(String::as_str)
+                                    ),
                                     venue.asset(asset).networks.join(", ")
                                 ))),
                             },

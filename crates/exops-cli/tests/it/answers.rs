@@ -54,7 +54,11 @@ fn an_empty_log_is_invalid_for_replay_timeline_check_and_import() {
 fn a_point_past_the_end_or_before_the_start_is_answered_with_a_note() {
     let run = exops(&["replay", &fixture(), "--at", "99999"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("note: --at 99999 is past the end of the log (its last event is seq 755"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("note: --at 99999 is past the end of the log (its last event is seq 755"),
+        "{}",
+        run.stderr
+    );
     let json = exops(&["replay", &fixture(), "--at", "99999", "--format", "json"]).expect_code(0).json();
     let notes = json["notes"].as_array().expect("a notes array");
     assert_eq!(notes.len(), 1, "{notes:?}");
@@ -122,7 +126,8 @@ fn rejections_are_printed_with_seq_line_and_reason_and_are_history_for_check() {
     let run = exops(&["log", "import", arg(&file), "--data-dir", arg(&data)]);
     run.expect_code(0);
     assert!(
-        run.stderr.contains("rejected (recorded): ") && run.stderr.contains("log.jsonl:2: seq 2 `hold_lifted` by staff:ops"),
+        run.stderr.contains("rejected (recorded): ")
+            && run.stderr.contains("log.jsonl:2: seq 2 `hold_lifted` by staff:ops"),
         "{}",
         run.stderr
     );
@@ -159,7 +164,11 @@ fn a_tail_export_imports_onto_the_log_before_it_and_replays_equal() {
     run.expect_code(1);
     assert!(run.stdout.contains("this is the tail of a log"), "{}", run.stdout);
     assert!(run.stdout.contains("ends at seq 99"), "{}", run.stdout);
-    assert!(run.stdout.contains("1 invalid lines") && run.stdout.contains("a tail starting at seq 100"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("1 invalid lines") && run.stdout.contains("a tail starting at seq 100"),
+        "{}",
+        run.stdout
+    );
     let run = exops(&["replay", arg(&tail_path)]);
     run.expect_code(1);
     assert!(run.stderr.contains("this is the tail of a log"), "{}", run.stderr);
@@ -261,7 +270,11 @@ fn swapped_scenario_and_plan_are_named_and_a_bad_report_path_fails_before_the_ru
     let plan = format!("{}/../../fixtures/bitpoint-2019/plan.toml", env!("CARGO_MANIFEST_DIR"));
     let run = exops(&["simulate", &plan, "--plan", &scenario]);
     run.expect_code(1);
-    assert!(run.stderr.contains("is a plan, not a scenario: were the scenario and the plan swapped?"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is a plan, not a scenario: were the scenario and the plan swapped?"),
+        "{}",
+        run.stderr
+    );
     let dir = temp_dir();
     let report = dir.path().join("no-such-dir").join("report.html");
     let run = exops(&["simulate", &scenario, "--plan", &plan, "--report", arg(&report), "--scale", "1"]);
@@ -277,7 +290,11 @@ fn version_names_the_commit_and_completions_are_printed() {
     assert!(run.stdout.starts_with("exops ") && run.stdout.contains("(commit "), "{}", run.stdout);
     let run = exops(&["completions", "bash"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("_exops") && run.stdout.contains("replay"), "{}", &run.stdout[..200.min(run.stdout.len())]);
+    assert!(
+        run.stdout.contains("_exops") && run.stdout.contains("replay"),
+        "{}",
+        &run.stdout[..200.min(run.stdout.len())]
+    );
     exops(&["completions", "tcsh"]).expect_code(2);
 }
 

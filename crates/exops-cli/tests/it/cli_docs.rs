@@ -6,7 +6,8 @@
 use crate::exops;
 
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/cli.md");
-const MARKER: &str = "<!-- Everything below is the output of `--help`, checked by crates/exops-cli/tests/it/cli_docs.rs. -->";
+const MARKER: &str =
+    "<!-- Everything below is the output of `--help`, checked by crates/exops-cli/tests/it/cli_docs.rs. -->";
 
 /// The names listed under "Commands:" in a `--help` text, without `help`.
 fn subcommands(help: &str) -> Vec<String> {

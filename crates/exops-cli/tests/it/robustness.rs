@@ -79,35 +79,25 @@ fn an_overlong_line_is_invalid_data() {
 }
 
 #[test]
-fn an_empty_log_replays_to_an_undeclared_venue() {
+fn an_empty_log_is_refused_by_every_reader() {
     let dir = temp_dir();
     let empty = write_log(dir.path(), "empty.jsonl", &[]);
     let blank = write_log(dir.path(), "blank.jsonl", &["", "   ", "\t"]);
     for path in [&empty, &blank] {
-        let run = exops(&["replay", arg(path)]);
-        run.expect_code(0);
-        assert!(run.stdout.contains("undeclared"), "{}", run.stdout);
+        // A log begins with its venue: an empty one is no answer to give in silence.
+        for args in [vec!["replay", arg(path)], vec!["timeline", arg(path), "--format", "mermaid"]] {
+            let run = exops(&args);
+            run.expect_code(1);
+            assert!(run.stderr.contains("holds no event") && run.stdout.is_empty(), "{args:?}: {run:#?}");
+        }
+        let run = exops(&["replay", arg(path), "--format", "json"]);
+        run.expect_code(1);
+        let error: serde_json::Value = serde_json::from_str(run.stderr.trim()).expect("a JSON error");
+        assert_eq!(error["error"]["code"], "invalid_log");
 
-        let state = exops(&["replay", arg(path), "--format", "json"]).expect_code(0).json();
-        assert_eq!(state["venue"], "undeclared");
-        assert_eq!(state["seq"], 0);
-        assert!(state["at"].is_null());
-        assert_eq!(state["services"].as_object().map(serde_json::Map::len), Some(0));
-
-        // A log begins with its venue, so an empty one does not pass the check.
         let run = exops(&["check", arg(path)]);
         run.expect_code(1);
         assert!(run.stdout.contains("0 events") && run.stdout.contains("the log is empty"), "{}", run.stdout);
-
-        let run = exops(&["timeline", arg(path), "--format", "mermaid"]);
-        run.expect_code(0);
-        assert!(run.stdout.starts_with("gantt\n"), "{}", run.stdout);
-        assert!(!run.stdout.contains("section"), "{}", run.stdout);
-
-        // No venue, so no selector can be resolved: an error, not an empty chart.
-        let run = exops(&["timeline", arg(path), "--services", "margin"]);
-        assert_ne!(run.code(), Some(0), "{run:#?}");
-        assert!(run.stderr.contains("no venue"), "{}", run.stderr);
     }
 }
 

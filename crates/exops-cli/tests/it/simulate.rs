@@ -70,7 +70,8 @@ fn simulate_usage_errors_exit_2() {
         "2019-08-05T00:00:00Z",
     ])
     .expect_code(2);
-    exops(&["simulate", scenario.as_str(), "--plan", plan.as_str(), "--branch-at", "2019-08-05T00:00:00Z"]).expect_code(2);
+    exops(&["simulate", scenario.as_str(), "--plan", plan.as_str(), "--branch-at", "2019-08-05T00:00:00Z"])
+        .expect_code(2);
 }
 
 /// A scenario mistake stops `simulate`, `compare` and `lint --scenario` with exit 1 before

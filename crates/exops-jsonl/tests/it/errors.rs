@@ -34,7 +34,7 @@ fn a_typo_in_a_field_name_names_the_line_and_the_field() {
     assert_eq!(
         parse_error(&text),
         "test.jsonl:3: field `mdoe`: `hold_placed` has no field `mdoe`, expected one of `hold`, `cause`, `services`, \
-         `mode`, `max_order_notional_minor`, `reason`"
+         `mode`, `max_order_notional_minor`, `reason` (did you mean `mode`?)"
     );
     let error = exops_jsonl::parse_str("test.jsonl", &text).unwrap_err();
     assert_eq!(
@@ -56,7 +56,7 @@ fn a_field_that_a_kind_without_payload_does_not_have() {
 
 #[test]
 fn an_unknown_kind_lists_the_valid_kinds() {
-    let expected = "test.jsonl:2: field `kind`: unknown kind `hold_plcaed`; valid kinds: venue_declared, role_granted, \
+    let expected = "test.jsonl:2: field `kind`: unknown kind `hold_plcaed` (did you mean `hold_placed`?); valid kinds: venue_declared, role_granted, \
         incident_opened, theft_recorded, incident_updated, hold_placed, hold_lifted, hold_mode_set, keys_rotated, \
         security_review_passed, approval_given, custody_transferred, custody_replenished, refund_paid, \
         claims_converted, haircut_applied, withdrawals_settled, venue_ceased, order_submitted, order_cancelled, \
@@ -364,7 +364,7 @@ fn a_wrong_value_type_names_the_field() {
         parse_error(&after_venue(
             r#"{"at":"2024-03-01T01:00:00Z","id":1,"actor":"staff:ops","kind":"hold_placed","hold":"h","cause":"maintenance","services":["login","trade:*"]}"#
         )),
-        "test.jsonl:2: field `services[1]`: selector `trade:*`: unknown service `trade`; valid: trading:BASE/QUOTE, \
+        "test.jsonl:2: field `services[1]`: selector `trade:*`: unknown service `trade` (did you mean `trading`?); valid: trading:BASE/QUOTE, \
          trading:*, deposits:ASSET, deposits:ASSET@NETWORK, deposits:*, withdrawals:ASSET, withdrawals:ASSET@NETWORK, \
          withdrawals:*, margin, onboarding, login, *"
     );

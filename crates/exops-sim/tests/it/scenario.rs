@@ -279,6 +279,6 @@ login = 1
     assert_eq!(
         error,
         "s.toml:6: event 2 (hold_lifted `maint`): field `servcies`: `hold_lifted` has no field `servcies`, expected \
-         `hold` or `services`"
+         `hold` or `services` (did you mean `services`?)"
     );
 }

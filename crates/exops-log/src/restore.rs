@@ -39,6 +39,9 @@ impl Target {
 #[derive(Debug)]
 pub struct Restored {
     pub state: State,
+    /// Whether the fold read to the end of the log: no event follows the target. A target
+    /// past the end is answered with the state at the end, and the caller can say so.
+    pub reached_end: bool,
     /// The snapshot it started from, if any.
     pub from_snapshot: Option<u64>,
     /// Events folded after the snapshot (or from the start).
@@ -77,6 +80,8 @@ fn fold_from_start(
 /// What [`fold_blocks`] did.
 struct Folded {
     events: u64,
+    /// No event follows the target.
+    reached_end: bool,
     /// The timestamp of the last event folded.
     last_at: Option<Timestamp>,
     /// Unsealed bytes after the last block, when the fold read to the end of the log.
@@ -97,6 +102,7 @@ fn fold_blocks(
     let every = snapshots.map_or(u64::MAX, Snapshots::snapshot_every);
     let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
     let (mut folded, mut last_at) = (0_u64, None);
+    let mut reached_end = true;
     let mut decoded = Vec::new();
     while let Some(block) = pipeline.next_raw_block() {
         let block = block?;
@@ -111,6 +117,7 @@ fn fold_blocks(
         folded += events.len() as u64;
         progress(folded);
         if included.is_some() {
+            reached_end = false;
             break;
         }
         let (seq, hash, at) = block.seal;
@@ -123,7 +130,7 @@ fn fold_blocks(
             next_snapshot = (seq / every).saturating_add(1).saturating_mul(every);
         }
     }
-    Ok(Folded { events: folded, last_at, unsealed_tail: pipeline.unsealed_tail().cloned() })
+    Ok(Folded { events: folded, reached_end, last_at, unsealed_tail: pipeline.unsealed_tail().cloned() })
 }
 
 /// The state of the log in `data_dir` at `target`. `snapshots` is the data directory's
@@ -216,7 +223,14 @@ pub fn restore_with_progress(
             notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
             // With nothing folded, the log's clock is where the snapshot's block left it.
             let last_at = folded.last_at.or(meta.resume.position.last_at_micros.map(Timestamp::from_unix_micros));
-            return Ok(Restored { state, from_snapshot: Some(meta.seq), events_folded: folded.events, last_at, notes });
+            return Ok(Restored {
+                state,
+                reached_end: folded.reached_end,
+                from_snapshot: Some(meta.seq),
+                events_folded: folded.events,
+                last_at,
+                notes,
+            });
         }
     }
     let had_snapshots = snapshots.is_some_and(|store| store.coverage().0 > 0);
@@ -233,7 +247,14 @@ pub fn restore_with_progress(
         let _ = store.flush();
     }
     notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
-    Ok(Restored { state, from_snapshot: None, events_folded: folded.events, last_at: folded.last_at, notes })
+    Ok(Restored {
+        state,
+        reached_end: folded.reached_end,
+        from_snapshot: None,
+        events_folded: folded.events,
+        last_at: folded.last_at,
+        notes,
+    })
 }
 
 /// What [`restore_read_only`] leaves for the first block written to put right.
@@ -285,6 +306,7 @@ pub(crate) fn restore_read_only(
         ));
     }
     notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
-    let restored = Restored { state, from_snapshot, events_folded: folded.events, last_at, notes };
+    let restored =
+        Restored { state, reached_end: folded.reached_end, from_snapshot, events_folded: folded.events, last_at, notes };
     Ok((restored, Repairs { unusable, snapshot_due }))
 }

@@ -238,7 +238,10 @@ fn point_notes(point: Point, first_at: Option<Timestamp>, last: Option<(u64, Tim
             (Point::At(at), Some(first_at)) => vec![format!(
                 "--at {at} is before the log's first event (at {first_at}): this is the state before it begins"
             )],
-            _ => Vec::new(),
+            (Point::At(at), None) => {
+                vec![format!("--at {at} is before the log's first event: this is the state before it begins")]
+            }
+            (Point::End, _) => Vec::new(),
         };
     };
     if more {
@@ -259,12 +262,12 @@ fn point_notes(point: Point, first_at: Option<Timestamp>, last: Option<(u64, Tim
 /// Folds a source up to `point`, stopping at the first line that cannot be parsed. A
 /// source with no event at all is [`SourceError::Empty`]; a point before the first event
 /// or past the last one folds what there is, and says so in [`Replay::notes`].
-pub fn replay_source(source: Source, name: &str, point: Point) -> Result<Replay, SourceError> {
+pub fn replay_source(mut source: Source, name: &str, point: Point) -> Result<Replay, SourceError> {
     let mut replay = Replay::new();
     let mut first = None;
     let mut last = None;
     let mut more = false;
-    for line in source {
+    for line in source.by_ref() {
         let line = line?;
         let envelope = &line.envelope;
         first.get_or_insert(envelope.at);
@@ -279,6 +282,9 @@ pub fn replay_source(source: Source, name: &str, point: Point) -> Result<Replay,
         return Err(SourceError::Empty { log: name.to_owned() });
     }
     replay.notes = point_notes(point, first, last, more);
+    if let (Source::Log(reader), false) = (&source, more) {
+        replay.notes.extend(reader.unsealed_tail.as_ref().map(exops_log::UnsealedTail::describe));
+    }
     Ok(replay)
 }
 
@@ -310,6 +316,12 @@ pub fn replay_data_dir_with_progress(
         Point::At(at) => Target::At(at),
     };
     let restored = restore_with_progress(data_dir, snapshots.as_ref(), target, progress)?;
+    let seq = restored.state.seq();
+    if seq == 0 && restored.reached_end {
+        return Err(SourceError::Empty { log: data_dir.display().to_string() });
+    }
+    let last = restored.last_at.filter(|_| seq > 0).map(|at| (seq, at));
+    notes.extend(point_notes(point, None, last, !restored.reached_end));
     notes.extend(restored.notes);
     Ok(Replay { state: restored.state, notes, ..Replay::default() })
 }

@@ -75,6 +75,31 @@ fn a_point_past_the_end_or_before_the_start_is_answered_with_a_note() {
 }
 
 #[test]
+fn a_data_directory_answers_points_outside_it_and_emptiness_alike() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    exops(&["log", "import", &fixture(), "--data-dir", arg(&data), "--snapshot-every", "100"]).expect_code(0);
+    for (at, expected) in [
+        ("99999", "past the end of the log (its last event is seq 755"),
+        ("2030-01-01T00:00:00Z", "past the log's last event (seq 755"),
+        ("2000-01-01T00:00:00Z", "before the log's first event"),
+        ("0", "before the log's first event"),
+    ] {
+        let run = exops(&["replay", arg(&data), "--at", at]);
+        run.expect_code(0);
+        assert!(run.stderr.contains(expected), "--at {at}: {}", run.stderr);
+    }
+    let run = exops(&["replay", arg(&data), "--at", "500"]);
+    run.expect_code(0);
+    assert!(!run.stderr.contains("note:"), "{}", run.stderr);
+    let empty = dir.path().join("empty");
+    exops(&["log", "init", "--data-dir", arg(&empty)]).expect_code(0);
+    let run = exops(&["replay", arg(&empty)]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("holds no event"), "{}", run.stderr);
+}
+
+#[test]
 fn a_retry_is_a_duplicate_for_import_and_append_alike() {
     let dir = temp_dir();
     let data = dir.path().join("data");

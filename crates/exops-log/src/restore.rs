@@ -306,7 +306,13 @@ pub(crate) fn restore_read_only(
         ));
     }
     notes.extend(folded.unsealed_tail.as_ref().map(UnsealedTail::describe));
-    let restored =
-        Restored { state, reached_end: folded.reached_end, from_snapshot, events_folded: folded.events, last_at, notes };
+    let restored = Restored {
+        state,
+        reached_end: folded.reached_end,
+        from_snapshot,
+        events_folded: folded.events,
+        last_at,
+        notes,
+    };
     Ok((restored, Repairs { unusable, snapshot_due }))
 }

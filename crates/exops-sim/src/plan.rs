@@ -196,8 +196,10 @@ impl Plan {
                     None => {
                         let where_line = line_of(text, &format!("\"{required}\""), line);
                         return Err(PlanError(format!(
-                            "{source}:{where_line}: phase `{}` requires `{required}`, which is not a phase; phases: {}",
+                            "{source}:{where_line}: phase `{}` requires `{required}`, which is not a phase{}; \
+                             phases: {}",
                             phase.id,
+                            exops_core::did_you_mean(required, index_of.keys().map(String::as_str)),
                             index_of.keys().cloned().collect::<Vec<_>>().join(", ")
                         )));
                     }
@@ -223,8 +225,9 @@ impl Plan {
                 }
                 if !exops_jsonl::KINDS.contains(&kind.as_str()) {
                     return Err(PlanError(format!(
-                        "{source}:{line}: phase `{}`: gate `seen`: `{kind}` is not an event kind; kinds: {}",
+                        "{source}:{line}: phase `{}`: gate `seen`: `{kind}` is not an event kind{}; kinds: {}",
                         phase.id,
+                        exops_core::did_you_mean(kind, exops_jsonl::KINDS.iter().copied()),
                         exops_jsonl::KINDS.join(", ")
                     )));
                 }
@@ -246,8 +249,9 @@ impl Plan {
                 }
                 if !exops_jsonl::KINDS.contains(&action.kind()) {
                     return Err(PlanError(format!(
-                        "{label}: `{}` is not an event kind; kinds: {}",
+                        "{label}: `{}` is not an event kind{}; kinds: {}",
                         action.kind(),
+                        exops_core::did_you_mean(action.kind(), exops_jsonl::KINDS.iter().copied()),
                         exops_jsonl::KINDS.join(", ")
                     )));
                 }

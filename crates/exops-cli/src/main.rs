@@ -91,9 +91,16 @@ fn main() -> ExitCode {
         Err(error) => {
             let is_usage_error = error.use_stderr();
             if is_usage_error && args_want_json() {
-                let message = error.render().to_string();
-                let first = message.lines().next().unwrap_or_default().trim_start_matches("error: ").to_owned();
-                eprintln!("{}", Failure::usage(first).to_json());
+                // clap's message up to its usage line, as one sentence.
+                let rendered = error.render().to_string();
+                let message: Vec<&str> = rendered
+                    .lines()
+                    .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty())
+                    .collect();
+                let message = message.join(" ");
+                eprintln!("{}", Failure::usage(message.trim_start_matches("error: ")).to_json());
                 return ExitCode::from(failure::Code::Usage.exit());
             }
             // --help and --version print to standard output and exit 0; usage errors exit 2.

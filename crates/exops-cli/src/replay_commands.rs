@@ -94,7 +94,8 @@ pub fn timeline(source: &str, services: &[Selector], at: Option<Point>, format: 
 }
 
 fn check_text(report: &CheckReport, source: &str, by_line: bool) -> String {
-    let at = |position: u64| if by_line { format!("{source}:{position}") } else { format!("{source} seq {position}") };
+    // A line in a text; in a data directory the position is the seq, said once.
+    let at = |position: u64| if by_line { format!("{source}:{position}: ") } else { format!("{source}: ") };
     let mut text = String::new();
     for error in &report.parse_errors {
         text.push_str(&format!("invalid: {error}\n"));
@@ -104,7 +105,7 @@ fn check_text(report: &CheckReport, source: &str, by_line: bool) -> String {
     }
     for rejection in &report.rejections {
         text.push_str(&format!(
-            "rejected: {}: seq {} `{}` by {}: {}\n",
+            "rejected: {}seq {} `{}` by {}: {}\n",
             at(rejection.line),
             rejection.seq,
             rejection.kind,
@@ -114,7 +115,7 @@ fn check_text(report: &CheckReport, source: &str, by_line: bool) -> String {
     }
     for duplicate in &report.duplicates {
         text.push_str(&format!(
-            "duplicate (skipped): {}: seq {} id {} of {} (last applied id {})\n",
+            "duplicate (skipped): {}seq {} id {} of {} (last applied id {})\n",
             at(duplicate.line),
             duplicate.seq,
             duplicate.id,

@@ -348,3 +348,68 @@ fn an_unsealed_tail_in_a_data_directory_is_never_silent() {
         assert!(all.contains("37 unsealed bytes at byte offset"), "{args:?}: {run:#?}");
     }
 }
+
+/// Every file under `dir` with its bytes and modification time, sorted by path.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(next) = stack.pop() {
+        for entry in fs::read_dir(&next).expect("read a directory") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let modified = fs::metadata(&path).and_then(|meta| meta.modified()).expect("an mtime");
+                out.push((path.clone(), fs::read(&path).expect("read a file"), modified));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn stats_and_a_refused_import_leave_every_file_of_the_data_directory_alone() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    exops(&["log", "import", &fixture(), "--data-dir", arg(&data), "--snapshot-every", "100"]).expect_code(0);
+    // A replay builds the derived files once; from then on, reads and refusals keep them.
+    exops(&["replay", arg(&data)]).expect_code(0);
+    let before = files_under(&data);
+    exops(&["log", "stats", "--data-dir", arg(&data)]).expect_code(0);
+    exops(&["log", "stats", "--data-dir", arg(&data), "--format", "json"]).expect_code(0);
+    let early = r#"{"at":"2019-01-01T00:00:00Z","id":9002,"actor":"customer:2","kind":"login_attempted"}"#;
+    let file = write_log(dir.path(), "early.jsonl", &[early]);
+    exops(&["log", "import", arg(&file), "--data-dir", arg(&data), "--snapshot-every", "7"]).expect_code(1);
+    let after = files_under(&data);
+    let names = |files: &[(std::path::PathBuf, Vec<u8>, std::time::SystemTime)]| -> Vec<std::path::PathBuf> {
+        files.iter().map(|(path, _, _)| path.clone()).collect()
+    };
+    assert_eq!(names(&after), names(&before));
+    for ((path, bytes, modified), (_, bytes_after, modified_after)) in before.iter().zip(&after) {
+        if path.ends_with("LOCK") {
+            continue;
+        }
+        assert!(bytes == bytes_after && modified == modified_after, "{} changed", path.display());
+    }
+}
+
+#[test]
+fn a_spool_left_by_a_killed_import_is_removed_by_the_next_open() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    exops(&["log", "init", "--data-dir", arg(&data)]).expect_code(0);
+    let stale = data.join(".import-spool-left-over");
+    fs::write(&stale, b"half of a file").expect("write a stale spool");
+    let run =
+        exops_with_stdin(&["log", "import", "-", "--data-dir", arg(&data)], fs::read(fixture()).expect("the fixture"));
+    run.expect_code(0);
+    assert!(!stale.exists(), "the stale spool is gone");
+    assert!(run.stderr.contains("stale import spool"), "{}", run.stderr);
+    let leftovers: Vec<_> = fs::read_dir(&data)
+        .expect("the data directory")
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

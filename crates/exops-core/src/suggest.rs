@@ -12,7 +12,9 @@ fn alike(word: &str, candidate: &str) -> Option<f64> {
     let longer = word.chars().count().max(candidate.chars().count());
     let edits = strsim::damerau_levenshtein(word, candidate);
     let similarity = strsim::jaro_winkler(word, candidate);
-    (edits <= (longer / 4).max(1) || similarity >= JARO_WINKLER_MIN).then_some(similarity)
+    // Names of one or two characters are all one edit apart: no suggestion among them.
+    let edits_max = (longer / 4).max(usize::from(longer >= 3));
+    (edits <= edits_max || similarity >= JARO_WINKLER_MIN).then_some(similarity)
 }
 
 /// The candidate most like `word` (ignoring case), if any is alike enough; on a tie, the
@@ -26,6 +28,7 @@ fn alike(word: &str, candidate: &str) -> Option<f64> {
 /// assert_eq!(closest("trade", ["deposits", "trading"]), Some("trading"));
 /// assert_eq!(closest("DOGE", ["BTC", "ETH"]), None);
 /// assert_eq!(closest("ETH/JPY", ["BTC/JPY"]), None);
+/// assert_eq!(closest("b", ["a", "c"]), None);
 /// ```
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word = word.to_lowercase();

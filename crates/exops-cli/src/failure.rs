@@ -111,7 +111,7 @@ impl Failure {
 impl From<exops_log::StoreError> for Failure {
     fn from(error: exops_log::StoreError) -> Failure {
         let code = match &error {
-            exops_log::StoreError::NotALog(_) => Code::NotADataDirectory,
+            exops_log::StoreError::NotALog { .. } => Code::NotADataDirectory,
             exops_log::StoreError::Busy(_) => Code::Busy,
             exops_log::StoreError::Damaged(_) => Code::Damaged,
             exops_log::StoreError::Io { .. } => Code::Io,
@@ -170,7 +170,10 @@ pub fn input_file(path: &std::path::Path, what: &str) -> Result<(), Failure> {
             Code::NoSuchFile,
             format!("cannot read {what} `{}`: no such file or directory", path.display()),
         )),
-        Err(error) => Err(Failure::new(Code::Unreadable, format!("cannot read {what} `{}`: {error}", path.display()))),
+        Err(error) => Err(Failure::new(
+            Code::Unreadable,
+            format!("cannot read {what} `{}`: {}", path.display(), io_reason(&error)),
+        )),
         Ok(metadata) if metadata.is_dir() => Err(Failure::new(
             Code::Unreadable,
             format!("cannot read {what} `{}`: it is a directory, not a file", path.display()),
@@ -189,5 +192,16 @@ impl From<exops_sim::SimError> for Failure {
             SimError::Source(source) => return Failure::from(source),
         };
         Failure::new(code, error)
+    }
+}
+
+/// An I/O error's reason in the words every message uses ("no such file or directory",
+/// "permission denied"), without the OS error number.
+pub fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::StorageFull => "no space left on the device".to_owned(),
+        _ => error.to_string(),
     }
 }

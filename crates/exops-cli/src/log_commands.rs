@@ -315,7 +315,11 @@ pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>, json: bo
     let mut admission = opened.admission();
     let checking = progress_bar(None, "checking");
     for line in Reader::with_decoder(decoder(data_dir, &display, next_seq)?, open(&path)?) {
-        let line = line?;
+        let line = line.map_err(|error| {
+            let mut failure = Failure::from(error);
+            failure.message.push_str(" (nothing was imported)");
+            failure
+        })?;
         let origin = origin_of(&line);
         if let Appended::Refused { reason } = admission.dry_run(&submission(line))? {
             checking.finish_and_clear();

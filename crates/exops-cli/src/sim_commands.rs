@@ -12,45 +12,48 @@ use exops_sim::{Options, StartFrom};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::failure::{Code, Failure, input_file};
+use crate::failure::{Code, Failure, input_file, io_reason};
 use crate::output::{emit, to_json};
 
-/// Loads the scenario at `path`; a file that is a plan instead says so (arguments swapped).
+/// Loads the scenario at `path`; a file that is a plan instead is named as such: the
+/// arguments were swapped, which is a usage error, not a broken scenario.
 fn load_scenario(path: &Path) -> Result<Scenario, Failure> {
     input_file(path, "the scenario")?;
     Scenario::load(path).map_err(|error| {
-        let mut failure = Failure::from(error);
         if Plan::load(path).is_ok() {
-            failure.message.push_str(&format!(
-                "\n`{}` is a plan, not a scenario: were the scenario and the plan swapped? \
-                 (`exops simulate SCENARIO --plan PLAN`)",
+            return Failure::usage(format!(
+                "`{}` is a plan, not a scenario: were the scenario and the plan swapped?",
                 path.display()
             ));
         }
-        failure
+        Failure::from(error)
     })
 }
 
-/// Loads the plan at `path`; a file that is a scenario instead says so.
+/// Loads the plan at `path`; a file that is a scenario instead is named as such.
 fn load_plan(path: &Path) -> Result<Plan, Failure> {
     input_file(path, "the plan")?;
     Plan::load(path).map_err(|error| {
-        let mut failure = Failure::from(error);
         if Scenario::load(path).is_ok() {
-            failure.message.push_str(&format!(
-                "\n`{}` is a scenario, not a plan: were the scenario and the plan swapped? \
-                 (`exops simulate SCENARIO --plan PLAN`)",
+            return Failure::usage(format!(
+                "`{}` is a scenario, not a plan: were the scenario and the plan swapped?",
                 path.display()
             ));
         }
-        failure
+        Failure::from(error)
     })
 }
 
 /// An output file named on the command line, created before the run so that a path that
 /// cannot be written fails at once, not after minutes of simulation.
 fn create_output(path: &Path, what: &str) -> Result<File, Failure> {
-    File::create(path).map_err(|error| Failure::io(format!("cannot create {what} `{}`: {error}", path.display())))
+    File::create(path).map_err(|error| {
+        let reason = match path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            Some(parent) if !parent.is_dir() => format!("its directory `{}` does not exist", parent.display()),
+            _ => io_reason(&error),
+        };
+        Failure::io(format!("cannot create {what} `{}`: {reason}", path.display()))
+    })
 }
 
 /// Where the simulated events go.
@@ -125,7 +128,7 @@ impl LogOut {
                 let flushed = writer.flush();
                 match error.map_or(flushed, Err) {
                     Ok(()) => Ok(()),
-                    Err(error) => Err(Failure::io(format!("cannot write `{}`: {error}", path.display()))),
+                    Err(error) => Err(Failure::io(format!("cannot write `{}`: {}", path.display(), io_reason(&error)))),
                 }
             }
             LogOut::DataDir { log, tickets } => {

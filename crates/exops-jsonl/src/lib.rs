@@ -131,18 +131,20 @@ pub struct LineDecoder {
     source: String,
     line: u64,
     next_seq: u64,
+    /// The seq the first line takes: above 1 when the lines continue a log.
+    first_seq: u64,
     venue: Option<Venue>,
 }
 
 impl LineDecoder {
     pub fn new(source: impl Into<String>) -> Self {
-        LineDecoder { source: source.into(), line: 0, next_seq: 1, venue: None }
+        LineDecoder { source: source.into(), line: 0, next_seq: 1, first_seq: 1, venue: None }
     }
 
     /// A decoder for lines that continue a log: its venue is already declared and its next
     /// sequence number is `next_seq`.
     pub fn continuing(source: impl Into<String>, venue: Option<Venue>, next_seq: u64) -> Self {
-        LineDecoder { source: source.into(), line: 0, next_seq, venue }
+        LineDecoder { source: source.into(), line: 0, next_seq, first_seq: next_seq, venue }
     }
 
     /// The venue declared so far, if any.
@@ -220,6 +222,16 @@ impl LineDecoder {
                 );
                 error.tail_from_seq = Some(first);
                 return Err(error);
+            }
+            Some(other) if seq == self.first_seq && seq > 1 => {
+                return Err(self.error(
+                    Some("seq"),
+                    format!(
+                        "is {other}, expected {seq}: the log these lines continue ends at seq {}; number the \
+                         first line {seq} or leave `seq` out",
+                        seq - 1
+                    ),
+                ));
             }
             Some(other) => {
                 return Err(self.error(

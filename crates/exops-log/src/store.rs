@@ -25,7 +25,11 @@ pub const SEGMENT_BYTES_DEFAULT: u64 = 64 << 20;
 /// Why a log cannot be opened or written.
 #[derive(Debug)]
 pub enum StoreError {
-    NotALog(PathBuf),
+    /// The path holds no log: a directory without `log/`, or not a directory at all.
+    NotALog {
+        path: PathBuf,
+        is_file: bool,
+    },
     /// Another writer holds the log.
     Busy(PathBuf),
     Damaged(Damage),
@@ -38,7 +42,15 @@ pub enum StoreError {
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StoreError::NotALog(path) => write!(
+            StoreError::NotALog { path, is_file: true } => write!(
+                f,
+                "{} is a file, not an exops data directory; a JSON Lines log is read as a SOURCE \
+                 (`exops replay {}`) or imported into one (`exops log import {} --data-dir DIR`)",
+                path.display(),
+                path.display(),
+                path.display()
+            ),
+            StoreError::NotALog { path, is_file: false } => write!(
                 f,
                 "{} is not an exops data directory (no `{SEGMENTS_DIR}/`); create one with `exops log init --data-dir {}`",
                 path.display(),
@@ -100,7 +112,7 @@ fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
 pub fn list_segments(data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     let dir = segments_dir(data_dir);
     if !dir.is_dir() {
-        return Err(StoreError::NotALog(data_dir.to_owned()));
+        return Err(StoreError::NotALog { path: data_dir.to_owned(), is_file: data_dir.is_file() });
     }
     let mut segments = Vec::new();
     for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {

@@ -294,7 +294,7 @@ fn swapped_scenario_and_plan_are_named_and_a_bad_report_path_fails_before_the_ru
     let scenario = format!("{}/../../fixtures/bitpoint-2019/scenario.toml", env!("CARGO_MANIFEST_DIR"));
     let plan = format!("{}/../../fixtures/bitpoint-2019/plan.toml", env!("CARGO_MANIFEST_DIR"));
     let run = exops(&["simulate", &plan, "--plan", &scenario]);
-    run.expect_code(1);
+    run.expect_code(2);
     assert!(
         run.stderr.contains("is a plan, not a scenario: were the scenario and the plan swapped?"),
         "{}",

@@ -5,6 +5,7 @@
 //! the process did not panic, so no test can pass on a crash.
 
 mod answers;
+mod bad_inputs;
 mod check;
 mod cli_docs;
 mod crash;

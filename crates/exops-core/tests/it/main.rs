@@ -3,6 +3,7 @@
 //! reference model in `reference_model.rs`.
 
 mod controls;
+mod controls_safety;
 mod customers;
 mod reference_model;
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bitpoint;
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,7 +20,10 @@ commands:
                      --summary: only summarise the latest results in target/criterion)
   crash [--iterations N] [--seed S]
                      kill `exops log append` N times (default 1000) at seeded-random moments and check
-                     that every acknowledged event survives (the crash test, in release mode)";
+                     that every acknowledged event survives (the crash test, in release mode)
+  fuzz [--seconds N] [--target NAME]
+                     run every cargo-fuzz target in fuzz/ for N seconds (default 60) from the seed
+                     corpora in fuzz/corpus (needs the nightly toolchain and `cargo install cargo-fuzz`)";
 
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
@@ -133,6 +137,7 @@ fn main() -> Result<()> {
         ["fixtures"] => fixtures(false),
         ["fixtures", "--check"] => fixtures(true),
         ["crash", rest @ ..] => crash_args(rest),
+        ["fuzz", rest @ ..] => fuzz::fuzz_args(&project_root(), rest),
         ["bench"] => bench::bench(false, false),
         ["bench", "--quick"] => bench::bench(true, false),
         ["bench", "--summary"] => bench::bench(false, true),

@@ -29,7 +29,7 @@ pub const EXIT_CODES: &str = "Exit codes:
   2  usage: bad arguments, or an input that cannot be opened as what it should be
   3  the operation failed for a reason outside the input (an I/O error, another writer)";
 
-const DATA_DIR_HELP: &str = "The data directory holding the durable log (default ./.exops)";
+const DATA_DIR_HELP: &str = "The data directory holding the durable log";
 
 /// The commit this binary was built from, when the build could ask git.
 const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("EXOPS_COMMIT"), ")");

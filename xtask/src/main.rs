@@ -2,6 +2,7 @@
 
 mod bench;
 mod bitpoint;
+mod deny;
 mod fuzz;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +24,9 @@ commands:
                      that every acknowledged event survives (the crash test, in release mode)
   fuzz [--seconds N] [--target NAME]
                      run every cargo-fuzz target in fuzz/ for N seconds (default 60) from the seed
-                     corpora in fuzz/corpus (needs the nightly toolchain and `cargo install cargo-fuzz`)";
+                     corpora in fuzz/corpus (needs the nightly toolchain and `cargo install cargo-fuzz`)
+  deny               cargo-deny: advisories, licences, bans, sources (deny.toml; needs
+                     `cargo install cargo-deny --locked`; says so when advisories cannot be fetched)";
 
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
@@ -138,6 +141,7 @@ fn main() -> Result<()> {
         ["fixtures", "--check"] => fixtures(true),
         ["crash", rest @ ..] => crash_args(rest),
         ["fuzz", rest @ ..] => fuzz::fuzz_args(&project_root(), rest),
+        ["deny"] => deny::deny(&project_root()),
         ["bench"] => bench::bench(false, false),
         ["bench", "--quick"] => bench::bench(true, false),
         ["bench", "--summary"] => bench::bench(false, true),

@@ -383,6 +383,17 @@ pub struct VenueCeased {
     pub reason: String,
 }
 
+/// An operator's annotation that a phase of a recovery plan has opened. The state records
+/// it (in [`crate::State::phases`] and the view's `phases`) and never gates on it: it changes
+/// no service, hold or ledger, and is accepted even after the venue ceased. The simulator
+/// writes one whenever a plan phase opens; an operator may write them by hand.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseOpened {
+    /// The phase's name, as the plan spells it; never empty.
+    pub phase: String,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OrderSubmitted {
     pub market: MarketId,
@@ -430,6 +441,7 @@ pub enum Event {
     HaircutApplied(HaircutApplied),
     WithdrawalsSettled(WithdrawalsSettled),
     VenueCeased(VenueCeased),
+    PhaseOpened(PhaseOpened),
     OrderSubmitted(OrderSubmitted),
     OrderCancelled(OrderCancelled),
     DepositReceived(Transfer),
@@ -461,6 +473,7 @@ impl Event {
             Event::HaircutApplied(_) => "haircut_applied",
             Event::WithdrawalsSettled(_) => "withdrawals_settled",
             Event::VenueCeased(_) => "venue_ceased",
+            Event::PhaseOpened(_) => "phase_opened",
             Event::OrderSubmitted(_) => "order_submitted",
             Event::OrderCancelled(_) => "order_cancelled",
             Event::DepositReceived(_) => "deposit_received",

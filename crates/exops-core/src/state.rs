@@ -194,6 +194,15 @@ pub struct State {
     customers: Customers,
     other_actor_last_id: BTreeMap<Actor, u64>,
     counters: EventCounters,
+    phases: Vec<PhaseMarker>,
+}
+
+/// A `phase_opened` event the state recorded: which phase, when, and at which event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseMarker {
+    pub phase: String,
+    pub at: Timestamp,
+    pub seq: u64,
 }
 
 /// What an applied operator event changed, for [`Outcome::Applied`].
@@ -296,6 +305,11 @@ impl State {
 
     pub fn counters(&self) -> &EventCounters {
         &self.counters
+    }
+
+    /// Every phase marker (`phase_opened`) applied so far, in log order.
+    pub fn phases(&self) -> &[PhaseMarker] {
+        &self.phases
     }
 
     /// Folds one envelope into the state.
@@ -522,6 +536,14 @@ impl State {
                 found: envelope.actor.to_string(),
             });
         }
+        // A phase marker is an annotation: it changes no service and is accepted even after
+        // the venue ceased (a plan may still open phases, such as a distribution, then).
+        if let Event::PhaseOpened(opened) = &envelope.event {
+            return match self.open_phase(opened, envelope) {
+                Ok(changed) => changed.into_outcome(),
+                Err(rejection) => Outcome::Rejected(rejection),
+            };
+        }
         if let Some((at, _)) = self.ceased {
             return Outcome::Rejected(Rejection::VenueCeased { at });
         }
@@ -529,6 +551,14 @@ impl State {
             Ok(changed) => changed.into_outcome(),
             Err(rejection) => Outcome::Rejected(rejection),
         }
+    }
+
+    fn open_phase(&mut self, opened: &PhaseOpened, envelope: &Envelope) -> Applied {
+        if opened.phase.trim().is_empty() {
+            return Err(invalid("phase", "must name the phase that opened, got an empty name"));
+        }
+        self.phases.push(PhaseMarker { phase: opened.phase.clone(), at: envelope.at, seq: envelope.seq });
+        Ok(ServicesChanged::default())
     }
 
     fn venue_ref(&self) -> &Venue {
@@ -581,6 +611,7 @@ impl State {
             Event::WithdrawalsSettled(settled) => self.settle_withdrawals(settled),
             Event::VenueCeased(ceased) => self.cease(ceased, at),
             Event::VenueDeclared(_)
+            | Event::PhaseOpened(_)
             | Event::OrderSubmitted(_)
             | Event::OrderCancelled(_)
             | Event::DepositReceived(_)

@@ -11,8 +11,8 @@ use std::io::BufRead;
 use exops_core::{
     Actor, ApprovalGiven, ClaimsConverted, CustodyReplenished, CustodyTransferred, Envelope, Event, HaircutApplied,
     HoldLifted, HoldModeSet, HoldPlaced, IncidentOpened, IncidentUpdated, KeysRotated, MarginAction, MarginRequested,
-    OrderCancelled, OrderSubmitted, OrderType, RefundPaid, RoleGranted, SecurityReviewPassed, TheftRecorded, Timestamp,
-    Transfer, Venue, VenueCeased, VenueSpec, WithdrawalsSettled,
+    OrderCancelled, OrderSubmitted, OrderType, PhaseOpened, RefundPaid, RoleGranted, SecurityReviewPassed,
+    TheftRecorded, Timestamp, Transfer, Venue, VenueCeased, VenueSpec, WithdrawalsSettled,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,7 @@ pub const KINDS: &[&str] = &[
     "haircut_applied",
     "withdrawals_settled",
     "venue_ceased",
+    "phase_opened",
     "order_submitted",
     "order_cancelled",
     "deposit_received",
@@ -361,6 +362,7 @@ impl LineDecoder {
             "haircut_applied" => Event::HaircutApplied(self.payload::<HaircutApplied>(kind, object)?),
             "withdrawals_settled" => Event::WithdrawalsSettled(self.payload::<WithdrawalsSettled>(kind, object)?),
             "venue_ceased" => Event::VenueCeased(self.payload::<VenueCeased>(kind, object)?),
+            "phase_opened" => Event::PhaseOpened(self.payload::<PhaseOpened>(kind, object)?),
             "order_submitted" => {
                 let wire: WireOrder = self.payload(kind, object)?;
                 let market = self.resolve_market(kind, &wire.market)?;
@@ -579,6 +581,7 @@ impl Writer {
             Event::HaircutApplied(payload) => serde_json::to_string(payload),
             Event::WithdrawalsSettled(payload) => serde_json::to_string(payload),
             Event::VenueCeased(payload) => serde_json::to_string(payload),
+            Event::PhaseOpened(payload) => serde_json::to_string(payload),
             Event::OrderSubmitted(order) => serde_json::to_string(&WireOrder {
                 market: market(order.market),
                 order_type: order.order_type,

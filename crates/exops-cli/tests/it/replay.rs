@@ -36,7 +36,7 @@ fn replay_of_the_fixture_prints_the_venue_and_the_services_table() {
 #[test]
 fn json_state_has_the_documented_shape() {
     let state = exops(&["replay", &fixture(), "--format", "json"]).expect_code(0).json();
-    assert_eq!(state["seq"], 755, "the fixture has 755 events");
+    assert_eq!(state["seq"], 764, "the fixture has 764 events");
     assert!(state["at"].is_string(), "at: {}", state["at"]);
     assert_eq!(state["venue"], "operating");
     assert_eq!(state["name"], "BITPoint Japan");

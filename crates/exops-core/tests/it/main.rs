@@ -4,6 +4,7 @@
 
 mod controls;
 mod customers;
+mod phases;
 mod reference_model;
 
 use exops_core::{

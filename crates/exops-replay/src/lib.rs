@@ -1,6 +1,10 @@
 //! Replays event logs: folds them through the core into the state at any point, builds
 //! per-service timelines, collects every rejection for `check`, and renders all of it
 //! as text, JSON, YAML-ready views and Mermaid.
+//!
+//! Data directories (the durable log of `exops-log`, with sled, crossbeam and blake3
+//! beneath it) are read only with the default-on `data-dir` feature; without it this
+//! crate folds JSON Lines text alone and builds none of the storage stack.
 
 mod render;
 mod timeline;
@@ -12,7 +16,9 @@ use exops_core::{Envelope, Event, Outcome, State, Timestamp};
 use exops_jsonl::{Line, Reader};
 use serde::Serialize;
 
-pub use render::{render_state_text, render_timeline_mermaid, render_timeline_table, table as render_table};
+pub use render::{
+    YamlError, render_state_text, render_timeline_mermaid, render_timeline_table, render_yaml, table as render_table,
+};
 pub use timeline::{Interval, ServiceTimeline, Timeline};
 
 /// Where a replay stops.
@@ -131,6 +137,7 @@ impl Replay {
 #[allow(missing_debug_implementations, clippy::large_enum_variant)]
 pub enum Source {
     Jsonl(Reader<Box<dyn BufRead>>),
+    #[cfg(feature = "data-dir")]
     Log(exops_log::LogReader),
 }
 
@@ -155,6 +162,7 @@ pub enum SourceError {
     #[error(transparent)]
     Parse(#[from] exops_jsonl::ParseError),
     /// The data directory's log could not be read: damage, or an I/O error.
+    #[cfg(feature = "data-dir")]
     #[error(transparent)]
     Store(#[from] exops_log::StoreError),
     /// No event at all: every log begins with `venue_declared`.
@@ -165,12 +173,15 @@ pub enum SourceError {
 impl Source {
     /// Opens `-` (standard input), a `.jsonl` file, or a data directory.
     pub fn open(source: &str) -> Result<Source, SourceError> {
-        let path = std::path::Path::new(source);
-        if source != "-" && path.is_dir() {
-            if !exops_log::store::segments_dir(path).is_dir() {
-                return Err(SourceError::NotADataDirectory { path: source.to_owned() });
+        #[cfg(feature = "data-dir")]
+        {
+            let path = std::path::Path::new(source);
+            if source != "-" && path.is_dir() {
+                if !exops_log::store::segments_dir(path).is_dir() {
+                    return Err(SourceError::NotADataDirectory { path: source.to_owned() });
+                }
+                return Ok(Source::Log(exops_log::LogReader::open(path, 1)?));
             }
-            return Ok(Source::Log(exops_log::LogReader::open(path, 1)?));
         }
         open_jsonl(source).map(Source::Jsonl)
     }
@@ -187,12 +198,19 @@ impl Iterator for Source {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Source::Jsonl(reader) => reader.next().map(|line| line.map_err(SourceError::Parse)),
+            #[cfg(feature = "data-dir")]
             Source::Log(reader) => reader.next().map(|envelope| {
                 envelope.map(|envelope| Line { line: envelope.seq, envelope }).map_err(SourceError::Store)
             }),
         }
     }
 }
+
+#[cfg(feature = "data-dir")]
+const DIRECTORY_IS_NOT_JSONL: &str = "it is a directory, not a JSON Lines file";
+#[cfg(not(feature = "data-dir"))]
+const DIRECTORY_IS_NOT_JSONL: &str = "it is a directory, not a JSON Lines file (this build of exops-replay reads \
+     data directories only with its `data-dir` feature)";
 
 /// Opens a JSON Lines source: a path, or `-` for standard input.
 pub fn open_jsonl(source: &str) -> Result<Reader<Box<dyn BufRead>>, SourceError> {
@@ -207,7 +225,7 @@ pub fn open_jsonl(source: &str) -> Result<Reader<Box<dyn BufRead>>, SourceError>
     if file.metadata().map_err(unreadable)?.is_dir() {
         return Err(SourceError::Unreadable {
             path: source.to_owned(),
-            error: io::Error::new(io::ErrorKind::InvalidInput, "it is a directory, not a JSON Lines file"),
+            error: io::Error::new(io::ErrorKind::InvalidInput, DIRECTORY_IS_NOT_JSONL),
         });
     }
     Ok(Reader::new(source, Box::new(BufReader::with_capacity(1 << 16, file)) as Box<dyn BufRead>))
@@ -282,12 +300,14 @@ pub fn replay_source(mut source: Source, name: &str, point: Point) -> Result<Rep
         return Err(SourceError::Empty { log: name.to_owned() });
     }
     replay.notes = point_notes(point, first, last, more);
+    #[cfg(feature = "data-dir")]
     if let (Source::Log(reader), false) = (&source, more) {
         replay.notes.extend(reader.unsealed_tail.as_ref().map(exops_log::UnsealedTail::describe));
     }
     Ok(replay)
 }
 
+#[cfg(feature = "data-dir")]
 /// The state of a data directory's log at `point`, from the nearest snapshot at or
 /// before it plus the events after it. [`Replay::notes`] say what was repaired or
 /// rebuilt, and where the point fell.
@@ -295,6 +315,7 @@ pub fn replay_data_dir(data_dir: &std::path::Path, point: Point) -> Result<Repla
     replay_data_dir_with_progress(data_dir, point, &mut |_| {})
 }
 
+#[cfg(feature = "data-dir")]
 /// [`replay_data_dir`], telling `progress` how many events it has folded, block by block.
 pub fn replay_data_dir_with_progress(
     data_dir: &std::path::Path,

@@ -269,3 +269,25 @@ pub fn render_timeline_mermaid(timeline: &Timeline) -> String {
     }
     out
 }
+
+/// Why a value could not be rendered as YAML (a map with keys that are not strings, or
+/// a `Serialize` implementation that failed).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render YAML: {0}")]
+pub struct YamlError(#[from] serde_norway::Error);
+
+/// The one YAML rendering of exops outputs: what `exops replay --format yaml` prints and
+/// what exops-testkit snapshots, so the two are the same text for the same state. Keys
+/// keep the order the value serialises them in; strings are quoted only where YAML needs
+/// it (instants are not: `at: 2019-08-06T14:24:27Z`, where insta's own YAML writer would
+/// quote them, which is why snapshots are taken of this text); the text ends with a
+/// newline.
+///
+/// ```
+/// use exops_core::State;
+/// let yaml = exops_replay::render_yaml(&State::new().view()).unwrap();
+/// assert!(yaml.starts_with("seq: 0\nat: null\nvenue: undeclared\n"), "{yaml}");
+/// ```
+pub fn render_yaml(value: &impl serde::Serialize) -> Result<String, YamlError> {
+    Ok(serde_norway::to_string(value)?)
+}

@@ -134,3 +134,20 @@ fn replaying_twice_gives_identical_bytes() {
         assert!(first == second, "two replays in {format} differ");
     }
 }
+
+/// `exops replay --format yaml` and exops-testkit render with the same renderer: the CLI's
+/// output at an instant is, byte for byte, the body of the testkit's snapshot of the full
+/// view there (crates/exops-testkit/tests/it/snapshots/), and what the testkit renders now.
+#[test]
+fn yaml_output_is_the_testkit_snapshot_of_the_full_view() {
+    let at = "2019-08-07T00:00:00+09:00";
+    let run = exops(&["replay", &fixture(), "--at", at, "--format", "yaml"]);
+    run.expect_code(0);
+    let snapshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../exops-testkit/tests/it/snapshots/it__bitpoint-full-2019-08-07.snap");
+    let snapshot = std::fs::read_to_string(&snapshot).expect("the testkit's snapshot of the full view");
+    let body = snapshot.splitn(3, "---\n").nth(2).expect("an insta header, then the body");
+    assert!(run.stdout == body, "the CLI's YAML differs from the testkit's snapshot:\n{}\n---\n{body}", run.stdout);
+    let fixture = exops_testkit::Fixture::open(fixture()).expect("the fixture parses");
+    assert_eq!(run.stdout, exops_testkit::yaml(&fixture.at(exops_testkit::point(at)).full()));
+}

@@ -14,6 +14,8 @@
 //! - [`Redactions`] replace what your own events make volatile before rendering.
 //!
 //! The crate builds without the storage stack (no sled, crossbeam, blake3 or wincode).
+//! The `sim` feature (off by default) adds [`sim`]: simulated plans, their metrics and
+//! their logs, at the cost of building exops-sim and the storage stack beneath it.
 //! docs/testing.md states the stability promise of each view.
 //!
 //! ```
@@ -32,13 +34,18 @@
 
 mod given;
 mod redact;
+#[cfg(feature = "sim")]
+pub mod sim;
 mod views;
 
 use std::path::Path;
 
-use exops_core::{Envelope, Event, ServiceId, State};
+use exops_core::{Envelope, Event, ServiceId};
 use exops_jsonl::ParseError;
 
+/// exops-core, for the types expectations name (`Rejection`, `Gated`, `Mode`, `State`…).
+pub use exops_core as core;
+pub use exops_core::{Gated, Mode, RefusalReason, Rejection, State};
 pub use exops_replay::Point;
 pub use given::{Given, When, given};
 pub use redact::Redactions;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bitpoint;
+mod docs_check;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,7 +12,10 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci                 format check, clippy (warnings are errors), every test, fixtures up to date
+  ci                 format check, the testkit's dependencies, clippy (warnings are errors), every
+                     test and doc test, fixtures up to date, docs-check
+  docs-check         run every command README.md and docs/*.md mark runnable (```text runnable)
+                     and compare its output with what the document shows
   testkit-deps       fail if exops-testkit's normal dependencies include the storage stack
   fixtures           regenerate the generated fixtures (fixtures/*/events.jsonl)
   fixtures --check   fail if a generated fixture differs from what the generator writes
@@ -26,7 +30,7 @@ fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
 }
 
-fn run(program: &str, args: &[&str]) -> Result<()> {
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
     run_with_env(program, args, &[])
 }
 
@@ -152,6 +156,7 @@ fn ci() -> Result<()> {
     run("cargo", &["test", "--workspace", "--all-targets", "--locked"])?;
     run("cargo", &["test", "--workspace", "--doc", "--locked"])?;
     fixtures(true)?;
+    docs_check::docs_check(&project_root())?;
     eprintln!("xtask: ci passed");
     Ok(())
 }
@@ -162,6 +167,7 @@ fn main() -> Result<()> {
     match args.as_slice() {
         ["ci"] => ci(),
         ["testkit-deps"] => testkit_dependencies(),
+        ["docs-check"] => docs_check::docs_check(&project_root()),
         ["fixtures"] => fixtures(false),
         ["fixtures", "--check"] => fixtures(true),
         ["crash", rest @ ..] => crash_args(rest),

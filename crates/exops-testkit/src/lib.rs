@@ -70,15 +70,17 @@ pub enum FixtureError {
 }
 
 /// A JSON Lines log, parsed once and kept in memory, to fold as often as a test needs.
+/// (The examples use `fixtures/phased.jsonl` of this crate: a theft, a freeze, and two
+/// phases that reopen trading and then withdrawals.)
 ///
 /// ```
 /// use exops_testkit::{Fixture, Point};
 ///
-/// let fixture = Fixture::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl"))
+/// let fixture = Fixture::open(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/phased.jsonl"))
 ///     .unwrap();
-/// assert_eq!(fixture.name(), concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl"));
-/// assert!(fixture.len() > 700);
-/// assert_eq!(fixture.at(Point::End).state().venue().unwrap().name, "BITPoint Japan");
+/// assert_eq!(fixture.name(), concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/phased.jsonl"));
+/// assert_eq!(fixture.len(), 12);
+/// assert_eq!(fixture.at(Point::End).state().venue().unwrap().name, "Tiny Exchange");
 /// ```
 #[derive(Clone, Debug)]
 pub struct Fixture {
@@ -181,9 +183,9 @@ impl Fixture {
     ///
     /// ```
     /// use exops_testkit::{Fixture, Point, point};
-    /// let fixture = Fixture::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl"))
+    /// let fixture = Fixture::open(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/phased.jsonl"))
     ///     .unwrap();
-    /// let states = fixture.states_at(&[point("2019-07-12T00:00:00+09:00"), Point::Seq(1), Point::End]);
+    /// let states = fixture.states_at(&[point("2024-03-05T00:00:00Z"), Point::Seq(1), Point::End]);
     /// assert_eq!(states[1].state().seq(), 1);
     /// assert!(states[0].state().seq() < states[2].state().seq());
     /// ```
@@ -210,7 +212,7 @@ impl Fixture {
     ///
     /// ```
     /// use exops_testkit::Fixture;
-    /// let fixture = Fixture::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl"))
+    /// let fixture = Fixture::open(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/phased.jsonl"))
     ///     .unwrap();
     /// let boundaries: Vec<_> = fixture.each_boundary().collect();
     /// assert_eq!(boundaries[0].0.seq, 1, "declaring the venue opens every service");
@@ -232,10 +234,10 @@ impl Fixture {
     ///
     /// ```
     /// use exops_testkit::Fixture;
-    /// let fixture = Fixture::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl"))
+    /// let fixture = Fixture::open(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/phased.jsonl"))
     ///     .unwrap();
     /// let names: Vec<String> = fixture.phases().map(|(name, _)| name).collect();
-    /// assert_eq!(names[0], "jpy-funding");
+    /// assert_eq!(names, ["trading", "withdrawals"]);
     /// ```
     pub fn phases(&self) -> impl Iterator<Item = (String, StateAt)> + '_ {
         let mut state = State::new();

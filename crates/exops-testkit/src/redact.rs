@@ -12,7 +12,7 @@ use serde_norway::Value;
 /// ```
 /// use exops_testkit::{Fixture, Point, Redactions};
 ///
-/// let fixture = Fixture::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl"))
+/// let fixture = Fixture::open(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/phased.jsonl"))
 ///     .unwrap();
 /// let yaml = Redactions::new()
 ///     .redact(".at", "[instant]")

@@ -421,6 +421,15 @@ pub struct MarginRequested {
     pub notional_minor: i64,
 }
 
+/// Every kind of event: operator events (the venue, incidents, holds, controls, money,
+/// phase markers) and customer operations, each named as in JSON Lines by
+/// [`Event::kind_name`].
+///
+/// ```
+/// let event = exops_core::Event::PhaseOpened(exops_core::PhaseOpened { phase: "reopen".into() });
+/// assert_eq!(event.kind_name(), "phase_opened");
+/// assert!(!event.is_customer_operation());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     VenueDeclared(VenueSpec),
@@ -500,6 +509,19 @@ impl Event {
 }
 
 /// Every event travels in an envelope.
+///
+/// ```
+/// use exops_core::{Actor, Envelope, Event, Timestamp};
+/// let envelope = Envelope {
+///     seq: 1,
+///     at: Timestamp::parse_rfc3339("2024-03-04T09:00:00+09:00").unwrap(),
+///     id: 1,
+///     actor: Actor::parse("customer:7").unwrap(),
+///     event: Event::LoginAttempted,
+///     note: None,
+/// };
+/// assert!(envelope.event.is_customer_operation());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
     /// Position in the log: 1 for the first event, then consecutive.

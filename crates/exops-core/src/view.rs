@@ -206,6 +206,13 @@ pub fn solvency_percent(ledger: &AssetLedger) -> String {
 }
 
 impl State {
+    /// The serialisable picture every output is made from, in a fixed order.
+    ///
+    /// ```
+    /// let view = exops_core::State::new().view();
+    /// assert_eq!((view.seq, view.venue), (0, "undeclared"));
+    /// assert!(view.phases.is_empty());
+    /// ```
     pub fn view(&self) -> StateView {
         let counters = self.counters();
         let events = EventsView {

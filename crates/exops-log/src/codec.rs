@@ -54,6 +54,10 @@ use self::wire::{
 };
 
 /// Schema version of event bodies written today.
+///
+/// ```
+/// assert_eq!(exops_log::codec::EVENT_SCHEMA_VERSION, 3);
+/// ```
 pub const EVENT_SCHEMA_VERSION: u16 = 3;
 
 /// The oldest schema version this build still reads (by upcasting).
@@ -97,6 +101,24 @@ impl std::error::Error for CodecError {}
 /// Appends the body of `envelope` (id, actor, event, note — NOT seq and at, which the
 /// record header carries) to `out`. The record header must say
 /// [`EVENT_SCHEMA_VERSION`]. On error `out` is left as it was.
+///
+/// ```
+/// use exops_core::{Actor, Envelope, Event, PhaseOpened, Timestamp};
+/// use exops_log::codec::{EVENT_SCHEMA_VERSION, decode_body, encode_body};
+///
+/// let envelope = Envelope {
+///     seq: 7,
+///     at: Timestamp::from_unix_micros(1_000_000),
+///     id: 1,
+///     actor: Actor::Staff("lead".into()),
+///     event: Event::PhaseOpened(PhaseOpened { phase: "reopen".into() }),
+///     note: None,
+/// };
+/// let mut body = Vec::new();
+/// encode_body(&envelope, &mut body).unwrap();
+/// // seq and at travel in the record header, beside the body.
+/// assert_eq!(decode_body(EVENT_SCHEMA_VERSION, 7, envelope.at, &body).unwrap(), envelope);
+/// ```
 pub fn encode_body(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), CodecError> {
     let Envelope { seq, id, actor, event, note, .. } = envelope;
     encode_body_of(*id, actor, event, note.as_deref(), Some(*seq), out)
@@ -105,6 +127,14 @@ pub fn encode_body(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), CodecEr
 /// [`encode_body`] from the parts of an event that its body holds, before it has a
 /// sequence number (the log writer's producers encode on their own threads); `seq`, if
 /// known, is only for the error message.
+///
+/// ```
+/// use exops_core::{Actor, Event};
+/// let mut body = Vec::new();
+/// exops_log::codec::encode_body_of(3, &Actor::Customer(7), &Event::LoginAttempted, None, None, &mut body).unwrap();
+/// // id (u64), the actor's tag and number (u32, u32), the event's tag (u32), no note (u8).
+/// assert_eq!(body.len(), 8 + 4 + 4 + 4 + 1);
+/// ```
 pub fn encode_body_of(
     id: u64,
     actor: &Actor,
@@ -139,6 +169,13 @@ pub fn encode_body_of(
 
 /// Decodes a body written with `schema_version`, upcasting older versions; seq and at
 /// come from the record header.
+///
+/// ```
+/// use exops_core::Timestamp;
+/// // A version this build does not read is an error saying which versions it reads.
+/// let error = exops_log::codec::decode_body(9, 1, Timestamp::from_unix_micros(0), &[]).unwrap_err();
+/// assert!(error.message.contains("reads versions 1 to 3"), "{error}");
+/// ```
 pub fn decode_body(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -> Result<Envelope, CodecError> {
     let context = |message: String| {
         CodecError::new(format!("event seq {seq}: the body (schema version {schema_version}) is not valid: {message}"))

@@ -181,6 +181,16 @@ pub fn render_state_text(view: &StateView) -> String {
             .collect();
         out.push_str(&table(&["SERVICE", "ACCEPTED", "REFUSED", "QUEUED"], &rows));
     }
+
+    if !view.phases.is_empty() {
+        out.push_str("\nPHASES (phase_opened markers)\n");
+        let rows: Vec<Vec<String>> = view
+            .phases
+            .iter()
+            .map(|marker| vec![marker.phase.clone(), marker.at.to_string(), marker.seq.to_string()])
+            .collect();
+        out.push_str(&table(&["PHASE", "OPENED", "SEQ"], &rows));
+    }
     let events = &view.events;
     let _ = writeln!(
         out,

@@ -151,3 +151,16 @@ fn yaml_output_is_the_testkit_snapshot_of_the_full_view() {
     let fixture = exops_testkit::Fixture::open(fixture()).expect("the fixture parses");
     assert_eq!(run.stdout, exops_testkit::yaml(&fixture.at(exops_testkit::point(at)).full()));
 }
+
+/// The text view lists the phase markers applied so far, and has no such section when the
+/// log has none yet.
+#[test]
+fn text_output_lists_the_phases_opened_so_far() {
+    let run = exops(&["replay", &fixture(), "--at", "2019-08-10T00:00:00+09:00"]);
+    run.expect_code(0);
+    let section = run.stdout.split("\nPHASES (phase_opened markers)\n").nth(1).expect("a PHASES section");
+    let rows: Vec<&str> = section.lines().skip(1).take_while(|line| !line.is_empty()).collect();
+    assert_eq!(rows, ["jpy-funding  2019-08-06T05:00:00Z  144", "margin       2019-08-09T05:00:00Z  155"]);
+    let before = exops(&["replay", &fixture(), "--at", "2019-08-01T00:00:00+09:00"]);
+    assert!(!before.expect_code(0).stdout.contains("PHASES"), "{}", before.stdout);
+}

@@ -38,6 +38,11 @@ pub fn given(events: &str) -> Given {
 }
 
 /// The events so far; [`Given::when`] adds the one under test.
+///
+/// ```
+/// let given = exops_testkit::given("");
+/// assert!(given.state().state().venue().is_none());
+/// ```
 #[derive(Debug)]
 pub struct Given {
     decoder: LineDecoder,
@@ -78,6 +83,13 @@ impl Given {
 
 /// The event under test and what came of it; each `then_` checks one thing and hands
 /// the expectation back, so they chain.
+///
+/// ```
+/// use exops_testkit::{Rejection, given};
+/// let when = given("").when(r#"{"at":"2024-03-04T10:00:00Z","id":1,"actor":"staff:ops","kind":"phase_opened","phase":"one"}"#);
+/// when.then_rejected(|rejection| *rejection == Rejection::NoVenue)
+///     .then_state(|state| assert_eq!(state.state().counters().rejected, 1));
+/// ```
 #[derive(Debug)]
 pub struct When {
     event: String,

@@ -52,6 +52,12 @@ pub use redact::Redactions;
 pub use views::{HoldsView, ImpactView, IncidentsView, LedgerView, ServiceLine, ServicesView, StateView};
 
 /// Why a fixture could not be read.
+///
+/// ```
+/// use exops_testkit::{Fixture, FixtureError};
+/// let error = Fixture::from_str("mine.jsonl", "{\"at\":\"2024-03-04T09:00:00Z\"}").unwrap_err();
+/// assert!(matches!(error, FixtureError::Parse(ref parse) if parse.line == 1), "{error}");
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
     /// The file could not be read.

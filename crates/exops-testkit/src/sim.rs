@@ -11,6 +11,11 @@ pub use exops_sim::Metrics;
 
 /// Why a simulation could not run: the scenario or the plan did not load (the message
 /// names the file and line), or the run itself failed.
+///
+/// ```
+/// let error = exops_testkit::sim::simulate("no/scenario.toml", "no/plan.toml", 1).unwrap_err();
+/// assert!(matches!(error, exops_testkit::sim::SimulateError::Scenario(_)), "{error}");
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum SimulateError {
     #[error("{0}")]
@@ -25,6 +30,13 @@ pub enum SimulateError {
 }
 
 /// A finished run: its metrics and its log (what `exops simulate --log-out` writes).
+///
+/// ```
+/// let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/mtgox-2014");
+/// let run = exops_testkit::sim::simulate(format!("{fixtures}/scenario.toml"), format!("{fixtures}/plan.toml"), 1)
+///     .unwrap();
+/// assert_eq!(run.metrics.events as usize, run.log.len());
+/// ```
 #[derive(Debug)]
 pub struct Simulated {
     pub metrics: Metrics,

@@ -9,6 +9,10 @@
 //! without output must succeed, unless the next command is `echo $?`, which then shows
 //! its exit code. The blocks of one file run in order, in one shell each, from the
 //! repository root, with the debug build of `exops` first on the `PATH`.
+//!
+//! A block whose info string has `file=PATH` (```` ```rust file=examples/user-tests/tests/tiny.rs ````)
+//! must be the text of that file, which the workspace's tests compile and run: code shown
+//! in the docs is code that is tested.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +32,36 @@ struct Step {
 #[derive(Debug)]
 struct Block {
     steps: Vec<Step>,
+}
+
+/// A block that shows a file of the repository: its line, the file, and the text shown.
+#[derive(Debug)]
+struct Shown {
+    line: usize,
+    file: String,
+    text: String,
+}
+
+/// The blocks of a Markdown text that show a file (`file=PATH` in the info string).
+fn shown_files(text: &str) -> Vec<Shown> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut shown = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let Some(info) = lines[index].strip_prefix("```") else {
+            index += 1;
+            continue;
+        };
+        let start = index + 1;
+        let end = (start..lines.len()).find(|at| lines[*at].starts_with("```")).unwrap_or(lines.len());
+        if let Some(file) = info.split_whitespace().find_map(|word| word.strip_prefix("file=")) {
+            let mut text = lines[start..end].join("\n");
+            text.push('\n');
+            shown.push(Shown { line: index + 1, file: file.to_owned(), text });
+        }
+        index = end + 1;
+    }
+    shown
 }
 
 /// The runnable blocks of a Markdown text.
@@ -149,6 +183,17 @@ pub fn docs_check(root: &Path) -> Result<()> {
     for file in &files {
         let name = file.strip_prefix(root).unwrap_or(file).display().to_string();
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
+        for shown in shown_files(&text) {
+            commands += 1;
+            match std::fs::read_to_string(root.join(&shown.file)) {
+                Ok(actual) if actual == shown.text => {}
+                Ok(_) => failures.push(format!(
+                    "{name}:{}: the block differs from {}, the tested file it shows; make them the same text",
+                    shown.line, shown.file
+                )),
+                Err(error) => failures.push(format!("{name}:{}: cannot read {}: {error}", shown.line, shown.file)),
+            }
+        }
         for block in runnable_blocks(&text) {
             let output = Command::new("bash")
                 .args(["-c", &script(&block)])
@@ -184,7 +229,10 @@ pub fn docs_check(root: &Path) -> Result<()> {
             }
         }
     }
-    eprintln!("xtask: docs-check ran {commands} commands in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "xtask: docs-check ran {commands} commands and file comparisons in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     if !failures.is_empty() {
         bail!(
             "{} of {commands} documented commands do not do what the docs say:\n\n{}",
@@ -214,6 +262,13 @@ mod tests {
         assert_eq!(steps[0].expected, ["a b"]);
         assert_eq!(steps[1].command, "cat <<'EOF'\nx\nEOF");
         assert_eq!(steps[1].expected, ["x"]);
+    }
+
+    #[test]
+    fn a_block_showing_a_file_is_read_with_its_path() {
+        let shown = shown_files("```rust file=a/b.rs\nfn main() {}\n```\n```rust\nnot shown\n```\n");
+        assert_eq!(shown.len(), 1);
+        assert_eq!((shown[0].line, shown[0].file.as_str(), shown[0].text.as_str()), (1, "a/b.rs", "fn main() {}\n"));
     }
 
     #[test]

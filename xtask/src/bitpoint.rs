@@ -269,6 +269,36 @@ fn operator_events() -> Vec<Draft> {
     drafts
 }
 
+/// The phases of `fixtures/bitpoint-2019/plan.toml`, each with the instant (JST) its gate
+/// names: the dates BITPoint reopened each part of the service. A phase marker opens each,
+/// before the steps of the same instant, so the state at a marker is the state as the
+/// phase begins. (exops-testkit's tests check that these are the plan's phases.)
+const PHASES: [(&str, &str); 9] = [
+    ("jpy-funding", "2019-08-06T14:00:00"),
+    ("margin", "2019-08-09T14:00:00"),
+    ("spot-capped", "2019-08-13T10:00:00"),
+    ("refunds", "2019-09-12T10:00:00"),
+    ("password-reset", "2019-09-17T10:00:00"),
+    ("password-reset-done", "2019-09-24T18:00:00"),
+    ("controls", "2019-09-25T10:00:00"),
+    ("crypto-withdrawals", "2019-09-30T10:00:00"),
+    ("crypto-deposits", "2019-12-10T17:00:00"),
+];
+
+fn phase_markers() -> Vec<Draft> {
+    PHASES
+        .iter()
+        .map(|(phase, at)| {
+            operator(
+                at,
+                "staff:recovery-lead",
+                json!({"kind": "phase_opened", "phase": phase}),
+                "modelled: the phase of fixtures/bitpoint-2019/plan.toml that opens here (dated as the plan's gate)",
+            )
+        })
+        .collect()
+}
+
 /// Days from 2019-07-01 to 2019-12-31, as (month, day, weekday with Monday = 0).
 fn days() -> Vec<(u32, u32, u32)> {
     let lengths = [(7, 31), (8, 31), (9, 30), (10, 31), (11, 30), (12, 31)];
@@ -372,7 +402,9 @@ fn settlements() -> Vec<Draft> {
 
 pub fn generate() -> Result<String> {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-    let mut drafts = operator_events();
+    // Markers first: the sort below is stable, so each comes before the steps of its instant.
+    let mut drafts = phase_markers();
+    drafts.extend(operator_events());
     drafts.extend(customer_operations(&mut rng));
     drafts.extend(settlements());
     drafts.sort_by_key(|draft| (draft.at, draft.class));

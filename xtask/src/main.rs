@@ -3,6 +3,7 @@
 mod bench;
 mod bitpoint;
 mod deny;
+mod docs_check;
 mod fuzz;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,11 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci                 format check, clippy (warnings are errors), every test, fixtures up to date
+  ci                 format check, the testkit's dependencies, clippy (warnings are errors), every
+                     test and doc test, fixtures up to date, docs-check
+  docs-check         run every command README.md and docs/*.md mark runnable (```text runnable)
+                     and compare its output with what the document shows
+  testkit-deps       fail if exops-testkit's normal dependencies include the storage stack
   fixtures           regenerate the generated fixtures (fixtures/*/events.jsonl)
   fixtures --check   fail if a generated fixture differs from what the generator writes
   bench [--quick]    run the criterion benchmarks and print figure, events/s, baseline events/s and
@@ -32,7 +37,7 @@ fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
 }
 
-fn run(program: &str, args: &[&str]) -> Result<()> {
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
     run_with_env(program, args, &[])
 }
 
@@ -122,12 +127,43 @@ fn crash_args(args: &[&str]) -> Result<()> {
     crash(iterations, seed)
 }
 
+/// exops-testkit must build without the storage stack (issue 10): no crate of it in its
+/// normal dependency tree.
+fn testkit_dependencies() -> Result<()> {
+    eprintln!("xtask: $ cargo tree -p exops-testkit -e normal --prefix none");
+    let output = Command::new("cargo")
+        .args(["tree", "-p", "exops-testkit", "-e", "normal", "--prefix", "none", "--locked"])
+        .current_dir(project_root())
+        .output()
+        .context("cannot start `cargo tree`")?;
+    if !output.status.success() {
+        bail!("`cargo tree -p exops-testkit` failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let tree = String::from_utf8(output.stdout).context("`cargo tree` printed something that is not UTF-8")?;
+    let storage: std::collections::BTreeSet<&str> = tree
+        .lines()
+        .filter(|line| {
+            ["sled ", "crossbeam", "blake3 ", "wincode ", "exops-log "].iter().any(|name| line.starts_with(name))
+        })
+        .collect();
+    if !storage.is_empty() {
+        bail!("exops-testkit depends on the storage stack: {}", storage.into_iter().collect::<Vec<_>>().join(", "));
+    }
+    eprintln!(
+        "xtask: exops-testkit builds no storage crate ({} crates)",
+        tree.lines().collect::<std::collections::BTreeSet<_>>().len()
+    );
+    Ok(())
+}
+
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
+    testkit_dependencies()?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
     run("cargo", &["test", "--workspace", "--all-targets", "--locked"])?;
     run("cargo", &["test", "--workspace", "--doc", "--locked"])?;
     fixtures(true)?;
+    docs_check::docs_check(&project_root())?;
     eprintln!("xtask: ci passed");
     Ok(())
 }
@@ -137,6 +173,8 @@ fn main() -> Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["ci"] => ci(),
+        ["testkit-deps"] => testkit_dependencies(),
+        ["docs-check"] => docs_check::docs_check(&project_root()),
         ["fixtures"] => fixtures(false),
         ["fixtures", "--check"] => fixtures(true),
         ["crash", rest @ ..] => crash_args(rest),

@@ -68,7 +68,7 @@ pub fn replay(source: &str, at: Option<Point>, format: StateFormat) -> Result<()
     let text = match format {
         StateFormat::Text => render_state_text(&view),
         StateFormat::Json => to_json(&WithNotes { value: &view, notes: &replay.notes })?,
-        StateFormat::Yaml => serde_norway::to_string(&view).map_err(Failure::io)?,
+        StateFormat::Yaml => exops_replay::render_yaml(&view).map_err(Failure::io)?,
     };
     emit(&text)
 }

@@ -97,6 +97,10 @@ impl State {
 
     /// May the withdrawals of every asset incident `slot` compromised reopen? `None` when
     /// there is no such incident or it compromised nothing, so has no controls.
+    ///
+    /// ```
+    /// assert!(exops_core::State::new().incident_controls(0).is_none());
+    /// ```
     pub fn incident_controls(&self, slot: u32) -> Option<IncidentControls> {
         let incident = self.incidents().get(slot as usize)?;
         if incident.compromised.is_empty() {

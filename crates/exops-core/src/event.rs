@@ -383,6 +383,17 @@ pub struct VenueCeased {
     pub reason: String,
 }
 
+/// An operator's annotation that a phase of a recovery plan has opened. The state records
+/// it (in [`crate::State::phases`] and the view's `phases`) and never gates on it: it changes
+/// no service, hold or ledger, and is accepted even after the venue ceased. The simulator
+/// writes one whenever a plan phase opens; an operator may write them by hand.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseOpened {
+    /// The phase's name, as the plan spells it; never empty.
+    pub phase: String,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OrderSubmitted {
     pub market: MarketId,
@@ -410,6 +421,15 @@ pub struct MarginRequested {
     pub notional_minor: i64,
 }
 
+/// Every kind of event: operator events (the venue, incidents, holds, controls, money,
+/// phase markers) and customer operations, each named as in JSON Lines by
+/// [`Event::kind_name`].
+///
+/// ```
+/// let event = exops_core::Event::PhaseOpened(exops_core::PhaseOpened { phase: "reopen".into() });
+/// assert_eq!(event.kind_name(), "phase_opened");
+/// assert!(!event.is_customer_operation());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     VenueDeclared(VenueSpec),
@@ -430,6 +450,7 @@ pub enum Event {
     HaircutApplied(HaircutApplied),
     WithdrawalsSettled(WithdrawalsSettled),
     VenueCeased(VenueCeased),
+    PhaseOpened(PhaseOpened),
     OrderSubmitted(OrderSubmitted),
     OrderCancelled(OrderCancelled),
     DepositReceived(Transfer),
@@ -461,6 +482,7 @@ impl Event {
             Event::HaircutApplied(_) => "haircut_applied",
             Event::WithdrawalsSettled(_) => "withdrawals_settled",
             Event::VenueCeased(_) => "venue_ceased",
+            Event::PhaseOpened(_) => "phase_opened",
             Event::OrderSubmitted(_) => "order_submitted",
             Event::OrderCancelled(_) => "order_cancelled",
             Event::DepositReceived(_) => "deposit_received",
@@ -487,6 +509,19 @@ impl Event {
 }
 
 /// Every event travels in an envelope.
+///
+/// ```
+/// use exops_core::{Actor, Envelope, Event, Timestamp};
+/// let envelope = Envelope {
+///     seq: 1,
+///     at: Timestamp::parse_rfc3339("2024-03-04T09:00:00+09:00").unwrap(),
+///     id: 1,
+///     actor: Actor::parse("customer:7").unwrap(),
+///     event: Event::LoginAttempted,
+///     note: None,
+/// };
+/// assert!(envelope.event.is_customer_operation());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
     /// Position in the log: 1 for the first event, then consecutive.

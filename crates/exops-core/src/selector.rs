@@ -56,6 +56,14 @@ fn is_network(text: &str) -> bool {
 }
 
 impl Selector {
+    /// Parses a selector: `trading:BTC/JPY`, `trading:*`, `withdrawals:USDT@tron`,
+    /// `margin`, `*`…; an error names the offending token and lists what is valid.
+    ///
+    /// ```
+    /// let selector = exops_core::Selector::parse("withdrawals:*").unwrap();
+    /// assert_eq!(selector.to_string(), "withdrawals:*");
+    /// assert!(exops_core::Selector::parse("withdrawal:BTC").is_err());
+    /// ```
     pub fn parse(input: &str) -> Result<Selector, SelectorError> {
         let error = |message: String| SelectorError { selector: input.to_owned(), message };
         let (service, argument) = match input.split_once(':') {
@@ -113,6 +121,23 @@ impl Selector {
 
     /// The services this selector covers in `venue`, in service order. A name the venue
     /// does not know is an error listing the names it does know.
+    ///
+    /// ```
+    /// # use exops_core::*;
+    /// # let spec = VenueSpec {
+    /// #     name: "Tiny".into(),
+    /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
+    /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
+    /// #     markets: vec![], margin: false, approvals_required: vec![],
+    /// # };
+    /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
+    /// # let staff = Actor::Staff("ops".into());
+    /// # let envelope = |seq: u64, actor: &Actor, event: Event| Envelope { seq, at: at(seq as i64), id: seq, actor: actor.clone(), event, note: None };
+    /// let venue = Venue::from_spec(&spec).unwrap();
+    /// let services = Selector::parse("*").unwrap().resolve(&venue).unwrap();
+    /// assert_eq!(services.len(), venue.services.len());
+    /// assert!(Selector::parse("deposits:ETH").unwrap().resolve(&venue).is_err());
+    /// ```
     pub fn resolve(&self, venue: &Venue) -> Result<Vec<ServiceId>, SelectorError> {
         let error = |message: String| SelectorError { selector: self.to_string(), message };
         let all_of = |kind: ServiceKind| -> Vec<ServiceId> {

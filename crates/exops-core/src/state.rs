@@ -174,6 +174,29 @@ impl Customers {
 /// (megabytes for a million customers, and text would spell every id in digits): they
 /// travel beside it as bytes, through [`State::customers_to_bytes`] and
 /// [`State::set_customers_from_bytes`].
+///
+/// ```
+/// # use exops_core::*;
+/// # let spec = VenueSpec {
+/// #     name: "Tiny".into(),
+/// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
+/// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
+/// #     markets: vec![], margin: false, approvals_required: vec![],
+/// # };
+/// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
+/// # let staff = Actor::Staff("ops".into());
+/// # let envelope = |seq: u64, actor: &Actor, event: Event| Envelope { seq, at: at(seq as i64), id: seq, actor: actor.clone(), event, note: None };
+/// let mut state = State::new();
+/// state.apply(&envelope(1, &staff, Event::VenueDeclared(spec)));
+/// let hold = HoldPlaced {
+///     hold: "maint".into(), cause: Cause::Maintenance, services: vec![Selector::parse("withdrawals:BTC").unwrap()],
+///     mode: None, max_order_notional_minor: None, reason: None,
+/// };
+/// assert!(matches!(state.apply(&envelope(2, &staff, Event::HoldPlaced(hold))), Outcome::Applied { .. }));
+/// let withdrawals = state.venue().unwrap().service_id("withdrawals:BTC").unwrap();
+/// assert_eq!(state.mode(withdrawals), Some(Mode::Closed));
+/// assert_eq!((state.seq(), state.at()), (2, Some(at(2))));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     venue: Option<Box<Venue>>,
@@ -194,6 +217,15 @@ pub struct State {
     customers: Customers,
     other_actor_last_id: BTreeMap<Actor, u64>,
     counters: EventCounters,
+    phases: Vec<PhaseMarker>,
+}
+
+/// A `phase_opened` event the state recorded: which phase, when, and at which event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseMarker {
+    pub phase: String,
+    pub at: Timestamp,
+    pub seq: u64,
 }
 
 /// What an applied operator event changed, for [`Outcome::Applied`].
@@ -223,82 +255,227 @@ fn positive(field: &'static str, amount: i64) -> Result<i64, Rejection> {
 }
 
 impl State {
+    /// The state before any event: no venue, sequence number 0.
+    ///
+    /// ```
+    /// assert_eq!(exops_core::State::new().seq(), 0);
+    /// ```
     pub fn new() -> State {
         State::default()
     }
 
+    /// ```
+    /// assert!(exops_core::State::new().venue().is_none());
+    /// ```
     pub fn venue(&self) -> Option<&Venue> {
         self.venue.as_deref()
     }
 
     /// Sequence number of the last event folded in (applied, duplicate or rejected).
+    ///
+    /// ```
+    /// assert_eq!(exops_core::State::new().seq(), 0);
+    /// ```
     pub fn seq(&self) -> u64 {
         self.seq
     }
 
     /// Instant of the last applied event.
+    ///
+    /// ```
+    /// assert_eq!(exops_core::State::new().at(), None);
+    /// ```
     pub fn at(&self) -> Option<Timestamp> {
         self.at
     }
 
+    /// ```
+    /// assert!(exops_core::State::new().ceased().is_none());
+    /// ```
     pub fn ceased(&self) -> Option<(Timestamp, &str)> {
         self.ceased.as_ref().map(|(at, reason)| (*at, reason.as_str()))
     }
 
+    /// ```
+    /// # use exops_core::*;
+    /// # let spec = VenueSpec { name: "Tiny".into(), assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto,
+    /// #     decimals: 8, networks: vec![], liabilities_minor: 0, hot_minor: 0, cold_minor: 0 }],
+    /// #     markets: vec![], margin: false, approvals_required: vec![] };
+    /// # let mut state = State::new();
+    /// # state.apply(&Envelope { seq: 1, at: Timestamp::from_unix_micros(0), id: 1, actor: Actor::Staff("ops".into()),
+    /// #     event: Event::VenueDeclared(spec), note: None });
+    /// let login = state.venue().unwrap().service_id("login").unwrap();
+    /// assert_eq!(state.gate(login).cap_minor, i64::MAX, "uncapped");
+    /// ```
     pub fn gate(&self, service: ServiceId) -> Gate {
         self.gates[service.index()]
     }
 
     /// The effective mode of a service.
+    ///
+    /// ```
+    /// assert_eq!(exops_core::State::new().mode(exops_core::ServiceId(0)), None, "no venue, no service");
+    /// ```
     pub fn mode(&self, service: ServiceId) -> Option<Mode> {
         let venue = self.venue()?;
         let kind = venue.services.get(service.index())?.kind;
         Some(mode_at(kind, self.gates[service.index()].level))
     }
 
+    /// ```
+    /// # use exops_core::*;
+    /// # let spec = VenueSpec { name: "Tiny".into(), assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto,
+    /// #     decimals: 8, networks: vec![], liabilities_minor: 0, hot_minor: 0, cold_minor: 0 }],
+    /// #     markets: vec![], margin: false, approvals_required: vec![] };
+    /// # let mut state = State::new();
+    /// # state.apply(&Envelope { seq: 1, at: Timestamp::from_unix_micros(0), id: 1, actor: Actor::Staff("ops".into()),
+    /// #     event: Event::VenueDeclared(spec), note: None });
+    /// let login = state.venue().unwrap().service_id("login").unwrap();
+    /// assert_eq!(state.service_since(login), Timestamp::from_unix_micros(0));
+    /// ```
     pub fn service_since(&self, service: ServiceId) -> Timestamp {
         self.service_since[service.index()]
     }
 
     /// Active holds covering a service, by slot, in placement order.
+    ///
+    /// ```
+    /// # use exops_core::*;
+    /// # let spec = VenueSpec { name: "Tiny".into(), assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto,
+    /// #     decimals: 8, networks: vec![], liabilities_minor: 0, hot_minor: 0, cold_minor: 0 }],
+    /// #     markets: vec![], margin: false, approvals_required: vec![] };
+    /// # let mut state = State::new();
+    /// # state.apply(&Envelope { seq: 1, at: Timestamp::from_unix_micros(0), id: 1, actor: Actor::Staff("ops".into()),
+    /// #     event: Event::VenueDeclared(spec), note: None });
+    /// let login = state.venue().unwrap().service_id("login").unwrap();
+    /// assert!(state.holds_covering(login).is_empty());
+    /// ```
     pub fn holds_covering(&self, service: ServiceId) -> &[u32] {
         &self.service_holds[service.index()]
     }
 
+    /// The hold in `slot` (slots come from [`State::holds_covering`] and the gates);
+    /// panics on a slot no hold was ever placed in.
+    ///
+    /// ```
+    /// # use exops_core::*;
+    /// # let spec = VenueSpec { name: "Tiny".into(), assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto,
+    /// #     decimals: 8, networks: vec![], liabilities_minor: 0, hot_minor: 0, cold_minor: 0 }],
+    /// #     markets: vec![], margin: false, approvals_required: vec![] };
+    /// # let staff = Actor::Staff("ops".into());
+    /// # let envelope = |seq: u64, event: Event| Envelope { seq, at: Timestamp::from_unix_micros(0), id: seq, actor: staff.clone(), event, note: None };
+    /// let mut state = State::new();
+    /// state.apply(&envelope(1, Event::VenueDeclared(spec)));
+    /// state.apply(&envelope(2, Event::HoldPlaced(HoldPlaced {
+    ///     hold: "maint".into(), cause: Cause::Maintenance, services: vec![Selector::parse("login").unwrap()],
+    ///     mode: None, max_order_notional_minor: None, reason: None,
+    /// })));
+    /// let login = state.venue().unwrap().service_id("login").unwrap();
+    /// assert_eq!(state.hold(state.holds_covering(login)[0]).name, "maint");
+    /// ```
     pub fn hold(&self, slot: u32) -> &HoldRecord {
         &self.holds[slot as usize]
     }
 
     /// Every hold ever placed, by slot.
+    ///
+    /// ```
+    /// assert!(exops_core::State::new().holds().is_empty());
+    /// ```
     pub fn holds(&self) -> &[HoldRecord] {
         &self.holds
     }
 
+    /// ```
+    /// assert!(exops_core::State::new().incidents().is_empty());
+    /// ```
     pub fn incidents(&self) -> &[IncidentRecord] {
         &self.incidents
     }
 
+    /// ```
+    /// assert!(exops_core::State::new().roles().is_empty());
+    /// ```
     pub fn roles(&self) -> &BTreeMap<String, BTreeSet<String>> {
         &self.roles
     }
 
+    /// ```
+    /// assert!(exops_core::State::new().ledger().is_empty());
+    /// ```
     pub fn ledger(&self) -> &[AssetLedger] {
         &self.ledger
     }
 
+    /// ```
+    /// assert!(exops_core::State::new().impact().is_empty());
+    /// ```
     pub fn impact(&self) -> &[ServiceImpact] {
         &self.impact
     }
 
+    /// ```
+    /// assert_eq!(exops_core::State::new().customers_affected(), 0);
+    /// ```
     pub fn customers_affected(&self) -> u64 {
         self.customers.affected_count
     }
 
+    /// ```
+    /// assert_eq!(exops_core::State::new().counters().applied, 0);
+    /// ```
     pub fn counters(&self) -> &EventCounters {
         &self.counters
     }
 
-    /// Folds one envelope into the state.
+    /// Every phase marker (`phase_opened`) applied so far, in log order.
+    ///
+    /// ```
+    /// # use exops_core::*;
+    /// # let spec = VenueSpec {
+    /// #     name: "Tiny".into(),
+    /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
+    /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
+    /// #     markets: vec![], margin: false, approvals_required: vec![],
+    /// # };
+    /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
+    /// # let staff = Actor::Staff("ops".into());
+    /// # let envelope = |seq: u64, actor: &Actor, event: Event| Envelope { seq, at: at(seq as i64), id: seq, actor: actor.clone(), event, note: None };
+    /// let mut state = State::new();
+    /// state.apply(&envelope(1, &staff, Event::VenueDeclared(spec)));
+    /// state.apply(&envelope(2, &staff, Event::PhaseOpened(PhaseOpened { phase: "reopen".into() })));
+    /// assert_eq!(state.phases()[0].phase, "reopen");
+    /// ```
+    pub fn phases(&self) -> &[PhaseMarker] {
+        &self.phases
+    }
+
+    /// Folds one envelope into the state: applied, gated (a customer operation), a
+    /// duplicate, or rejected with its reason (and then nothing but the sequence number
+    /// and the rejection count changes). Never panics.
+    ///
+    /// ```
+    /// # use exops_core::*;
+    /// # let spec = VenueSpec {
+    /// #     name: "Tiny".into(),
+    /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
+    /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
+    /// #     markets: vec![], margin: false, approvals_required: vec![],
+    /// # };
+    /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
+    /// # let staff = Actor::Staff("ops".into());
+    /// # let envelope = |seq: u64, actor: &Actor, event: Event| Envelope { seq, at: at(seq as i64), id: seq, actor: actor.clone(), event, note: None };
+    /// let mut state = State::new();
+    /// // Nothing before the venue.
+    /// let outcome = state.apply(&envelope(1, &staff, Event::PhaseOpened(PhaseOpened { phase: "one".into() })));
+    /// assert_eq!(outcome, Outcome::Rejected(Rejection::NoVenue));
+    /// state.apply(&envelope(2, &staff, Event::VenueDeclared(spec)));
+    /// let login = envelope(3, &Actor::Customer(7), Event::LoginAttempted);
+    /// assert_eq!(state.apply(&login), Outcome::Customer(Gated::Accepted));
+    /// // The same event again, as the next in the log: a retry, applied once.
+    /// let retry = Envelope { seq: 4, ..login };
+    /// assert_eq!(state.apply(&retry), Outcome::Duplicate { last_id: 3 });
+    /// ```
     #[inline]
     pub fn apply(&mut self, envelope: &Envelope) -> Outcome {
         let expected = self.seq + 1;
@@ -368,6 +545,13 @@ impl State {
     /// The per-customer arrays as bytes: the count of last ids (u32 LE), each last id as
     /// an unsigned LEB128 varint (ids are small, so mostly one or two bytes), the count of
     /// affected-bitmap words (u32 LE), the words (u64 LE), and the affected count (u64 LE).
+    ///
+    /// ```
+    /// let state = exops_core::State::new();
+    /// let mut copy = exops_core::State::new();
+    /// copy.set_customers_from_bytes(&state.customers_to_bytes()).unwrap();
+    /// assert_eq!(copy, state);
+    /// ```
     pub fn customers_to_bytes(&self) -> Vec<u8> {
         let customers = &self.customers;
         let mut out = Vec::with_capacity(customers.last_event_id.len() + customers.affected_bits.len() * 8 + 16);
@@ -390,6 +574,11 @@ impl State {
 
     /// Restores the per-customer arrays from [`State::customers_to_bytes`]; on malformed
     /// bytes, says where and leaves the state unchanged.
+    ///
+    /// ```
+    /// let error = exops_core::State::new().set_customers_from_bytes(&[1, 0]).unwrap_err();
+    /// assert!(!error.is_empty());
+    /// ```
     pub fn set_customers_from_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
         let mut input = bytes;
         let mut take = |count: usize, what: &str| -> Result<&[u8], String> {
@@ -436,6 +625,29 @@ impl State {
     /// [`State::apply`] on each, but faster on long runs of customer operations. With a
     /// million customers, the per-customer last-id lookup is a cache miss; here it is
     /// started [`LOOKAHEAD`] events early so that the misses overlap.
+    ///
+    /// ```
+    /// # use exops_core::*;
+    /// # let spec = VenueSpec {
+    /// #     name: "Tiny".into(),
+    /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
+    /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
+    /// #     markets: vec![], margin: false, approvals_required: vec![],
+    /// # };
+    /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
+    /// # let staff = Actor::Staff("ops".into());
+    /// # let envelope = |seq: u64, actor: &Actor, event: Event| Envelope { seq, at: at(seq as i64), id: seq, actor: actor.clone(), event, note: None };
+    /// let events = vec![
+    ///     envelope(1, &staff, Event::VenueDeclared(spec)),
+    ///     envelope(2, &Actor::Customer(1), Event::LoginAttempted),
+    ///     envelope(3, &Actor::Customer(2), Event::SignupRequested),
+    /// ];
+    /// let (mut one_by_one, mut batched) = (State::new(), State::new());
+    /// let outcomes: Vec<Outcome> = events.iter().map(|event| one_by_one.apply(event)).collect();
+    /// let mut batch_outcomes = Vec::new();
+    /// batched.apply_batch(&events, |_, outcome| batch_outcomes.push(outcome));
+    /// assert_eq!((batch_outcomes, batched), (outcomes, one_by_one));
+    /// ```
     pub fn apply_batch(&mut self, envelopes: &[Envelope], mut each: impl FnMut(&Envelope, Outcome)) {
         for (index, envelope) in envelopes.iter().enumerate() {
             if let Some(ahead) = envelopes.get(index + LOOKAHEAD) {
@@ -464,6 +676,10 @@ impl State {
 
     /// The last event id applied for `actor` (0 when none): an id at or below it is a
     /// duplicate.
+    ///
+    /// ```
+    /// assert_eq!(exops_core::State::new().last_event_id(&exops_core::Actor::Customer(7)), 0);
+    /// ```
     pub fn last_event_id(&self, actor: &Actor) -> u64 {
         self.last_id(actor)
     }
@@ -522,6 +738,14 @@ impl State {
                 found: envelope.actor.to_string(),
             });
         }
+        // A phase marker is an annotation: it changes no service and is accepted even after
+        // the venue ceased (a plan may still open phases, such as a distribution, then).
+        if let Event::PhaseOpened(opened) = &envelope.event {
+            return match self.open_phase(opened, envelope) {
+                Ok(changed) => changed.into_outcome(),
+                Err(rejection) => Outcome::Rejected(rejection),
+            };
+        }
         if let Some((at, _)) = self.ceased {
             return Outcome::Rejected(Rejection::VenueCeased { at });
         }
@@ -529,6 +753,14 @@ impl State {
             Ok(changed) => changed.into_outcome(),
             Err(rejection) => Outcome::Rejected(rejection),
         }
+    }
+
+    fn open_phase(&mut self, opened: &PhaseOpened, envelope: &Envelope) -> Applied {
+        if opened.phase.trim().is_empty() {
+            return Err(invalid("phase", "must name the phase that opened, got an empty name"));
+        }
+        self.phases.push(PhaseMarker { phase: opened.phase.clone(), at: envelope.at, seq: envelope.seq });
+        Ok(ServicesChanged::default())
     }
 
     fn venue_ref(&self) -> &Venue {
@@ -581,6 +813,7 @@ impl State {
             Event::WithdrawalsSettled(settled) => self.settle_withdrawals(settled),
             Event::VenueCeased(ceased) => self.cease(ceased, at),
             Event::VenueDeclared(_)
+            | Event::PhaseOpened(_)
             | Event::OrderSubmitted(_)
             | Event::OrderCancelled(_)
             | Event::DepositReceived(_)

@@ -185,6 +185,22 @@ fn valid_network(network: &str) -> bool {
 
 impl Venue {
     /// Builds the venue and its service table, checking every bound and name.
+    ///
+    /// ```
+    /// # use exops_core::*;
+    /// # let spec = VenueSpec {
+    /// #     name: "Tiny".into(),
+    /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
+    /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
+    /// #     markets: vec![], margin: false, approvals_required: vec![],
+    /// # };
+    /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
+    /// # let staff = Actor::Staff("ops".into());
+    /// # let envelope = |seq: u64, actor: &Actor, event: Event| Envelope { seq, at: at(seq as i64), id: seq, actor: actor.clone(), event, note: None };
+    /// let venue = Venue::from_spec(&spec).unwrap();
+    /// let names: Vec<&str> = venue.services.iter().map(|service| service.name.as_str()).collect();
+    /// assert_eq!(names, ["deposits:BTC", "withdrawals:BTC", "onboarding", "login"]);
+    /// ```
     pub fn from_spec(spec: &VenueSpec) -> Result<Venue, VenueError> {
         let fail = |message: String| Err(VenueError(message));
         if spec.name.trim().is_empty() {

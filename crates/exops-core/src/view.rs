@@ -52,7 +52,19 @@ pub struct StateView {
     pub incidents: BTreeMap<String, IncidentView>,
     pub ledger: OrderedMap<LedgerView>,
     pub impact: ImpactView,
+    /// The phase markers (`phase_opened`) applied so far, in log order; left out when
+    /// there are none, so a log without markers has the view it always had.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseView>,
     pub events: EventsView,
+}
+
+/// One phase marker: the phase's name, when it opened and the event that said so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PhaseView {
+    pub phase: String,
+    pub at: Timestamp,
+    pub seq: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -194,6 +206,13 @@ pub fn solvency_percent(ledger: &AssetLedger) -> String {
 }
 
 impl State {
+    /// The serialisable picture every output is made from, in a fixed order.
+    ///
+    /// ```
+    /// let view = exops_core::State::new().view();
+    /// assert_eq!((view.seq, view.venue), (0, "undeclared"));
+    /// assert!(view.phases.is_empty());
+    /// ```
     pub fn view(&self) -> StateView {
         let counters = self.counters();
         let events = EventsView {
@@ -214,6 +233,7 @@ impl State {
                 incidents: BTreeMap::new(),
                 ledger: OrderedMap::default(),
                 impact: ImpactView { customers_affected: 0, services: OrderedMap::default() },
+                phases: Vec::new(),
                 events,
             };
         };
@@ -353,6 +373,11 @@ impl State {
             incidents,
             ledger,
             impact: ImpactView { customers_affected: self.customers_affected(), services: impact_services },
+            phases: self
+                .phases()
+                .iter()
+                .map(|marker| PhaseView { phase: marker.phase.clone(), at: marker.at, seq: marker.seq })
+                .collect(),
             events,
         }
     }

@@ -4,6 +4,17 @@
 //! Parsing is strict: unknown fields and unknown kinds are errors, and every error names
 //! the source, the line and the field. Customer operations name markets and assets; the
 //! reader resolves them against the venue the log declared on its first event.
+//!
+//! ```
+//! let text = r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}
+//! {"at":"2024-03-04T10:00:00+09:00","id":1,"actor":"customer:7","kind":"deposit_received","asset":"JPY","amount_minor":5000}"#;
+//! let lines = exops_jsonl::parse_str("tiny.jsonl", text).unwrap();
+//! assert_eq!(lines[1].envelope.seq, 2);
+//! assert_eq!(lines[1].envelope.event.kind_name(), "deposit_received");
+//! // Rendering gives the canonical text back: seq filled in, instants in UTC.
+//! let again = exops_jsonl::render_all(lines.iter().map(|line| &line.envelope));
+//! assert!(again.starts_with(r#"{"seq":1,"at":"2024-03-04T00:00:00Z","id":1,"actor":"system:setup""#), "{again}");
+//! ```
 
 use std::fmt;
 use std::io::BufRead;
@@ -11,8 +22,8 @@ use std::io::BufRead;
 use exops_core::{
     Actor, ApprovalGiven, ClaimsConverted, CustodyReplenished, CustodyTransferred, Envelope, Event, HaircutApplied,
     HoldLifted, HoldModeSet, HoldPlaced, IncidentOpened, IncidentUpdated, KeysRotated, MarginAction, MarginRequested,
-    OrderCancelled, OrderSubmitted, OrderType, RefundPaid, RoleGranted, SecurityReviewPassed, TheftRecorded, Timestamp,
-    Transfer, Venue, VenueCeased, VenueSpec, WithdrawalsSettled,
+    OrderCancelled, OrderSubmitted, OrderType, PhaseOpened, RefundPaid, RoleGranted, SecurityReviewPassed,
+    TheftRecorded, Timestamp, Transfer, Venue, VenueCeased, VenueSpec, WithdrawalsSettled,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -22,6 +33,11 @@ use serde_json::{Map, Value};
 pub const LINE_BYTES_MAX: usize = 1 << 20;
 
 /// Every `kind` the format knows, in catalog order.
+///
+/// ```
+/// assert_eq!(exops_jsonl::KINDS[0], "venue_declared");
+/// assert!(exops_jsonl::KINDS.contains(&"phase_opened"));
+/// ```
 pub const KINDS: &[&str] = &[
     "venue_declared",
     "role_granted",
@@ -41,6 +57,7 @@ pub const KINDS: &[&str] = &[
     "haircut_applied",
     "withdrawals_settled",
     "venue_ceased",
+    "phase_opened",
     "order_submitted",
     "order_cancelled",
     "deposit_received",
@@ -126,6 +143,19 @@ struct WireEmpty {}
 
 /// Decodes single lines, following the venue the log declares. [`Reader`] drives it over
 /// a stream; callers that already have lines (a generator, a socket) use it directly.
+///
+/// ```
+/// let mut decoder = exops_jsonl::LineDecoder::new("socket");
+/// let seq = decoder.next_seq();
+/// let declared = decoder.decode(seq, br#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}"#);
+/// assert!(declared.is_ok());
+/// // An unknown asset is an error naming the source, the line and the field.
+/// let error = decoder
+///     .decode(2, br#"{"at":"2024-03-04T10:00:00Z","id":1,"actor":"customer:7","kind":"deposit_received","asset":"BTC","amount_minor":1}"#)
+///     .unwrap_err();
+/// assert!(error.to_string().starts_with("socket:2: field `asset`: "), "{error}");
+/// assert_eq!(decoder.next_seq(), 3, "a failed line takes its number too");
+/// ```
 #[derive(Debug)]
 pub struct LineDecoder {
     source: String,
@@ -137,6 +167,11 @@ pub struct LineDecoder {
 }
 
 impl LineDecoder {
+    /// A decoder for a log from its first line; `source` names it in errors.
+    ///
+    /// ```
+    /// assert_eq!(exops_jsonl::LineDecoder::new("mine.jsonl").next_seq(), 1);
+    /// ```
     pub fn new(source: impl Into<String>) -> Self {
         LineDecoder { source: source.into(), line: 0, next_seq: 1, first_seq: 1, venue: None }
     }
@@ -373,6 +408,7 @@ impl LineDecoder {
             "haircut_applied" => Event::HaircutApplied(self.payload::<HaircutApplied>(kind, object)?),
             "withdrawals_settled" => Event::WithdrawalsSettled(self.payload::<WithdrawalsSettled>(kind, object)?),
             "venue_ceased" => Event::VenueCeased(self.payload::<VenueCeased>(kind, object)?),
+            "phase_opened" => Event::PhaseOpened(self.payload::<PhaseOpened>(kind, object)?),
             "order_submitted" => {
                 let wire: WireOrder = self.payload(kind, object)?;
                 let market = self.resolve_market(kind, &wire.market)?;
@@ -420,6 +456,13 @@ impl LineDecoder {
 
 /// Streams envelopes out of JSON Lines, one line at a time, never buffering more than
 /// one line of at most [`LINE_BYTES_MAX`] bytes.
+///
+/// ```
+/// let mut reader = exops_jsonl::Reader::new("<stdin>", &b"{\n\n"[..]);
+/// let error = reader.next().unwrap().unwrap_err();
+/// assert!(error.to_string().starts_with("<stdin>:1: "), "{error}");
+/// assert!(reader.next().is_none(), "blank lines are skipped");
+/// ```
 #[derive(Debug)]
 pub struct Reader<R> {
     decoder: LineDecoder,
@@ -431,6 +474,11 @@ pub struct Reader<R> {
 }
 
 impl<R: BufRead> Reader<R> {
+    /// Reads `input` from its first line; `source` names it in errors.
+    ///
+    /// ```
+    /// assert_eq!(exops_jsonl::Reader::new("empty", &b""[..]).count(), 0);
+    /// ```
     pub fn new(source: impl Into<String>, input: R) -> Self {
         Reader::with_decoder(LineDecoder::new(source), input)
     }
@@ -513,12 +561,24 @@ impl<R: BufRead> Iterator for Reader<R> {
 
 /// Renders envelopes as JSON Lines; it follows the venue the log declares so that
 /// customer operations are written with market and asset names.
+///
+/// ```
+/// let lines = exops_jsonl::parse_str("t", r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}"#).unwrap();
+/// let mut writer = exops_jsonl::Writer::new();
+/// let line = writer.render(&lines[0].envelope);
+/// assert!(line.starts_with(r#"{"seq":1,"at":"2024-03-04T00:00:00Z","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny""#));
+/// ```
 #[derive(Debug, Default)]
 pub struct Writer {
     venue: Option<Venue>,
 }
 
 impl Writer {
+    /// A writer for a log from its first event.
+    ///
+    /// ```
+    /// let _writer = exops_jsonl::Writer::new();
+    /// ```
     pub fn new() -> Self {
         Writer::default()
     }
@@ -591,6 +651,7 @@ impl Writer {
             Event::HaircutApplied(payload) => serde_json::to_string(payload),
             Event::WithdrawalsSettled(payload) => serde_json::to_string(payload),
             Event::VenueCeased(payload) => serde_json::to_string(payload),
+            Event::PhaseOpened(payload) => serde_json::to_string(payload),
             Event::OrderSubmitted(order) => serde_json::to_string(&WireOrder {
                 market: market(order.market),
                 order_type: order.order_type,
@@ -684,11 +745,23 @@ fn json_string(text: &str) -> String {
 }
 
 /// Parses a whole text (a file's contents), stopping at the first error.
+///
+/// ```
+/// let error = exops_jsonl::parse_str("bad.jsonl", "{").unwrap_err();
+/// assert_eq!((error.source.as_str(), error.line), ("bad.jsonl", 1));
+/// ```
 pub fn parse_str(source: &str, text: &str) -> Result<Vec<Line>, ParseError> {
     Reader::new(source, text.as_bytes()).collect()
 }
 
 /// Renders envelopes as a JSON Lines text, each line ending in a newline.
+///
+/// ```
+/// let once = exops_jsonl::parse_str("t", r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}"#).unwrap();
+/// let text = exops_jsonl::render_all(once.iter().map(|line| &line.envelope));
+/// let twice = exops_jsonl::parse_str("t", &text).unwrap();
+/// assert_eq!(exops_jsonl::render_all(twice.iter().map(|line| &line.envelope)), text, "canonical text round-trips");
+/// ```
 pub fn render_all<'a>(envelopes: impl IntoIterator<Item = &'a Envelope>) -> String {
     let mut writer = Writer::new();
     let mut text = String::new();

@@ -14,10 +14,14 @@
 //! [`encode_body`] accepts [`decode_body`] gives back equal, and whatever
 //! [`decode_body`] accepts re-encodes to the very same bytes.
 //!
-//! Versions: [`EVENT_SCHEMA_VERSION`] is written today. Version 1 bodies (before
+//! Versions: [`EVENT_SCHEMA_VERSION`] (3) is written today. Version 2 bodies (before
+//! phase markers: `WireEvent` had no `PhaseOpened`) and version 1 bodies (before
 //! order-size caps and hold notes, so `hold_placed` has no `max_order_notional_minor`
-//! and no `reason`) are upcast on reading. A new version adds a frozen copy of the
-//! previous layout as a module inside [`wire`] and an upcast from it.
+//! and no `reason`) are upcast on reading, 1 → 2 → 3. A new version adds a frozen copy of
+//! the previous layout as a module inside [`wire`] and an upcast from it. Variants new in a
+//! version go at the end of `WireEvent`, so the tags (and bytes) of the others stay the
+//! same: a version 2 body of any event but a phase marker is byte for byte its version 3
+//! body.
 //!
 //! Decoding never panics and bounds its allocations: bodies longer than
 //! [`BODY_BYTES_MAX`] are refused unread, and a length prefix may claim at most
@@ -34,7 +38,7 @@ use exops_core::{
     Actor, ApprovalGiven, AssetClass, AssetId, AssetSpec, CUSTOMER_ID_MAX, Cause, ClaimsConverted, CustodyReplenished,
     CustodyTransferred, DECIMAL_SCALE_MAX, Decimal, Envelope, Event, HaircutApplied, HoldLifted, HoldModeSet,
     HoldPlaced, IncidentCategory, IncidentOpened, IncidentStatus, IncidentUpdated, KeysRotated, MarginAction,
-    MarginRequested, MarketId, Mode, OrderCancelled, OrderSubmitted, OrderType, RefundPaid, RoleGranted,
+    MarginRequested, MarketId, Mode, OrderCancelled, OrderSubmitted, OrderType, PhaseOpened, RefundPaid, RoleGranted,
     SecurityReviewPassed, Selector, Theft, TheftRecorded, Timestamp, Transfer, VenueCeased, VenueSpec, Wallet,
     WithdrawalsSettled,
 };
@@ -45,12 +49,16 @@ use self::wire::{
     WireCustodyReplenished, WireCustodyTransferred, WireDecimal, WireEvent, WireHaircutApplied, WireHoldLifted,
     WireHoldModeSet, WireHoldPlaced, WireIncidentCategory, WireIncidentOpened, WireIncidentStatus, WireIncidentUpdated,
     WireKeysRotated, WireMarginAction, WireMarginRequested, WireMode, WireOrderCancelled, WireOrderSubmitted,
-    WireOrderType, WireRefundPaid, WireRoleGranted, WireSecurityReviewPassed, WireTheft, WireTheftRecorded,
-    WireTransfer, WireVenueCeased, WireVenueSpec, WireWallet, WireWithdrawalsSettled,
+    WireOrderType, WirePhaseOpened, WireRefundPaid, WireRoleGranted, WireSecurityReviewPassed, WireTheft,
+    WireTheftRecorded, WireTransfer, WireVenueCeased, WireVenueSpec, WireWallet, WireWithdrawalsSettled,
 };
 
 /// Schema version of event bodies written today.
-pub const EVENT_SCHEMA_VERSION: u16 = 2;
+///
+/// ```
+/// assert_eq!(exops_log::codec::EVENT_SCHEMA_VERSION, 3);
+/// ```
+pub const EVENT_SCHEMA_VERSION: u16 = 3;
 
 /// The oldest schema version this build still reads (by upcasting).
 const OLDEST_READABLE_SCHEMA_VERSION: u16 = 1;
@@ -93,6 +101,24 @@ impl std::error::Error for CodecError {}
 /// Appends the body of `envelope` (id, actor, event, note — NOT seq and at, which the
 /// record header carries) to `out`. The record header must say
 /// [`EVENT_SCHEMA_VERSION`]. On error `out` is left as it was.
+///
+/// ```
+/// use exops_core::{Actor, Envelope, Event, PhaseOpened, Timestamp};
+/// use exops_log::codec::{EVENT_SCHEMA_VERSION, decode_body, encode_body};
+///
+/// let envelope = Envelope {
+///     seq: 7,
+///     at: Timestamp::from_unix_micros(1_000_000),
+///     id: 1,
+///     actor: Actor::Staff("lead".into()),
+///     event: Event::PhaseOpened(PhaseOpened { phase: "reopen".into() }),
+///     note: None,
+/// };
+/// let mut body = Vec::new();
+/// encode_body(&envelope, &mut body).unwrap();
+/// // seq and at travel in the record header, beside the body.
+/// assert_eq!(decode_body(EVENT_SCHEMA_VERSION, 7, envelope.at, &body).unwrap(), envelope);
+/// ```
 pub fn encode_body(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), CodecError> {
     let Envelope { seq, id, actor, event, note, .. } = envelope;
     encode_body_of(*id, actor, event, note.as_deref(), Some(*seq), out)
@@ -101,6 +127,14 @@ pub fn encode_body(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), CodecEr
 /// [`encode_body`] from the parts of an event that its body holds, before it has a
 /// sequence number (the log writer's producers encode on their own threads); `seq`, if
 /// known, is only for the error message.
+///
+/// ```
+/// use exops_core::{Actor, Event};
+/// let mut body = Vec::new();
+/// exops_log::codec::encode_body_of(3, &Actor::Customer(7), &Event::LoginAttempted, None, None, &mut body).unwrap();
+/// // id (u64), the actor's tag and number (u32, u32), the event's tag (u32), no note (u8).
+/// assert_eq!(body.len(), 8 + 4 + 4 + 4 + 1);
+/// ```
 pub fn encode_body_of(
     id: u64,
     actor: &Actor,
@@ -135,6 +169,13 @@ pub fn encode_body_of(
 
 /// Decodes a body written with `schema_version`, upcasting older versions; seq and at
 /// come from the record header.
+///
+/// ```
+/// use exops_core::Timestamp;
+/// // A version this build does not read is an error saying which versions it reads.
+/// let error = exops_log::codec::decode_body(9, 1, Timestamp::from_unix_micros(0), &[]).unwrap_err();
+/// assert!(error.message.contains("reads versions 1 to 3"), "{error}");
+/// ```
 pub fn decode_body(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -> Result<Envelope, CodecError> {
     let context = |message: String| {
         CodecError::new(format!("event seq {seq}: the body (schema version {schema_version}) is not valid: {message}"))
@@ -142,7 +183,8 @@ pub fn decode_body(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -
     if bytes.len() > BODY_BYTES_MAX {
         return Err(context(format!("it is {} bytes long; at most {BODY_BYTES_MAX} are allowed", bytes.len())));
     }
-    if schema_version == EVENT_SCHEMA_VERSION
+    // Customer operations have the same tags and layout in versions 2 and 3.
+    if (schema_version == EVENT_SCHEMA_VERSION || schema_version == 2)
         && let Some(envelope) = decode_customer_operation(seq, at, bytes)
     {
         return Ok(envelope);
@@ -157,7 +199,8 @@ fn decode_body_generally(schema_version: u16, seq: u64, at: Timestamp, bytes: &[
     };
     let body = match schema_version {
         EVENT_SCHEMA_VERSION => read_exact::<WireBody>(bytes),
-        1 => read_exact::<wire::v1::WireBody>(bytes).map(WireBody::from),
+        2 => read_exact::<wire::v2::WireBody>(bytes).map(WireBody::from),
+        1 => read_exact::<wire::v1::WireBody>(bytes).map(|body| WireBody::from(wire::v2::WireBody::from(body))),
         _ => {
             let newer = if schema_version > EVENT_SCHEMA_VERSION { " (written by a newer exops?)" } else { "" };
             return Err(CodecError::new(format!(
@@ -172,7 +215,7 @@ fn decode_body_generally(schema_version: u16, seq: u64, at: Timestamp, bytes: &[
 }
 
 /// The short path of [`decode_body`] for ~99% of a busy log: a customer operation by a
-/// customer, without a note, read straight from the schema-version-2 bytes (bincode's
+/// customer, without a note, read straight from the schema-version-3 (or 2) bytes (bincode's
 /// layout of [`WireBody`]: u64 id, u32 actor tag and u32 customer, u32 event tag and
 /// the payload's fields, u8 note tag). `None` for anything else, or anything unusual
 /// (a note, an out-of-range value, bytes left over): the general path then decides,
@@ -269,7 +312,7 @@ pub mod wire {
     use serde::{Deserialize, Serialize};
     use wincode::{SchemaRead, SchemaWrite};
 
-    /// The body of schema version 2.
+    /// The body of schema version 3.
     #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
     pub struct WireBody {
         pub id: u64,
@@ -285,7 +328,9 @@ pub mod wire {
         System(String),
     }
 
-    /// One variant per core `Event` variant, in core's order.
+    /// One variant per core `Event` variant: those of version 2 in core's order, then
+    /// each variant added since, in the version that added it (never in between, so the
+    /// tags of the others stay the same).
     #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
     pub enum WireEvent {
         VenueDeclared(WireVenueSpec),
@@ -313,6 +358,13 @@ pub mod wire {
         MarginRequested(WireMarginRequested),
         SignupRequested,
         LoginAttempted,
+        /// New in version 3.
+        PhaseOpened(WirePhaseOpened),
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
+    pub struct WirePhaseOpened {
+        pub phase: String,
     }
 
     #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
@@ -563,6 +615,93 @@ pub mod wire {
         pub notional_minor: i64,
     }
 
+    /// Schema version 2, frozen: the events of version 3 but the phase marker. Every
+    /// payload is the same as in version 3.
+    pub mod v2 {
+        use serde::{Deserialize, Serialize};
+        use wincode::{SchemaRead, SchemaWrite};
+
+        use super::{
+            WireActor, WireApprovalGiven, WireClaimsConverted, WireCustodyReplenished, WireCustodyTransferred,
+            WireHaircutApplied, WireHoldLifted, WireHoldModeSet, WireHoldPlaced, WireIncidentOpened,
+            WireIncidentUpdated, WireKeysRotated, WireMarginRequested, WireOrderCancelled, WireOrderSubmitted,
+            WireRefundPaid, WireRoleGranted, WireSecurityReviewPassed, WireTheftRecorded, WireTransfer,
+            WireVenueCeased, WireVenueSpec, WireWithdrawalsSettled,
+        };
+
+        #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
+        pub struct WireBody {
+            pub id: u64,
+            pub actor: WireActor,
+            pub event: WireEvent,
+            pub note: Option<String>,
+        }
+
+        #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
+        pub enum WireEvent {
+            VenueDeclared(WireVenueSpec),
+            RoleGranted(WireRoleGranted),
+            IncidentOpened(WireIncidentOpened),
+            TheftRecorded(WireTheftRecorded),
+            IncidentUpdated(WireIncidentUpdated),
+            HoldPlaced(WireHoldPlaced),
+            HoldLifted(WireHoldLifted),
+            HoldModeSet(WireHoldModeSet),
+            KeysRotated(WireKeysRotated),
+            SecurityReviewPassed(WireSecurityReviewPassed),
+            ApprovalGiven(WireApprovalGiven),
+            CustodyTransferred(WireCustodyTransferred),
+            CustodyReplenished(WireCustodyReplenished),
+            RefundPaid(WireRefundPaid),
+            ClaimsConverted(WireClaimsConverted),
+            HaircutApplied(WireHaircutApplied),
+            WithdrawalsSettled(WireWithdrawalsSettled),
+            VenueCeased(WireVenueCeased),
+            OrderSubmitted(WireOrderSubmitted),
+            OrderCancelled(WireOrderCancelled),
+            DepositReceived(WireTransfer),
+            WithdrawalRequested(WireTransfer),
+            MarginRequested(WireMarginRequested),
+            SignupRequested,
+            LoginAttempted,
+        }
+
+        /// The upcast to version 3: every version 2 event is a version 3 event.
+        impl From<WireBody> for super::WireBody {
+            fn from(body: WireBody) -> super::WireBody {
+                use super::WireEvent as V3;
+                let event = match body.event {
+                    WireEvent::VenueDeclared(payload) => V3::VenueDeclared(payload),
+                    WireEvent::RoleGranted(payload) => V3::RoleGranted(payload),
+                    WireEvent::IncidentOpened(payload) => V3::IncidentOpened(payload),
+                    WireEvent::TheftRecorded(payload) => V3::TheftRecorded(payload),
+                    WireEvent::IncidentUpdated(payload) => V3::IncidentUpdated(payload),
+                    WireEvent::HoldPlaced(payload) => V3::HoldPlaced(payload),
+                    WireEvent::HoldLifted(payload) => V3::HoldLifted(payload),
+                    WireEvent::HoldModeSet(payload) => V3::HoldModeSet(payload),
+                    WireEvent::KeysRotated(payload) => V3::KeysRotated(payload),
+                    WireEvent::SecurityReviewPassed(payload) => V3::SecurityReviewPassed(payload),
+                    WireEvent::ApprovalGiven(payload) => V3::ApprovalGiven(payload),
+                    WireEvent::CustodyTransferred(payload) => V3::CustodyTransferred(payload),
+                    WireEvent::CustodyReplenished(payload) => V3::CustodyReplenished(payload),
+                    WireEvent::RefundPaid(payload) => V3::RefundPaid(payload),
+                    WireEvent::ClaimsConverted(payload) => V3::ClaimsConverted(payload),
+                    WireEvent::HaircutApplied(payload) => V3::HaircutApplied(payload),
+                    WireEvent::WithdrawalsSettled(payload) => V3::WithdrawalsSettled(payload),
+                    WireEvent::VenueCeased(payload) => V3::VenueCeased(payload),
+                    WireEvent::OrderSubmitted(payload) => V3::OrderSubmitted(payload),
+                    WireEvent::OrderCancelled(payload) => V3::OrderCancelled(payload),
+                    WireEvent::DepositReceived(payload) => V3::DepositReceived(payload),
+                    WireEvent::WithdrawalRequested(payload) => V3::WithdrawalRequested(payload),
+                    WireEvent::MarginRequested(payload) => V3::MarginRequested(payload),
+                    WireEvent::SignupRequested => V3::SignupRequested,
+                    WireEvent::LoginAttempted => V3::LoginAttempted,
+                };
+                super::WireBody { id: body.id, actor: body.actor, event, note: body.note }
+            }
+        }
+    }
+
     /// Schema version 1, frozen: `hold_placed` had no order-size cap and no note (the
     /// `reason` text). Every other payload is the same as in version 2.
     pub mod v1 {
@@ -623,9 +762,9 @@ pub mod wire {
         }
 
         /// The upcast to version 2: a version 1 hold has no cap and no reason.
-        impl From<WireBody> for super::WireBody {
-            fn from(body: WireBody) -> super::WireBody {
-                use super::WireEvent as V2;
+        impl From<WireBody> for super::v2::WireBody {
+            fn from(body: WireBody) -> super::v2::WireBody {
+                use super::v2::WireEvent as V2;
                 let event = match body.event {
                     WireEvent::VenueDeclared(payload) => V2::VenueDeclared(payload),
                     WireEvent::RoleGranted(payload) => V2::RoleGranted(payload),
@@ -662,7 +801,7 @@ pub mod wire {
                     WireEvent::SignupRequested => V2::SignupRequested,
                     WireEvent::LoginAttempted => V2::LoginAttempted,
                 };
-                super::WireBody { id: body.id, actor: body.actor, event, note: body.note }
+                super::v2::WireBody { id: body.id, actor: body.actor, event, note: body.note }
             }
         }
     }
@@ -1095,6 +1234,7 @@ fn event_to_wire(event: &Event) -> Result<WireEvent, CodecError> {
         Event::VenueCeased(VenueCeased { reason }) => {
             WireEvent::VenueCeased(WireVenueCeased { reason: reason.clone() })
         }
+        Event::PhaseOpened(PhaseOpened { phase }) => WireEvent::PhaseOpened(WirePhaseOpened { phase: phase.clone() }),
         Event::OrderSubmitted(OrderSubmitted { market, order_type, notional_minor }) => {
             WireEvent::OrderSubmitted(WireOrderSubmitted {
                 market: market.0,
@@ -1203,6 +1343,7 @@ fn event_from_wire(event: WireEvent) -> Result<Event, CodecError> {
             Event::WithdrawalsSettled(WithdrawalsSettled { asset, network })
         }
         WireEvent::VenueCeased(WireVenueCeased { reason }) => Event::VenueCeased(VenueCeased { reason }),
+        WireEvent::PhaseOpened(WirePhaseOpened { phase }) => Event::PhaseOpened(PhaseOpened { phase }),
         WireEvent::OrderSubmitted(WireOrderSubmitted { market, order_type, notional_minor }) => {
             Event::OrderSubmitted(OrderSubmitted {
                 market: MarketId(market),

@@ -1,6 +1,10 @@
 //! Replays event logs: folds them through the core into the state at any point, builds
 //! per-service timelines, collects every rejection for `check`, and renders all of it
 //! as text, JSON, YAML-ready views and Mermaid.
+//!
+//! Data directories (the durable log of `exops-log`, with sled, crossbeam and blake3
+//! beneath it) are read only with the default-on `data-dir` feature; without it this
+//! crate folds JSON Lines text alone and builds none of the storage stack.
 
 mod render;
 mod timeline;
@@ -12,10 +16,19 @@ use exops_core::{Envelope, Event, Outcome, State, Timestamp};
 use exops_jsonl::{Line, Reader};
 use serde::Serialize;
 
-pub use render::{render_state_text, render_timeline_mermaid, render_timeline_table, table as render_table};
+pub use render::{
+    YamlError, render_state_text, render_timeline_mermaid, render_timeline_table, render_yaml, table as render_table,
+};
 pub use timeline::{Interval, ServiceTimeline, Timeline};
 
 /// Where a replay stops.
+///
+/// ```
+/// use exops_replay::Point;
+/// assert_eq!(Point::parse("120"), Ok(Point::Seq(120)));
+/// assert!(matches!(Point::parse("2019-08-07T00:00:00+09:00"), Ok(Point::At(_))));
+/// assert!(Point::parse("yesterday").unwrap_err().contains("neither a sequence number"));
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Point {
     End,
@@ -28,6 +41,10 @@ pub enum Point {
 
 impl Point {
     /// `123` is a sequence number; anything else must be an RFC 3339 instant.
+    ///
+    /// ```
+    /// assert_eq!(exops_replay::Point::parse("7"), Ok(exops_replay::Point::Seq(7)));
+    /// ```
     pub fn parse(text: &str) -> Result<Point, String> {
         if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
             return text.parse().map(Point::Seq).map_err(|_| format!("sequence number `{text}` is too large"));
@@ -72,6 +89,19 @@ pub struct DuplicateEvent {
 }
 
 /// A fold in progress: the state, its timeline and what was refused on the way.
+///
+/// ```
+/// # let log = r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}
+/// # {"at":"2024-03-04T10:00:00+09:00","id":1,"actor":"staff:ops","kind":"hold_placed","hold":"maint","cause":"maintenance","services":["login"]}
+/// # {"at":"2024-03-04T11:00:00+09:00","id":2,"actor":"staff:ops","kind":"hold_lifted","hold":"nope"}"#;
+/// let lines = exops_jsonl::parse_str("tiny.jsonl", log).unwrap();
+/// let mut replay = exops_replay::Replay::new();
+/// for line in &lines {
+///     replay.push(line.line, &line.envelope);
+/// }
+/// assert_eq!(replay.rejections[0].line, 3);
+/// assert!(replay.notes.is_empty());
+/// ```
 #[derive(Debug, Default)]
 pub struct Replay {
     pub state: State,
@@ -84,6 +114,11 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// An empty fold, before any event.
+    ///
+    /// ```
+    /// assert_eq!(exops_replay::Replay::new().state.seq(), 0);
+    /// ```
     pub fn new() -> Replay {
         Replay::default()
     }
@@ -127,15 +162,34 @@ impl Replay {
 }
 
 /// Where events come from: a JSON Lines text, or a data directory's durable log.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("tiny.jsonl");
+/// # let log = r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}
+/// # {"at":"2024-03-04T10:00:00+09:00","id":1,"actor":"staff:ops","kind":"hold_placed","hold":"maint","cause":"maintenance","services":["login"]}
+/// # {"at":"2024-03-04T11:00:00+09:00","id":2,"actor":"staff:ops","kind":"hold_lifted","hold":"nope"}"#;
+/// std::fs::write(&path, log).unwrap();
+/// let source = exops_replay::Source::open(path.to_str().unwrap()).unwrap();
+/// assert!(source.position_is_line());
+/// assert_eq!(source.count(), 3);
+/// ```
 // Both variants are large readers held once per replay; boxing either saves nothing.
 #[allow(missing_debug_implementations, clippy::large_enum_variant)]
 pub enum Source {
     Jsonl(Reader<Box<dyn BufRead>>),
+    #[cfg(feature = "data-dir")]
     Log(exops_log::LogReader),
 }
 
 /// Why a source could not be opened or read, each variant a different thing for the user
 /// to do.
+///
+/// ```
+/// let error = exops_replay::Source::open("no/such.jsonl").err().unwrap();
+/// assert!(matches!(error, exops_replay::SourceError::NoSuchFile { .. }));
+/// assert_eq!(error.to_string(), "cannot open `no/such.jsonl`: no such file or directory");
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("cannot open `{path}`: no such file or directory")]
@@ -155,6 +209,7 @@ pub enum SourceError {
     #[error(transparent)]
     Parse(#[from] exops_jsonl::ParseError),
     /// The data directory's log could not be read: damage, or an I/O error.
+    #[cfg(feature = "data-dir")]
     #[error(transparent)]
     Store(#[from] exops_log::StoreError),
     /// No event at all: every log begins with `venue_declared`.
@@ -165,12 +220,15 @@ pub enum SourceError {
 impl Source {
     /// Opens `-` (standard input), a `.jsonl` file, or a data directory.
     pub fn open(source: &str) -> Result<Source, SourceError> {
-        let path = std::path::Path::new(source);
-        if source != "-" && path.is_dir() {
-            if !exops_log::store::segments_dir(path).is_dir() {
-                return Err(SourceError::NotADataDirectory { path: source.to_owned() });
+        #[cfg(feature = "data-dir")]
+        {
+            let path = std::path::Path::new(source);
+            if source != "-" && path.is_dir() {
+                if !exops_log::store::segments_dir(path).is_dir() {
+                    return Err(SourceError::NotADataDirectory { path: source.to_owned() });
+                }
+                return Ok(Source::Log(exops_log::LogReader::open(path, 1)?));
             }
-            return Ok(Source::Log(exops_log::LogReader::open(path, 1)?));
         }
         open_jsonl(source).map(Source::Jsonl)
     }
@@ -187,6 +245,7 @@ impl Iterator for Source {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Source::Jsonl(reader) => reader.next().map(|line| line.map_err(SourceError::Parse)),
+            #[cfg(feature = "data-dir")]
             Source::Log(reader) => reader.next().map(|envelope| {
                 envelope.map(|envelope| Line { line: envelope.seq, envelope }).map_err(SourceError::Store)
             }),
@@ -194,7 +253,19 @@ impl Iterator for Source {
     }
 }
 
+#[cfg(feature = "data-dir")]
+const DIRECTORY_IS_NOT_JSONL: &str = "it is a directory, not a JSON Lines file";
+#[cfg(not(feature = "data-dir"))]
+const DIRECTORY_IS_NOT_JSONL: &str = "it is a directory, not a JSON Lines file (this build of exops-replay reads \
+     data directories only with its `data-dir` feature)";
+
 /// Opens a JSON Lines source: a path, or `-` for standard input.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let error = exops_replay::open_jsonl(dir.path().to_str().unwrap()).err().unwrap();
+/// assert!(error.to_string().contains("it is a directory"), "{error}");
+/// ```
 pub fn open_jsonl(source: &str) -> Result<Reader<Box<dyn BufRead>>, SourceError> {
     if source == "-" {
         return Ok(Reader::new("<stdin>", Box::new(BufReader::new(io::stdin())) as Box<dyn BufRead>));
@@ -207,13 +278,23 @@ pub fn open_jsonl(source: &str) -> Result<Reader<Box<dyn BufRead>>, SourceError>
     if file.metadata().map_err(unreadable)?.is_dir() {
         return Err(SourceError::Unreadable {
             path: source.to_owned(),
-            error: io::Error::new(io::ErrorKind::InvalidInput, "it is a directory, not a JSON Lines file"),
+            error: io::Error::new(io::ErrorKind::InvalidInput, DIRECTORY_IS_NOT_JSONL),
         });
     }
     Ok(Reader::new(source, Box::new(BufReader::with_capacity(1 << 16, file)) as Box<dyn BufRead>))
 }
 
 /// Folds `lines` up to `point`, stopping at the first line that cannot be parsed.
+///
+/// ```
+/// # let log = r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}
+/// # {"at":"2024-03-04T10:00:00+09:00","id":1,"actor":"staff:ops","kind":"hold_placed","hold":"maint","cause":"maintenance","services":["login"]}
+/// # {"at":"2024-03-04T11:00:00+09:00","id":2,"actor":"staff:ops","kind":"hold_lifted","hold":"nope"}"#;
+/// let lines = exops_jsonl::parse_str("tiny.jsonl", log).unwrap();
+/// let replay = exops_replay::replay_until(lines.into_iter().map(Ok::<_, ()>), exops_replay::Point::Seq(2)).unwrap();
+/// assert_eq!(replay.state.seq(), 2);
+/// assert!(replay.rejections.is_empty(), "the third line is past the point");
+/// ```
 pub fn replay_until<E>(lines: impl IntoIterator<Item = Result<Line, E>>, point: Point) -> Result<Replay, E> {
     let mut replay = Replay::new();
     for line in lines {
@@ -262,6 +343,19 @@ fn point_notes(point: Point, first_at: Option<Timestamp>, last: Option<(u64, Tim
 /// Folds a source up to `point`, stopping at the first line that cannot be parsed. A
 /// source with no event at all is [`SourceError::Empty`]; a point before the first event
 /// or past the last one folds what there is, and says so in [`Replay::notes`].
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("tiny.jsonl");
+/// # let log = r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}
+/// # {"at":"2024-03-04T10:00:00+09:00","id":1,"actor":"staff:ops","kind":"hold_placed","hold":"maint","cause":"maintenance","services":["login"]}
+/// # {"at":"2024-03-04T11:00:00+09:00","id":2,"actor":"staff:ops","kind":"hold_lifted","hold":"nope"}"#;
+/// std::fs::write(&path, log).unwrap();
+/// let name = path.to_str().unwrap();
+/// let source = exops_replay::Source::open(name).unwrap();
+/// let replay = exops_replay::replay_source(source, name, exops_replay::Point::Seq(99)).unwrap();
+/// assert!(replay.notes[0].starts_with("--at 99 is past the end of the log"), "{:?}", replay.notes);
+/// ```
 pub fn replay_source(mut source: Source, name: &str, point: Point) -> Result<Replay, SourceError> {
     let mut replay = Replay::new();
     let mut first = None;
@@ -282,19 +376,30 @@ pub fn replay_source(mut source: Source, name: &str, point: Point) -> Result<Rep
         return Err(SourceError::Empty { log: name.to_owned() });
     }
     replay.notes = point_notes(point, first, last, more);
+    #[cfg(feature = "data-dir")]
     if let (Source::Log(reader), false) = (&source, more) {
         replay.notes.extend(reader.unsealed_tail.as_ref().map(exops_log::UnsealedTail::describe));
     }
     Ok(replay)
 }
 
+#[cfg(feature = "data-dir")]
 /// The state of a data directory's log at `point`, from the nearest snapshot at or
 /// before it plus the events after it. [`Replay::notes`] say what was repaired or
 /// rebuilt, and where the point fell.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// exops_log::init(dir.path()).unwrap();
+/// // A new data directory holds no event yet: that is an error, not an empty state.
+/// let error = exops_replay::replay_data_dir(dir.path(), exops_replay::Point::End).unwrap_err();
+/// assert!(matches!(error, exops_replay::SourceError::Empty { .. }), "{error}");
+/// ```
 pub fn replay_data_dir(data_dir: &std::path::Path, point: Point) -> Result<Replay, SourceError> {
     replay_data_dir_with_progress(data_dir, point, &mut |_| {})
 }
 
+#[cfg(feature = "data-dir")]
 /// [`replay_data_dir`], telling `progress` how many events it has folded, block by block.
 pub fn replay_data_dir_with_progress(
     data_dir: &std::path::Path,
@@ -360,6 +465,11 @@ impl From<&SourceError> for InvalidLine {
 }
 
 /// What `check` found: every parse error and every rejected event of a source.
+///
+/// ```
+/// let report = exops_replay::check(exops_jsonl::Reader::new("empty", &b""[..]));
+/// assert!(!report.is_clean(), "a log without even a venue is not clean");
+/// ```
 #[derive(Debug, Default, Serialize)]
 pub struct CheckReport {
     /// Events read (applied, rejected or duplicates).
@@ -391,6 +501,16 @@ pub const PARSE_ERRORS_KEPT: usize = 100;
 /// Applies everything it can read and lists what went wrong; a line that does not parse
 /// is reported and skipped. A tail of a log (its first line numbered past 1) is reported
 /// once, as such, and not read further.
+///
+/// ```
+/// # let log = r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}
+/// # {"at":"2024-03-04T10:00:00+09:00","id":1,"actor":"staff:ops","kind":"hold_placed","hold":"maint","cause":"maintenance","services":["login"]}
+/// # {"at":"2024-03-04T11:00:00+09:00","id":2,"actor":"staff:ops","kind":"hold_lifted","hold":"nope"}"#;
+/// let text = format!("{log}\nnot json");
+/// let report = exops_replay::check(exops_jsonl::Reader::new("tiny.jsonl", text.as_bytes()));
+/// assert_eq!((report.events, report.invalid_lines, report.rejections.len()), (3, 1, 1));
+/// assert_eq!(report.parse_errors[0].line, Some(4));
+/// ```
 pub fn check<E>(lines: impl IntoIterator<Item = Result<Line, E>>) -> CheckReport
 where
     SourceError: From<E>,

@@ -7,6 +7,11 @@ use exops_core::{Mode, StateView, Timestamp};
 use crate::timeline::{Interval, Timeline};
 
 /// Left-aligned columns, two spaces apart, the last column unpadded.
+///
+/// ```
+/// let text = exops_replay::render_table(&["A", "B"], &[vec!["long".to_owned(), "x".to_owned()]]);
+/// assert_eq!(text, "A     B\nlong  x\n");
+/// ```
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
     for row in rows {
@@ -35,6 +40,17 @@ fn or_dash(items: &[String]) -> String {
     if items.is_empty() { "-".to_owned() } else { items.join(", ") }
 }
 
+/// The state as text: a header line, the services table, the active holds, incidents
+/// with their controls, the ledger and the customer operations per service.
+///
+/// ```
+/// # let log = r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}
+/// # {"at":"2024-03-04T10:00:00+09:00","id":1,"actor":"staff:ops","kind":"hold_placed","hold":"maint","cause":"maintenance","services":["login"]}"#;
+/// # let lines = exops_jsonl::parse_str("tiny.jsonl", log).unwrap();
+/// # let replay = exops_replay::replay_until(lines.into_iter().map(Ok::<_, ()>), exops_replay::Point::End).unwrap();
+/// let text = exops_replay::render_state_text(&replay.state.view());
+/// assert!(text.starts_with("Tiny: operating at seq 2 (2024-03-04T01:00:00Z)\n"), "{text}");
+/// ```
 pub fn render_state_text(view: &StateView) -> String {
     let mut out = String::new();
     let at = view.at.map_or_else(|| "-".to_owned(), |at| at.to_string());
@@ -165,6 +181,16 @@ pub fn render_state_text(view: &StateView) -> String {
             .collect();
         out.push_str(&table(&["SERVICE", "ACCEPTED", "REFUSED", "QUEUED"], &rows));
     }
+
+    if !view.phases.is_empty() {
+        out.push_str("\nPHASES (phase_opened markers)\n");
+        let rows: Vec<Vec<String>> = view
+            .phases
+            .iter()
+            .map(|marker| vec![marker.phase.clone(), marker.at.to_string(), marker.seq.to_string()])
+            .collect();
+        out.push_str(&table(&["PHASE", "OPENED", "SEQ"], &rows));
+    }
     let events = &view.events;
     let _ = writeln!(
         out,
@@ -174,6 +200,16 @@ pub fn render_state_text(view: &StateView) -> String {
     out
 }
 
+/// The timeline as a table, one row per interval.
+///
+/// ```
+/// # let log = r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}
+/// # {"at":"2024-03-04T10:00:00+09:00","id":1,"actor":"staff:ops","kind":"hold_placed","hold":"maint","cause":"maintenance","services":["login"]}"#;
+/// # let lines = exops_jsonl::parse_str("tiny.jsonl", log).unwrap();
+/// # let replay = exops_replay::replay_until(lines.into_iter().map(Ok::<_, ()>), exops_replay::Point::End).unwrap();
+/// let table = exops_replay::render_timeline_table(&replay.finished_timeline());
+/// assert!(table.lines().any(|line| line.starts_with("login ") && line.contains("maint")), "{table}");
+/// ```
 pub fn render_timeline_table(timeline: &Timeline) -> String {
     let mut rows = Vec::new();
     for entry in &timeline.services {
@@ -237,6 +273,15 @@ fn mermaid_instant(at: Timestamp) -> String {
 /// A Mermaid `gantt` block: one section per service, one bar per interval, labelled with
 /// its mode and holds; restricted modes are `active`, fully closed ones `crit`. Times are
 /// UTC.
+///
+/// ```
+/// # let log = r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}
+/// # {"at":"2024-03-04T10:00:00+09:00","id":1,"actor":"staff:ops","kind":"hold_placed","hold":"maint","cause":"maintenance","services":["login"]}"#;
+/// # let lines = exops_jsonl::parse_str("tiny.jsonl", log).unwrap();
+/// # let replay = exops_replay::replay_until(lines.into_iter().map(Ok::<_, ()>), exops_replay::Point::End).unwrap();
+/// let mermaid = exops_replay::render_timeline_mermaid(&replay.finished_timeline());
+/// assert!(mermaid.starts_with("gantt\n"), "{mermaid}");
+/// ```
 pub fn render_timeline_mermaid(timeline: &Timeline) -> String {
     let mut out = String::from("gantt\n");
     let title = timeline.venue.as_deref().map_or_else(|| "exops".to_owned(), mermaid_text);
@@ -268,4 +313,26 @@ pub fn render_timeline_mermaid(timeline: &Timeline) -> String {
         }
     }
     out
+}
+
+/// Why a value could not be rendered as YAML (a map with keys that are not strings, or
+/// a `Serialize` implementation that failed).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render YAML: {0}")]
+pub struct YamlError(#[from] serde_norway::Error);
+
+/// The one YAML rendering of exops outputs: what `exops replay --format yaml` prints and
+/// what exops-testkit snapshots, so the two are the same text for the same state. Keys
+/// keep the order the value serialises them in; strings are quoted only where YAML needs
+/// it (instants are not: `at: 2019-08-06T14:24:27Z`, where insta's own YAML writer would
+/// quote them, which is why snapshots are taken of this text); the text ends with a
+/// newline.
+///
+/// ```
+/// use exops_core::State;
+/// let yaml = exops_replay::render_yaml(&State::new().view()).unwrap();
+/// assert!(yaml.starts_with("seq: 0\nat: null\nvenue: undeclared\n"), "{yaml}");
+/// ```
+pub fn render_yaml(value: &impl serde::Serialize) -> Result<String, YamlError> {
+    Ok(serde_norway::to_string(value)?)
 }

@@ -45,6 +45,18 @@ pub struct ServiceTimeline {
     pub intervals: Vec<Interval>,
 }
 
+/// Every service's intervals, in the venue's service order: a new interval whenever the
+/// mode, the hold setting it, the covering holds or the cap changes.
+///
+/// ```
+/// # let log = r#"{"at":"2024-03-04T09:00:00+09:00","id":1,"actor":"system:setup","kind":"venue_declared","name":"Tiny","assets":[{"code":"JPY","class":"fiat","decimals":0}],"markets":[],"margin":false,"approvals_required":[]}
+/// # {"at":"2024-03-04T10:00:00+09:00","id":1,"actor":"staff:ops","kind":"hold_placed","hold":"maint","cause":"maintenance","services":["login"]}"#;
+/// # let lines = exops_jsonl::parse_str("tiny.jsonl", log).unwrap();
+/// # let replay = exops_replay::replay_until(lines.into_iter().map(Ok::<_, ()>), exops_replay::Point::End).unwrap();
+/// let timeline = replay.finished_timeline();
+/// let login = timeline.services.iter().find(|service| service.service == "login").unwrap();
+/// assert_eq!(login.intervals.len(), 2, "open, then closed by `maint`");
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Timeline {
     pub venue: Option<String>,

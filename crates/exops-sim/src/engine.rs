@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use exops_core::{
     Actor, AssetClass, AssetId, Envelope, Event, MarginAction, MarginRequested, MarketId, OrderCancelled,
-    OrderSubmitted, OrderType, Outcome, ServiceKind, Timestamp, Transfer, WithdrawalsSettled,
+    OrderSubmitted, OrderType, Outcome, PhaseOpened, ServiceKind, Timestamp, Transfer, WithdrawalsSettled,
 };
 use exops_replay::Replay;
 use rand::{RngExt, SeedableRng};
@@ -255,6 +255,16 @@ impl Engine<'_> {
             let Some(index) = ready else { return Ok(()) };
             let at = now.max(self.now);
             self.opened[index] = Some(at);
+            // The marker comes first, so the state at a marker is the state as the phase
+            // opens, before any of its actions. It is an annotation: the state never
+            // refuses a well-named marker, and a plan's phase ids are never empty.
+            let phase = &self.plan.phases[index];
+            self.emit(
+                at,
+                Actor::System("plan".to_owned()),
+                Event::PhaseOpened(PhaseOpened { phase: phase.id.clone() }),
+                phase.title.clone(),
+            );
             let phase = &self.plan.phases[index];
             for (number, action) in phase.actions.iter().enumerate() {
                 let label = format!("{}:{}: phase `{}` action {}", self.plan.source, phase.line, phase.id, number + 1);

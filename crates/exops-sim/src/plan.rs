@@ -170,8 +170,8 @@ impl Plan {
             let line = line_of(text, &format!("\"{}\"", phase.id), search_from);
             search_from = line;
             lines.push(line);
-            if phase.id.is_empty() {
-                return Err(PlanError(format!("{source}:{line}: phases[{index}] has an empty `id`")));
+            if phase.id.trim().is_empty() {
+                return Err(PlanError(format!("{source}:{line}: phases[{index}] has an empty or blank `id`")));
             }
             if index_of.insert(phase.id.clone(), index).is_some() {
                 return Err(PlanError(format!("{source}:{line}: phase id `{}` is used twice", phase.id)));

@@ -6,9 +6,9 @@ use crate::{SMALL_VENUE, arg, exops, fixture, temp_dir, write_log};
 fn the_fixture_checks_clean() {
     let run = exops(&["check", &fixture()]);
     run.expect_code(0);
-    assert!(run.stdout.contains("755 events, 0 invalid lines, 0 rejected"), "{}", run.stdout);
+    assert!(run.stdout.contains("764 events, 0 invalid lines, 0 rejected"), "{}", run.stdout);
     let report = exops(&["check", &fixture(), "--format", "json"]).expect_code(0).json();
-    assert_eq!(report["events"], 755);
+    assert_eq!(report["events"], 764);
     assert_eq!(report["parse_errors"].as_array().map(Vec::len), Some(0));
     assert_eq!(report["rejections"].as_array().map(Vec::len), Some(0));
 }

@@ -36,7 +36,7 @@ fn replay_of_the_fixture_prints_the_venue_and_the_services_table() {
 #[test]
 fn json_state_has_the_documented_shape() {
     let state = exops(&["replay", &fixture(), "--format", "json"]).expect_code(0).json();
-    assert_eq!(state["seq"], 755, "the fixture has 755 events");
+    assert_eq!(state["seq"], 764, "the fixture has 764 events");
     assert!(state["at"].is_string(), "at: {}", state["at"]);
     assert_eq!(state["venue"], "operating");
     assert_eq!(state["name"], "BITPoint Japan");
@@ -133,4 +133,34 @@ fn replaying_twice_gives_identical_bytes() {
         assert!(!first.is_empty());
         assert!(first == second, "two replays in {format} differ");
     }
+}
+
+/// `exops replay --format yaml` and exops-testkit render with the same renderer: the CLI's
+/// output at an instant is, byte for byte, the body of the testkit's snapshot of the full
+/// view there (crates/exops-testkit/tests/it/snapshots/), and what the testkit renders now.
+#[test]
+fn yaml_output_is_the_testkit_snapshot_of_the_full_view() {
+    let at = "2019-08-07T00:00:00+09:00";
+    let run = exops(&["replay", &fixture(), "--at", at, "--format", "yaml"]);
+    run.expect_code(0);
+    let snapshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../exops-testkit/tests/it/snapshots/it__bitpoint-full-2019-08-07.snap");
+    let snapshot = std::fs::read_to_string(&snapshot).expect("the testkit's snapshot of the full view");
+    let body = snapshot.splitn(3, "---\n").nth(2).expect("an insta header, then the body");
+    assert!(run.stdout == body, "the CLI's YAML differs from the testkit's snapshot:\n{}\n---\n{body}", run.stdout);
+    let fixture = exops_testkit::Fixture::open(fixture()).expect("the fixture parses");
+    assert_eq!(run.stdout, exops_testkit::yaml(&fixture.at(exops_testkit::point(at)).full()));
+}
+
+/// The text view lists the phase markers applied so far, and has no such section when the
+/// log has none yet.
+#[test]
+fn text_output_lists_the_phases_opened_so_far() {
+    let run = exops(&["replay", &fixture(), "--at", "2019-08-10T00:00:00+09:00"]);
+    run.expect_code(0);
+    let section = run.stdout.split("\nPHASES (phase_opened markers)\n").nth(1).expect("a PHASES section");
+    let rows: Vec<&str> = section.lines().skip(1).take_while(|line| !line.is_empty()).collect();
+    assert_eq!(rows, ["jpy-funding  2019-08-06T05:00:00Z  144", "margin       2019-08-09T05:00:00Z  155"]);
+    let before = exops(&["replay", &fixture(), "--at", "2019-08-01T00:00:00+09:00"]);
+    assert!(!before.expect_code(0).stdout.contains("PHASES"), "{}", before.stdout);
 }

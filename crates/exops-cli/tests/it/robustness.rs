@@ -168,7 +168,7 @@ fn a_dash_reads_standard_input() {
         let run = exops_with_stdin(&from_stdin, input.clone());
         run.expect_code(0);
         if args[0] == "check" {
-            assert!(run.stdout.contains(": 755 events, 0 invalid lines, 0 rejected"), "{}", run.stdout);
+            assert!(run.stdout.contains(": 764 events, 0 invalid lines, 0 rejected"), "{}", run.stdout);
         } else {
             assert!(
                 run.stdout_bytes == expected.stdout_bytes,

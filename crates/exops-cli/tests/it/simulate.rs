@@ -103,3 +103,29 @@ fn a_scenario_event_the_venue_cannot_apply_stops_every_command_with_its_line() {
         assert_eq!(run.stdout, "", "nothing is simulated");
     }
 }
+
+/// A `--log-out` log of the BITPoint plan, opened with exops-testkit: `phases()` yields one
+/// state per phase of plan.toml, named as in the plan, in the order they opened.
+#[test]
+fn a_log_out_log_has_one_phase_per_phase_of_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.jsonl");
+    let (scenario, plan) = (fixture("bitpoint-2019/scenario.toml"), fixture("bitpoint-2019/plan.toml"));
+    exops(&["simulate", &scenario, "--plan", &plan, "--scale", "1", "--log-out", arg(&log)]).expect_code(0);
+    let fixture = exops_testkit::Fixture::open(&log).expect("the simulated log parses");
+    let names: Vec<String> = fixture.phases().map(|(name, _)| name).collect();
+    assert_eq!(
+        names,
+        [
+            "jpy-funding",
+            "margin",
+            "spot-capped",
+            "refunds",
+            "password-reset",
+            "password-reset-done",
+            "controls",
+            "crypto-withdrawals",
+            "crypto-deposits"
+        ]
+    );
+}

@@ -5,6 +5,7 @@
 mod controls;
 mod controls_safety;
 mod customers;
+mod phases;
 mod reference_model;
 
 use exops_core::{

@@ -59,7 +59,7 @@ fn an_unknown_kind_lists_the_valid_kinds() {
     let expected = "test.jsonl:2: field `kind`: unknown kind `hold_plcaed` (did you mean `hold_placed`?); valid kinds: venue_declared, role_granted, \
         incident_opened, theft_recorded, incident_updated, hold_placed, hold_lifted, hold_mode_set, keys_rotated, \
         security_review_passed, approval_given, custody_transferred, custody_replenished, refund_paid, \
-        claims_converted, haircut_applied, withdrawals_settled, venue_ceased, order_submitted, order_cancelled, \
+        claims_converted, haircut_applied, withdrawals_settled, venue_ceased, phase_opened, order_submitted, order_cancelled, \
         deposit_received, withdrawal_requested, margin_requested, signup_requested, login_attempted";
     assert_eq!(
         parse_error(&after_venue(r#"{"at":"2024-03-01T01:00:00Z","id":1,"actor":"staff:ops","kind":"hold_plcaed"}"#)),

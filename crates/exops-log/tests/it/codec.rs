@@ -1,9 +1,12 @@
 //! The event codec: bincode 1.3.3 compatibility, round trips, golden bytes, robustness.
 //!
 //! Golden files live in `crates/exops-log/tests/golden/`:
-//! - `events-v2.hex`: today's body of every example in [`examples`], one
+//! - `events-v3.hex`: today's body of every example in [`examples`], one
 //!   `kind_name hexbytes` line each, in order. A difference means the byte format
 //!   changed, and logs already written would no longer read the same.
+//! - `events-v2.hex`: schema version 2 bodies of every example but the phase marker
+//!   (which version 2 did not have), made once before version 3; they must keep decoding
+//!   into the same examples, and are byte for byte their version 3 bodies.
 //! - `events-v1.hex`: schema version 1 bodies, made once from the frozen `wire::v1`
 //!   types; they must keep decoding into the current envelopes in [`v1_examples`].
 //!
@@ -23,8 +26,9 @@ use exops_core::{
     Actor, ApprovalGiven, AssetClass, AssetId, AssetSpec, CUSTOMER_ID_MAX, Cause, ClaimsConverted, CustodyReplenished,
     CustodyTransferred, Decimal, Envelope, Event, HaircutApplied, HoldLifted, HoldModeSet, HoldPlaced,
     IncidentCategory, IncidentOpened, IncidentStatus, IncidentUpdated, KeysRotated, MarginAction, MarginRequested,
-    MarketId, Mode, OrderCancelled, OrderSubmitted, OrderType, RefundPaid, RoleGranted, SecurityReviewPassed, Selector,
-    Theft, TheftRecorded, Timestamp, Transfer, VenueCeased, VenueSpec, Wallet, WithdrawalsSettled,
+    MarketId, Mode, OrderCancelled, OrderSubmitted, OrderType, PhaseOpened, RefundPaid, RoleGranted,
+    SecurityReviewPassed, Selector, Theft, TheftRecorded, Timestamp, Transfer, VenueCeased, VenueSpec, Wallet,
+    WithdrawalsSettled,
 };
 use exops_log::codec::{self, BODY_BYTES_MAX, CodecError, EVENT_SCHEMA_VERSION, wire};
 use proptest::prelude::*;
@@ -35,7 +39,7 @@ use proptest::prelude::*;
 
 /// The number of `Event` variants; [`variant_index`] is exhaustive, so a new variant
 /// fails to compile here until it has an example.
-const EVENT_VARIANTS: usize = 25;
+const EVENT_VARIANTS: usize = 26;
 
 fn variant_index(event: &Event) -> usize {
     match event {
@@ -64,6 +68,7 @@ fn variant_index(event: &Event) -> usize {
         Event::MarginRequested(_) => 22,
         Event::SignupRequested => 23,
         Event::LoginAttempted => 24,
+        Event::PhaseOpened(_) => 25,
     }
 }
 
@@ -393,6 +398,12 @@ fn examples() -> Vec<Envelope> {
         ),
         (Actor::Customer(10), Event::SignupRequested, None),
         (Actor::Customer(10), Event::LoginAttempted, Some(text(""))),
+        // New in schema version 3; last, so the examples before it are version 2's.
+        (
+            system("planner"),
+            Event::PhaseOpened(PhaseOpened { phase: text("Phase 2 — 出金再開") }),
+            Some(text("opened by the plan")),
+        ),
     ];
     let start = Timestamp::parse_rfc3339("2019-07-12T06:30:00+09:00").unwrap().unix_micros();
     events
@@ -711,24 +722,24 @@ fn read_golden(name: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
-fn golden_v2_bytes_are_unchanged() {
+fn golden_v3_bytes_are_unchanged() {
     let examples = examples();
     let today: Vec<(&str, Vec<u8>)> =
         examples.iter().map(|example| (example.event.kind_name(), encode(example))).collect();
     if blessing() {
         write_golden(
-            "events-v2.hex",
-            "# Event bodies of schema version 2, one `kind_name hexbytes` line per example of\n\
+            "events-v3.hex",
+            "# Event bodies of schema version 3, one `kind_name hexbytes` line per example of\n\
              # examples() in tests/it/codec.rs, in order. Regenerate deliberately with EXOPS_BLESS=1.\n",
             &today,
         );
         return;
     }
-    let golden = read_golden("events-v2.hex");
+    let golden = read_golden("events-v3.hex");
     assert_eq!(
         golden.len(),
         today.len(),
-        "the event byte format changed, or the examples did: tests/golden/events-v2.hex has {} bodies, \
+        "the event byte format changed, or the examples did: tests/golden/events-v3.hex has {} bodies, \
          examples() {}; {BLESS_HINT}",
         golden.len(),
         today.len()
@@ -737,7 +748,7 @@ fn golden_v2_bytes_are_unchanged() {
         assert!(
             golden_kind == kind && golden_bytes == bytes,
             "the event byte format changed: example {index} ({kind}, seq {}) is today\n  {kind} {}\nbut \
-             tests/golden/events-v2.hex has\n  {golden_kind} {}\nLogs already written would no longer read the \
+             tests/golden/events-v3.hex has\n  {golden_kind} {}\nLogs already written would no longer read the \
              same; {BLESS_HINT}",
             index + 1,
             hex(bytes),
@@ -746,6 +757,28 @@ fn golden_v2_bytes_are_unchanged() {
         // And the bytes on disk still decode into the example.
         assert_eq!(decode_as(&examples[index], EVENT_SCHEMA_VERSION, golden_bytes).unwrap(), examples[index]);
     }
+}
+
+/// The version 2 golden file (written before version 3 existed, and never regenerated)
+/// decodes, through the upcast, into the examples it was made from; its layout is the
+/// frozen `wire::v2`; and every version 2 body is byte for byte its version 3 body.
+#[test]
+fn golden_v2_bodies_upcast_to_current_envelopes() {
+    let v2_examples: Vec<Envelope> =
+        examples().into_iter().filter(|example| !matches!(example.event, Event::PhaseOpened(_))).collect();
+    let golden = read_golden("events-v2.hex");
+    assert_eq!(golden.len(), v2_examples.len(), "tests/golden/events-v2.hex is version 2's examples; it never changes");
+    for ((kind, bytes), expected) in golden.iter().zip(&v2_examples) {
+        assert_eq!(kind, expected.event.kind_name());
+        assert_eq!(&decode_as(expected, 2, bytes).unwrap(), expected, "{kind} (seq {})", expected.seq);
+        let body: wire::v2::WireBody = wincode::deserialize(bytes).unwrap();
+        assert_eq!(hex(&wincode::serialize(&body).unwrap()), hex(bytes), "the frozen version 2 layout changed");
+        assert_eq!(hex(&encode(expected)), hex(bytes), "{kind}: version 3 writes other bytes than version 2");
+    }
+    // A phase marker is not a version 2 event: its tag (25) is one past version 2's last.
+    let marker = examples().into_iter().find(|example| matches!(example.event, Event::PhaseOpened(_))).unwrap();
+    let error = decode_as(&marker, 2, &encode(&marker)).unwrap_err();
+    assert!(error.message.contains("schema version 2"), "{error}");
 }
 
 /// Version 1 bodies and the current envelopes they must decode into.
@@ -1053,9 +1086,14 @@ fn bodies_longer_than_the_maximum_are_refused_unread() {
 
 #[test]
 fn unknown_enum_tags_are_errors() {
-    for tag in [25_u32, 26, 1 << 16, u32::MAX] {
+    for tag in [26_u32, 27, 1 << 16, u32::MAX] {
         assert_error_mentions(&raw(&(1_u64, CUSTOMER, 7_u32, tag, NONE)), "Invalid tag encoding");
     }
+    // Tag 25 is a phase marker in version 3, and unknown in version 2.
+    let marker = raw(&(1_u64, STAFF, "ops", 25_u32, "Phase 1", NONE));
+    assert!(matches!(decode(&marker).unwrap().event, Event::PhaseOpened(_)));
+    let error = codec::decode_body(2, 1, Timestamp::from_unix_micros(0), &marker).unwrap_err();
+    assert!(error.message.contains("Invalid tag encoding"), "{error}");
     assert_error_mentions(&raw(&(1_u64, 3_u32, "x", LOGIN_ATTEMPTED, NONE)), "Invalid tag encoding");
     // An Option tag other than 0 or 1.
     assert_error_mentions(&raw(&(1_u64, CUSTOMER, 7_u32, LOGIN_ATTEMPTED, 2_u8)), "Invalid tag encoding");
@@ -1106,11 +1144,11 @@ fn other_invalid_values_are_errors() {
 #[test]
 fn unsupported_schema_versions_are_errors_naming_what_is_supported() {
     let bytes = encode(&examples()[0]);
-    for version in [0, 3, 4, u16::MAX] {
+    for version in [0, 4, 5, u16::MAX] {
         let error = codec::decode_body(version, 9, Timestamp::from_unix_micros(0), &bytes).unwrap_err();
         let message = error.to_string();
         assert!(message.contains(&format!("schema version {version} is not supported")), "{message}");
-        assert!(message.contains("reads versions 1 to 2"), "{message}");
+        assert!(message.contains("reads versions 1 to 3"), "{message}");
         assert!(message.contains("seq 9"), "{message}");
     }
 }

@@ -133,3 +133,43 @@ fn a_counterfactual_starts_from_the_recorded_state() {
     let served = simulation.metrics.recovery.existing_customers_served.as_ref().unwrap();
     assert!(served.at < Timestamp::parse_rfc3339("2019-12-10T00:00:00Z").unwrap());
 }
+
+/// Every phase that opens writes one `phase_opened` marker, named as in the plan, at the
+/// instant it opened and before the phase's own actions; the state records the same.
+#[test]
+fn every_opened_phase_writes_a_marker_named_as_in_the_plan() {
+    for (scenario, plan, _) in RUNS {
+        let (simulation, events) = run(scenario, plan);
+        // The metrics list phases in plan order; markers are in the order they opened.
+        let mut opened: Vec<(String, Timestamp)> = simulation
+            .metrics
+            .phases
+            .iter()
+            .filter_map(|phase| phase.opened_at.map(|at| (phase.id.clone(), at)))
+            .collect();
+        opened.sort_by_key(|(_, at)| *at);
+        assert!(!opened.is_empty(), "{plan}: no phase opened");
+        let markers: Vec<(String, Timestamp)> = events
+            .iter()
+            .filter_map(|envelope| match &envelope.event {
+                exops_core::Event::PhaseOpened(marker) => Some((marker.phase.clone(), envelope.at)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(markers, opened, "{plan}: the markers are the opened phases, in order");
+        let recorded: Vec<(String, Timestamp)> =
+            simulation.replay.state.phases().iter().map(|marker| (marker.phase.clone(), marker.at)).collect();
+        assert_eq!(recorded, opened, "{plan}: the state records every marker");
+        // The marker precedes the phase's actions, which carry the note `plan phase ID`.
+        for (phase, _) in &opened {
+            let marker = events.iter().position(
+                |envelope| matches!(&envelope.event, exops_core::Event::PhaseOpened(marker) if marker.phase == *phase),
+            );
+            let first_action =
+                events.iter().position(|envelope| envelope.note.as_deref() == Some(&format!("plan phase {phase}")));
+            if let (Some(marker), Some(action)) = (marker, first_action) {
+                assert!(marker < action, "{plan}: the marker of `{phase}` comes after its first action");
+            }
+        }
+    }
+}

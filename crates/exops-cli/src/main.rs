@@ -46,8 +46,19 @@ fn run(command: Command) -> Result<(), Failure> {
             json: format == ReportFormat::Json,
             strict,
         }),
-        Command::Compare { scenario, plans, seed, scale, format } => {
-            sim_commands::compare(&scenario, &plans, seed, scale, format == ReportFormat::Json)
+        Command::Compare { scenario, plans, seed, scale, branch_from, branch_at, report, mermaid, format, strict } => {
+            sim_commands::compare(sim_commands::CompareArgs {
+                scenario,
+                plans,
+                seed,
+                scale_percent: scale,
+                branch_from,
+                branch_at,
+                report,
+                mermaid,
+                json: format == ReportFormat::Json,
+                strict,
+            })
         }
         Command::Gen { events, seed, data_dir, format } => {
             log_commands::generate(&data_dir, events, seed, format == ReportFormat::Json)

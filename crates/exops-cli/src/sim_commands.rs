@@ -10,7 +10,6 @@ use exops_sim::plan::Plan;
 use exops_sim::scenario::Scenario;
 use exops_sim::{Options, StartFrom};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
 use crate::failure::{Code, Failure, input_file};
 use crate::output::{emit, to_json};
@@ -248,43 +247,106 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-#[derive(Serialize)]
-struct ComparisonJson<'a> {
-    plans: Vec<&'a str>,
-    rows: &'a [exops_sim::text::ComparisonRow],
-    metrics: &'a [exops_sim::Metrics],
+/// Arguments of `exops compare`.
+pub struct CompareArgs {
+    pub scenario: PathBuf,
+    pub plans: Vec<PathBuf>,
+    pub seed: Option<u64>,
+    pub scale_percent: u32,
+    pub branch_from: Option<String>,
+    pub branch_at: Option<Timestamp>,
+    pub report: Option<PathBuf>,
+    pub mermaid: Option<PathBuf>,
+    pub json: bool,
+    pub strict: bool,
 }
 
-pub fn compare(
-    scenario: &Path,
-    plans: &[PathBuf],
-    seed: Option<u64>,
-    scale_percent: u32,
-    json: bool,
-) -> Result<(), Failure> {
-    let scenario = load_scenario(scenario)?;
-    let options = options(seed, scale_percent, None, None)?;
+/// Writes `text` into an output file created before the run, and syncs it.
+fn write_output(file: Option<File>, path: Option<&Path>, text: &str) -> Result<(), Failure> {
+    if let (Some(mut file), Some(path)) = (file, path) {
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|error| Failure::io(format!("cannot write `{}`: {error}", path.display())))?;
+    }
+    Ok(())
+}
+
+pub fn compare(args: CompareArgs) -> Result<(), Failure> {
+    let scenario = load_scenario(&args.scenario)?;
+    // Every plan loads before anything runs, so a bad plan fails at once.
+    let plans: Vec<Plan> = args.plans.iter().map(|path| load_plan(path)).collect::<Result<_, _>>()?;
+    if let Some(source) = &args.branch_from {
+        drop(exops_replay::Source::open(source)?);
+    }
+    let options = options(args.seed, args.scale_percent, args.branch_from, args.branch_at)?;
+    let report_file = args.report.as_deref().map(|path| create_output(path, "the report")).transpose()?;
+    let mermaid_file = args.mermaid.as_deref().map(|path| create_output(path, "the Mermaid file")).transpose()?;
     let mut runs = Vec::with_capacity(plans.len());
-    for path in plans {
-        let plan = load_plan(path)?;
-        let bar = progress(&scenario, scale_percent);
+    let mut timelines = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        let bar = progress(&scenario, args.scale_percent);
         bar.set_message(plan.name.clone());
         let mut count = 0_u64;
-        let simulation = exops_sim::simulate(&scenario, &plan, &options, &mut |_| {
+        let simulation = exops_sim::simulate(&scenario, plan, &options, &mut |_| {
             count += 1;
             if count.is_multiple_of(65_536) {
                 bar.set_position(count);
             }
         });
         bar.finish_and_clear();
-        runs.push(simulation?.metrics);
+        let simulation = match simulation {
+            Ok(simulation) => simulation,
+            Err(error) => {
+                for path in [args.report.as_deref(), args.mermaid.as_deref()].into_iter().flatten() {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(error.into());
+            }
+        };
+        timelines.push(simulation.replay.finished_timeline());
+        runs.push(simulation.metrics);
     }
     let rows = exops_sim::text::comparison(&runs);
-    if json {
-        let plans = runs.iter().map(|run| run.plan.as_str()).collect();
-        return emit(&to_json(&ComparisonJson { plans, rows: &rows, metrics: &runs })?);
+    if mermaid_file.is_some() {
+        let mut text = String::new();
+        for (index, (run, timeline)) in runs.iter().zip(&timelines).enumerate() {
+            text.push_str(&format!(
+                "## Plan {}: {}\n\n```mermaid\n{}```\n\n",
+                index + 1,
+                run.plan,
+                exops_replay::render_timeline_mermaid(timeline)
+            ));
+        }
+        write_output(mermaid_file, args.mermaid.as_deref(), &text)?;
     }
-    emit(&exops_sim::text::render_comparison(&runs, &rows))
+    if report_file.is_some() {
+        let title = format!("{}: {} plans compared", scenario.name, runs.len());
+        let pairs: Vec<(&exops_sim::Metrics, &exops_replay::Timeline)> = runs.iter().zip(&timelines).collect();
+        write_output(report_file, args.report.as_deref(), &exops_sim::report::comparison_html(&title, &pairs, &rows))?;
+    }
+    let text = if args.json {
+        to_json(&exops_sim::text::ComparisonJson::new(&runs, &rows))?
+    } else {
+        exops_sim::text::render_comparison(&runs, &rows)
+    };
+    emit(&text)?;
+    let violations: usize = runs.iter().map(|run| run.violations.len()).sum();
+    if args.strict && violations > 0 {
+        let plans: Vec<String> = runs
+            .iter()
+            .enumerate()
+            .filter(|(_, run)| !run.violations.is_empty())
+            .map(|(index, run)| format!("plan {} ({} violation(s))", index + 1, run.violations.len()))
+            .collect();
+        return Err(Failure::new(
+            Code::Violations,
+            format!(
+                "{violations} control violation(s) and --strict: {} break(s) the venue's controls",
+                plans.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub fn lint(plan: &Path, scenario: Option<&Path>, json: bool) -> Result<(), Failure> {

@@ -12,6 +12,7 @@ pub mod report;
 pub mod scenario;
 pub mod text;
 mod toml_events;
+pub mod units;
 
 pub use engine::{Options, SimError, Simulation, StartFrom, simulate};
 pub use metrics::Metrics;

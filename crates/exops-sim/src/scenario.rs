@@ -77,6 +77,9 @@ pub struct Workload {
     /// Local time's offset from UTC, in hours, for `day_pattern` and settlement hours.
     #[serde(default)]
     pub utc_offset_hours: i8,
+    /// The local zone's name for reports (`JST`); `UTC+9` when absent.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     pub per_day: PerDay,
 }
 
@@ -209,6 +212,15 @@ impl Scenario {
         }
         if !(-12..=14).contains(&workload.utc_offset_hours) {
             return Err(ScenarioError(format!("{source}: [workload] `utc_offset_hours` must be between -12 and 14")));
+        }
+        if let Some(zone) = &workload.time_zone
+            && (zone.is_empty()
+                || zone.len() > 8
+                || !zone.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-'))
+        {
+            return Err(ScenarioError(format!(
+                "{source}: [workload] `time_zone` is a short name for reports such as \"JST\" (1 to 8 letters, digits, + or -), not {zone:?}"
+            )));
         }
         if let Some(settlement) = &file.settlement
             && settlement.hour > 23

@@ -103,3 +103,78 @@ fn a_scenario_event_the_venue_cannot_apply_stops_every_command_with_its_line() {
         assert_eq!(run.stdout, "", "nothing is simulated");
     }
 }
+
+#[test]
+fn compare_writes_its_report_and_mermaid_branches_and_strict_fails_on_violations() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("cmp.html");
+    let mermaid = dir.path().join("plans.md");
+    let scenario = fixture("bitpoint-2019/scenario.toml");
+    let plan = fixture("bitpoint-2019/plan.toml");
+    let crypto_first = fixture("bitpoint-2019/plan-crypto-first.toml");
+    let args = [
+        "compare",
+        scenario.as_str(),
+        plan.as_str(),
+        crypto_first.as_str(),
+        "--scale",
+        "1",
+        "--report",
+        arg(&report),
+        "--mermaid",
+        arg(&mermaid),
+        "--format",
+        "json",
+    ];
+    let json = exops(&args).expect_code(0).json();
+    assert_eq!(json["plans"].as_array().unwrap().len(), 2);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(html.matches("<h3 class=\"plan-gantt\">").count(), 2, "one Gantt chart per plan");
+    assert!(html.contains("<h2>Metrics side by side</h2>") && html.contains("★ best"));
+    let gantt = std::fs::read_to_string(&mermaid).unwrap();
+    assert_eq!(gantt.matches("```mermaid\ngantt\n").count(), 2, "{gantt}");
+    assert!(gantt.starts_with("## Plan 1: What BITPoint did"), "{gantt}");
+
+    // Branching off the recorded history: both plans start from its state on 2019-08-05.
+    let events = fixture("bitpoint-2019/events.jsonl");
+    let branched = exops(&[
+        "compare",
+        scenario.as_str(),
+        plan.as_str(),
+        crypto_first.as_str(),
+        "--scale",
+        "1",
+        "--branch-from",
+        events.as_str(),
+        "--branch-at",
+        "2019-08-05T00:00:00+09:00",
+        "--format",
+        "json",
+    ])
+    .expect_code(0)
+    .json();
+    for metrics in branched["metrics"].as_array().unwrap() {
+        assert_eq!(metrics["start"], "2019-08-04T15:00:00Z", "{metrics}");
+    }
+    let half = exops(&[
+        "compare",
+        scenario.as_str(),
+        plan.as_str(),
+        crypto_first.as_str(),
+        "--branch-at",
+        "2019-08-05T00:00:00+09:00",
+    ]);
+    half.expect_code(2);
+
+    let mtgox = fixture("mtgox-2014/scenario.toml");
+    let reopen = fixture("mtgox-2014/plan-reopen.toml");
+    let quiet = fixture("mtgox-2014/plan.toml");
+    let strict = exops(&["compare", mtgox.as_str(), quiet.as_str(), reopen.as_str(), "--scale", "1", "--strict"]);
+    strict.expect_code(1);
+    assert!(
+        strict.stderr.contains("--strict") && strict.stderr.contains("plan 2 (2 violation(s))"),
+        "{}",
+        strict.stderr
+    );
+    exops(&["compare", mtgox.as_str(), quiet.as_str(), quiet.as_str(), "--scale", "1", "--strict"]).expect_code(0);
+}

@@ -124,8 +124,13 @@ the log is empty or only a tail, or the data directory is damaged; 2 usage.")]
       --report report.html --log-out run.jsonl --format json
   exops simulate fixtures/bitpoint-2019/scenario.toml --plan fixtures/bitpoint-2019/plan-crypto-first.toml \\
       --branch-from fixtures/bitpoint-2019/events.jsonl --branch-at 2019-08-05T00:00:00+09:00
+  exops simulate fixtures/bitpoint-2019/scenario.toml --plan fixtures/bitpoint-2019/plan.toml \\
+      --runs 50 --scale 10 --format json
 
-The same scenario, plan and seed always give the same output, byte for byte. Output files
+The same scenario, plan and seed always give the same output, byte for byte, and so does a
+sweep (--runs N) whatever the number of cores. With --runs N above 1, --report and
+--mermaid describe the single run at every range's central value, the report adding the
+sweep's ranges; --log-out takes a single run. Output files
 (--report, --mermaid, --log-out) are created before the run, so a bad path fails at once.
 
 Exit codes: 0 success (violations are reported, not fatal); 1 invalid scenario or plan, or a
@@ -165,6 +170,11 @@ violation with --strict; 2 usage; 3 an output file cannot be written.")]
         /// Exit 1 when the plan breaks a control.
         #[arg(long)]
         strict: bool,
+        /// Run N seeded draws (seeds derived from the scenario's; every range of the plan
+        /// and scenario drawn per run) in parallel, and report each figure's p5/p50/p95
+        /// and each phase's opening range; 1 is a single run.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        runs: u32,
     },
     /// Run several plans against one scenario and show their metrics side by side.
     #[command(after_help = "Examples:

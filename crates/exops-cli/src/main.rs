@@ -33,6 +33,7 @@ fn run(command: Command) -> Result<(), Failure> {
             mermaid,
             format,
             strict,
+            runs,
         } => sim_commands::simulate(sim_commands::SimulateArgs {
             scenario,
             plan,
@@ -45,6 +46,7 @@ fn run(command: Command) -> Result<(), Failure> {
             mermaid,
             json: format == ReportFormat::Json,
             strict,
+            runs,
         }),
         Command::Compare { scenario, plans, seed, scale, branch_from, branch_at, report, mermaid, format, strict } => {
             sim_commands::compare(sim_commands::CompareArgs {

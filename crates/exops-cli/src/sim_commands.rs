@@ -150,6 +150,7 @@ pub struct SimulateArgs {
     pub mermaid: Option<PathBuf>,
     pub json: bool,
     pub strict: bool,
+    pub runs: u32,
 }
 
 fn options(
@@ -191,9 +192,15 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
         // The same checks as every other command reading a log, before the run.
         drop(exops_replay::Source::open(source)?);
     }
-    let options = options(args.seed, args.scale_percent, args.branch_from, args.branch_at)?;
+    let options = options(args.seed, args.scale_percent, args.branch_from.clone(), args.branch_at)?;
+    if args.runs > 1 && args.log_out.is_some() {
+        return Err(Failure::usage("--log-out writes one run's events; it does not take --runs above 1"));
+    }
     let report_file = args.report.as_deref().map(|path| create_output(path, "the report")).transpose()?;
     let mermaid_file = args.mermaid.as_deref().map(|path| create_output(path, "the Mermaid file")).transpose()?;
+    if args.runs > 1 {
+        return simulate_sweep(&args, &scenario, &plan, &options, report_file, mermaid_file);
+    }
     let mut out = LogOut::open(args.log_out.as_deref())?;
     let bar = progress(&scenario, args.scale_percent);
     let mut written = 0_u64;
@@ -241,6 +248,56 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
             format!(
                 "{} control violation(s) and --strict: the plan breaks the venue's controls",
                 simulation.metrics.violations.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `simulate --runs N` (N > 1): the sweep's ranges as text or JSON; the report and the
+/// Mermaid file describe the single run at every range's central value.
+fn simulate_sweep(
+    args: &SimulateArgs,
+    scenario: &Scenario,
+    plan: &Plan,
+    options: &Options,
+    report_file: Option<File>,
+    mermaid_file: Option<File>,
+) -> Result<(), Failure> {
+    let remove_outputs = || {
+        for path in [args.report.as_deref(), args.mermaid.as_deref()].into_iter().flatten() {
+            let _ = std::fs::remove_file(path);
+        }
+    };
+    let bar = ProgressBar::new(u64::from(args.runs));
+    if let Ok(style) = ProgressStyle::with_template("simulating [{bar:40}] {pos}/{len} runs ({eta} left)") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let threads = exops_sim::sweep::threads_for(args.runs);
+    let sweep = exops_sim::sweep::sweep(scenario, plan, options, args.runs, threads, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let sweep = sweep.inspect_err(|_| remove_outputs())?;
+    if report_file.is_some() || mermaid_file.is_some() {
+        let simulation = exops_sim::simulate(scenario, plan, options, &mut |_| {}).inspect_err(|_| remove_outputs())?;
+        let timeline = simulation.replay.finished_timeline();
+        if mermaid_file.is_some() {
+            let gantt = exops_replay::render_timeline_mermaid(&timeline);
+            write_output(mermaid_file, args.mermaid.as_deref(), &format!("```mermaid\n{gantt}```\n"))?;
+        }
+        if report_file.is_some() {
+            let title = format!("{} — {}", scenario.name, plan.name);
+            let html = exops_sim::report::html_with_sweep(&title, &simulation.metrics, &timeline, Some(&sweep));
+            write_output(report_file, args.report.as_deref(), &html)?;
+        }
+    }
+    let text = if args.json { to_json(&sweep)? } else { exops_sim::sweep::render(&sweep) };
+    emit(&text)?;
+    if args.strict && sweep.runs_with_violations > 0 {
+        return Err(Failure::new(
+            Code::Violations,
+            format!(
+                "control violations in {} of {} runs and --strict: the plan breaks the venue's controls",
+                sweep.runs_with_violations, sweep.runs
             ),
         ));
     }

@@ -17,6 +17,7 @@ use exops_core::{Mode, Timestamp};
 use exops_replay::{Interval, Timeline};
 
 use crate::metrics::{CauseKind, Metrics, Milestone, RefusalCause, StillRestricted};
+use crate::sweep::Sweep;
 use crate::text::{cap_text, still_restricted_groups};
 use crate::units::{Clock, civil, duration, grouped, money};
 
@@ -48,6 +49,12 @@ const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Au
 
 /// The whole report as one HTML document titled `title`.
 pub fn html(title: &str, metrics: &Metrics, timeline: &Timeline) -> String {
+    html_with_sweep(title, metrics, timeline, None)
+}
+
+/// The report of one run and, with `sweep`, the ranges of a sweep of the same plan
+/// (figures' p5/p50/p95, and each phase's opening range drawn as a band).
+pub fn html_with_sweep(title: &str, metrics: &Metrics, timeline: &Timeline, sweep: Option<&Sweep>) -> String {
     let clock = Clock::of(metrics);
     let axis = Axis::new(metrics, timeline, &clock);
     let mut out = String::with_capacity(128 * 1024);
@@ -55,6 +62,9 @@ pub fn html(title: &str, metrics: &Metrics, timeline: &Timeline) -> String {
     header(&mut out, title, metrics, timeline, &clock);
     ceased_headline(&mut out, metrics, &clock);
     summary(&mut out, metrics, &clock);
+    if let Some(sweep) = sweep {
+        uncertainty(&mut out, sweep, &axis, &clock);
+    }
     gantt(&mut out, metrics, timeline, &axis, &clock);
     refusals_chart(&mut out, metrics, &axis, &clock);
     backlog_chart(&mut out, metrics, &axis, &clock);
@@ -1631,6 +1641,96 @@ fn definitions(out: &mut String, metrics: &Metrics) {
          <dt>Ceased</dt><dd>A venue that ceased (insolvency) is terminal: its services are ceased, not closed, and \
          nothing reopens.</dd>\n</dl>\n</section>",
         grouped(u64::from(metrics.customers))
+    );
+}
+
+/// The ranges of a sweep: each figure's p5, p50 and p95, and each phase's opening range
+/// as a band from p5 to p95 with a tick at p50, on the report's time axis.
+fn uncertainty(out: &mut String, sweep: &Sweep, axis: &Axis, clock: &Clock) {
+    let _ = writeln!(
+        out,
+        "<section class=\"uncertainty\">\n<h2>Under uncertainty: {} runs</h2>\n<p class=\"note\">Each run draws its own \
+         customers (a seed derived from {}) and every range of the plan and the scenario; the rest of this report is \
+         the single run at every range's central value.</p>\n<table>\n<thead><tr><th>Figure</th><th class=\"num\">p5</th>\
+         <th class=\"num\">p50</th><th class=\"num\">p95</th><th class=\"num\">Never (runs)</th></tr></thead>\n<tbody>",
+        sweep.runs, sweep.base_seed
+    );
+    let number = |value: Option<u64>| value.map_or_else(|| "<span class=\"never\">never</span>".to_owned(), grouped);
+    for figure in &sweep.figures {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&figure.figure),
+            number(figure.p5),
+            number(figure.p50),
+            number(figure.p95),
+            figure.never
+        );
+    }
+    out.push_str("</tbody>\n</table>\n<h3>Phase openings: p5 to p95, p50 marked</h3>\n");
+    const ROW: i64 = 22;
+    let top = 8;
+    let bottom = top + sweep.phases.len() as i64 * ROW;
+    svg_open(out, bottom + 26, "Phase opening ranges over the sweep");
+    for (index, phase) in sweep.phases.iter().enumerate() {
+        let y = top + index as i64 * ROW;
+        let _ = writeln!(
+            out,
+            "<text class=\"row\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            axis.left - 10,
+            y + ROW / 2 + 4,
+            escape(&phase.id)
+        );
+    }
+    axis.draw(out, top, bottom);
+    for (index, phase) in sweep.phases.iter().enumerate() {
+        let y = top + index as i64 * ROW;
+        let describe = |at: Option<Timestamp>| at.map_or_else(|| "never".to_owned(), |at| clock.both(at));
+        let tooltip = format!(
+            "{}: p5 {}, p50 {}, p95 {}; never in {} of {} runs",
+            phase.id,
+            describe(phase.p5),
+            describe(phase.p50),
+            describe(phase.p95),
+            phase.never,
+            sweep.runs
+        );
+        let Some(low) = phase.p5 else {
+            let _ = writeln!(
+                out,
+                "<text class=\"short\" x=\"{}\" y=\"{}\">never opened<title>{}</title></text>",
+                axis.left + 4,
+                y + ROW / 2 + 4,
+                escape(&tooltip)
+            );
+            continue;
+        };
+        let x0 = axis.x(low);
+        let x1 = phase.p95.map_or(axis.right(), |at| axis.x(at));
+        let _ = writeln!(
+            out,
+            "<rect class=\"band\" x=\"{x0}\" y=\"{}\" width=\"{}\" height=\"12\" fill=\"{BLUE}\" fill-opacity=\"0.35\" \
+             stroke=\"{BLUE}\"><title>{}</title></rect>",
+            y + 5,
+            (x1 - x0).max(BAR_WIDTH_MIN),
+            escape(&tooltip)
+        );
+        if let Some(median) = phase.p50 {
+            let x = axis.x(median);
+            let _ = writeln!(
+                out,
+                "<line x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\" stroke=\"{CEASED}\" stroke-width=\"2\"/>",
+                y + 3,
+                y + 19
+            );
+        }
+    }
+    out.push_str("</svg>\n");
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">Control violations in {} of {} runs. A band running to the right edge: the phase never opened \
+         in more than 5% of the runs.</p>\n</section>",
+        sweep.runs_with_violations, sweep.runs
     );
 }
 

@@ -251,10 +251,13 @@ pub struct ComparisonRow {
 
 /// The figures compared: lower is better for each but `requests queued`, which is shown
 /// for information (a plan that refuses withdrawals queues none).
-pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
-    type Figure = (&'static str, fn(&Metrics) -> Option<u64>);
-    let informative = ["requests queued"];
-    let figures: [Figure; 10] = [
+/// A figure compared across plans and summarised over a sweep: its name and how to read
+/// it from one run's metrics (`None`: never).
+pub type Figure = (&'static str, fn(&Metrics) -> Option<u64>);
+
+/// The figures compared, in order; lower is better for each but `requests queued`.
+pub fn figures() -> [Figure; 10] {
+    [
         ("customers affected", |m| Some(m.customers_affected)),
         ("requests refused", |m| Some(m.requests.refused)),
         ("requests queued", |m| Some(m.requests.queued)),
@@ -280,7 +283,12 @@ pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
         }),
         ("control violations", |m| Some(m.violations.len() as u64)),
         ("phases never opened", |m| Some(m.phases_never_opened.len() as u64)),
-    ];
+    ]
+}
+
+pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
+    let informative = ["requests queued"];
+    let figures = figures();
     figures
         .iter()
         .map(|(figure, value)| {

@@ -178,3 +178,46 @@ fn compare_writes_its_report_and_mermaid_branches_and_strict_fails_on_violations
     );
     exops(&["compare", mtgox.as_str(), quiet.as_str(), quiet.as_str(), "--scale", "1", "--strict"]).expect_code(0);
 }
+
+#[test]
+fn runs_one_is_a_single_run_byte_for_byte_and_a_sweep_is_deterministic() {
+    let scenario = fixture("bitpoint-2019/scenario.toml");
+    let plan = fixture("bitpoint-2019/plan.toml");
+    let base = ["simulate", scenario.as_str(), "--plan", plan.as_str(), "--scale", "1"];
+    for format in ["text", "json"] {
+        let single = exops(&[&base[..], &["--format", format]].concat()).expect_code(0).stdout.clone();
+        let runs_one = exops(&[&base[..], &["--format", format, "--runs", "1"]].concat()).expect_code(0).stdout.clone();
+        assert_eq!(single, runs_one, "--runs 1 is today's {format} output");
+    }
+    let sweep_args = [&base[..], &["--runs", "6", "--format", "json"]].concat();
+    let first = exops(&sweep_args);
+    first.expect_code(0);
+    let again = exops(&sweep_args);
+    again.expect_code(0);
+    assert_eq!(first.stdout, again.stdout, "the same seed and runs give identical bytes");
+    let json = first.json();
+    assert_eq!(json["runs"], 6);
+    for figure in json["figures"].as_array().unwrap() {
+        for key in ["p5", "p50", "p95", "never"] {
+            assert!(figure.get(key).is_some(), "{figure}");
+        }
+    }
+    let log = tempfile::tempdir().unwrap();
+    let with_log = exops(&[&base[..], &["--runs", "3", "--log-out", arg(&log.path().join("run.jsonl"))]].concat());
+    with_log.expect_code(2);
+    assert!(with_log.stderr.contains("--log-out writes one run's events"), "{}", with_log.stderr);
+    let reopen = fixture("mtgox-2014/plan-reopen.toml");
+    let mtgox = fixture("mtgox-2014/scenario.toml");
+    let strict =
+        exops(&["simulate", mtgox.as_str(), "--plan", reopen.as_str(), "--scale", "1", "--runs", "2", "--strict"]);
+    strict.expect_code(1);
+    assert!(strict.stderr.contains("control violations in 2 of 2 runs"), "{}", strict.stderr);
+    // With a report, the single run at the central values, and the sweep's ranges.
+    let report = log.path().join("r.html");
+    exops(&[&base[..], &["--runs", "3", "--report", arg(&report)]].concat()).expect_code(0);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("<h2>Under uncertainty: 3 runs</h2>") && html.contains("<rect class=\"band\""),
+        "a sweep section"
+    );
+}

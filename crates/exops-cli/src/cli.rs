@@ -186,8 +186,10 @@ violation with --strict; 2 usage; 3 an output file cannot be written.")]
       fixtures/bitpoint-2019/plan-crypto-first.toml \\
       --branch-from fixtures/bitpoint-2019/events.jsonl --branch-at 2019-08-05T00:00:00+09:00
 
-Every plan meets the same customer requests (same seed, same --scale). Output files
-(--report, --mermaid) are created before the runs, so a bad path fails at once.
+Every plan meets the same customer requests (same seed, same --scale); with --runs N, the
+same N seeds. Output files (--report, --mermaid) are created before the runs, so a bad path
+fails at once; with --runs N they describe each plan's central run, the report adding the
+sweeps' ranges.
 
 Exit codes: 0 success (violations are reported, not fatal); 1 an invalid scenario or plan,
 or a violation in any plan with --strict; 2 usage; 3 an output file cannot be written.")]
@@ -224,6 +226,10 @@ or a violation in any plan with --strict; 2 usage; 3 an output file cannot be wr
         /// Exit 1 when any plan breaks a control.
         #[arg(long)]
         strict: bool,
+        /// Run N seeded draws of every plan (the same seeds for each plan) in parallel and
+        /// show each figure's p50 and p5–p95 side by side; 1 is a single run per plan.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        runs: u32,
     },
     /// Check a plan: unknown phases, cycles, malformed actions; with --scenario, also unknown
     /// selectors and holds, actions the controls refuse, and phases that never open.

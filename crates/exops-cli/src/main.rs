@@ -48,20 +48,31 @@ fn run(command: Command) -> Result<(), Failure> {
             strict,
             runs,
         }),
-        Command::Compare { scenario, plans, seed, scale, branch_from, branch_at, report, mermaid, format, strict } => {
-            sim_commands::compare(sim_commands::CompareArgs {
-                scenario,
-                plans,
-                seed,
-                scale_percent: scale,
-                branch_from,
-                branch_at,
-                report,
-                mermaid,
-                json: format == ReportFormat::Json,
-                strict,
-            })
-        }
+        Command::Compare {
+            scenario,
+            plans,
+            seed,
+            scale,
+            branch_from,
+            branch_at,
+            report,
+            mermaid,
+            format,
+            strict,
+            runs,
+        } => sim_commands::compare(sim_commands::CompareArgs {
+            scenario,
+            plans,
+            seed,
+            scale_percent: scale,
+            branch_from,
+            branch_at,
+            report,
+            mermaid,
+            json: format == ReportFormat::Json,
+            strict,
+            runs,
+        }),
         Command::Gen { events, seed, data_dir, format } => {
             log_commands::generate(&data_dir, events, seed, format == ReportFormat::Json)
         }

@@ -316,6 +316,7 @@ pub struct CompareArgs {
     pub mermaid: Option<PathBuf>,
     pub json: bool,
     pub strict: bool,
+    pub runs: u32,
 }
 
 /// Writes `text` into an output file created before the run, and syncs it.
@@ -364,6 +365,25 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
         runs.push(simulation.metrics);
     }
     let rows = exops_sim::text::comparison(&runs);
+    let mut sweeps = Vec::new();
+    if args.runs > 1 {
+        let threads = exops_sim::sweep::threads_for(args.runs);
+        for plan in &plans {
+            let bar = ProgressBar::new(u64::from(args.runs));
+            bar.set_message(plan.name.clone());
+            let sweep = exops_sim::sweep::sweep(&scenario, plan, &options, args.runs, threads, &|| bar.inc(1));
+            bar.finish_and_clear();
+            match sweep {
+                Ok(sweep) => sweeps.push(sweep),
+                Err(error) => {
+                    for path in [args.report.as_deref(), args.mermaid.as_deref()].into_iter().flatten() {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return Err(error.into());
+                }
+            }
+        }
+    }
     if mermaid_file.is_some() {
         let mut text = String::new();
         for (index, (run, timeline)) in runs.iter().zip(&timelines).enumerate() {
@@ -379,14 +399,34 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
     if report_file.is_some() {
         let title = format!("{}: {} plans compared", scenario.name, runs.len());
         let pairs: Vec<(&exops_sim::Metrics, &exops_replay::Timeline)> = runs.iter().zip(&timelines).collect();
-        write_output(report_file, args.report.as_deref(), &exops_sim::report::comparison_html(&title, &pairs, &rows))?;
+        let html = exops_sim::report::comparison_html_with_sweeps(&title, &pairs, &rows, &sweeps);
+        write_output(report_file, args.report.as_deref(), &html)?;
     }
-    let text = if args.json {
-        to_json(&exops_sim::text::ComparisonJson::new(&runs, &rows))?
-    } else {
-        exops_sim::text::render_comparison(&runs, &rows)
+    let text = match (args.json, sweeps.is_empty()) {
+        (true, true) => to_json(&exops_sim::text::ComparisonJson::new(&runs, &rows))?,
+        (false, true) => exops_sim::text::render_comparison(&runs, &rows),
+        (true, false) => to_json(&exops_sim::sweep::ComparisonSweepJson {
+            plans: runs.iter().map(|run| run.plan.as_str()).collect(),
+            runs: args.runs,
+            sweeps: &sweeps,
+        })?,
+        (false, false) => exops_sim::sweep::render_comparison(&sweeps),
     };
     emit(&text)?;
+    if args.strict && sweeps.iter().any(|sweep| sweep.runs_with_violations > 0) {
+        let plans: Vec<String> = sweeps
+            .iter()
+            .enumerate()
+            .filter(|(_, sweep)| sweep.runs_with_violations > 0)
+            .map(|(index, sweep)| {
+                format!("plan {} (in {} of {} runs)", index + 1, sweep.runs_with_violations, sweep.runs)
+            })
+            .collect();
+        return Err(Failure::new(
+            Code::Violations,
+            format!("control violations and --strict: {} break(s) the venue's controls", plans.join(", ")),
+        ));
+    }
     let violations: usize = runs.iter().map(|run| run.violations.len()).sum();
     if args.strict && violations > 0 {
         let plans: Vec<String> = runs

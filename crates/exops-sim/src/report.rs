@@ -1769,6 +1769,16 @@ fn plan_legend(out: &mut String, runs: &[(&Metrics, &Timeline)]) {
 /// opening dates side by side, and each plan's violations. `rows` is
 /// [`crate::text::comparison`] of the same runs.
 pub fn comparison_html(title: &str, runs: &[(&Metrics, &Timeline)], rows: &[crate::text::ComparisonRow]) -> String {
+    comparison_html_with_sweeps(title, runs, rows, &[])
+}
+
+/// The comparison and, when `sweeps` has one sweep per plan, each plan's ranges.
+pub fn comparison_html_with_sweeps(
+    title: &str,
+    runs: &[(&Metrics, &Timeline)],
+    rows: &[crate::text::ComparisonRow],
+    sweeps: &[Sweep],
+) -> String {
     let mut out = String::with_capacity(256 * 1024);
     head(&mut out, title);
     let Some((first, _)) = runs.first() else {
@@ -1805,6 +1815,15 @@ pub fn comparison_html(title: &str, runs: &[(&Metrics, &Timeline)], rows: &[crat
         }
     }
     comparison_table(&mut out, runs, rows);
+    for (index, sweep) in sweeps.iter().enumerate() {
+        let mut section = String::new();
+        uncertainty(&mut section, sweep, &axis, &clock);
+        out.push_str(&section.replacen(
+            "<h2>Under uncertainty",
+            &format!("<h2>Plan {}: under uncertainty", index + 1),
+            1,
+        ));
+    }
 
     out.push_str("<section class=\"gantt\">\n<h2>Service modes over time, plan by plan</h2>\n");
     let _ = writeln!(out, "<p class=\"note\">Every chart shares one time axis. {}</p>", escape(&axis.caption(&clock)));

@@ -256,6 +256,57 @@ pub fn render(sweep: &Sweep) -> String {
     out
 }
 
+/// Several plans' sweeps side by side: each figure's p50 with its p5–p95 range per plan.
+pub fn render_comparison(sweeps: &[Sweep]) -> String {
+    let mut out = String::new();
+    for (index, sweep) in sweeps.iter().enumerate() {
+        out.push_str(&format!("plan {}: {}\n", index + 1, sweep.plan));
+    }
+    if let Some(first) = sweeps.first() {
+        out.push_str(&format!(
+            "{} runs per plan from seed {} (the same seeds for every plan), scale {}%\n\n",
+            first.runs, first.base_seed, first.scale_percent
+        ));
+    }
+    let mut header = vec!["FIGURE: P50 (P5 – P95)".to_owned()];
+    header.extend((1..=sweeps.len()).map(|index| format!("PLAN {index}")));
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let number = |value: Option<u64>| value.map_or_else(|| "never".to_owned(), |value| value.to_string());
+    let mut names: Vec<&str> = Vec::new();
+    for sweep in sweeps {
+        for figure in &sweep.figures {
+            if !names.contains(&figure.figure.as_str()) {
+                names.push(&figure.figure);
+            }
+        }
+    }
+    let rows: Vec<Vec<String>> = names
+        .iter()
+        .map(|name| {
+            let mut row = vec![(*name).to_owned()];
+            for sweep in sweeps {
+                row.push(match sweep.figures.iter().find(|figure| figure.figure == *name) {
+                    Some(figure) => {
+                        format!("{} ({} – {})", number(figure.p50), number(figure.p5), number(figure.p95))
+                    }
+                    None => "-".to_owned(),
+                });
+            }
+            row
+        })
+        .collect();
+    out.push_str(&exops_replay::render_table(&header, &rows));
+    out
+}
+
+/// The JSON of `compare --runs N`: every plan's sweep, in the plans' order.
+#[derive(Debug, Serialize)]
+pub struct ComparisonSweepJson<'a> {
+    pub plans: Vec<&'a str>,
+    pub runs: u32,
+    pub sweeps: &'a [Sweep],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

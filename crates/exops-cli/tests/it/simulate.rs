@@ -221,3 +221,26 @@ fn runs_one_is_a_single_run_byte_for_byte_and_a_sweep_is_deterministic() {
         "a sweep section"
     );
 }
+
+#[test]
+fn compare_runs_sweeps_every_plan_with_the_same_seeds() {
+    let scenario = fixture("bitpoint-2019/scenario.toml");
+    let plan = fixture("bitpoint-2019/plan.toml");
+    let uncertain = fixture("bitpoint-2019/plan-uncertain.toml");
+    let args = ["compare", scenario.as_str(), plan.as_str(), uncertain.as_str(), "--scale", "1", "--runs", "3"];
+    let text = exops(&args);
+    text.expect_code(0);
+    assert!(text.stdout.contains("FIGURE: P50 (P5 – P95)") && text.stdout.contains("PLAN 2"), "{}", text.stdout);
+    let json = exops(&[&args[..], &["--format", "json"]].concat());
+    json.expect_code(0);
+    let json = json.json();
+    let sweeps = json["sweeps"].as_array().unwrap();
+    assert_eq!(sweeps.len(), 2);
+    assert_eq!(sweeps[0]["seeds"], sweeps[1]["seeds"], "every plan meets the same draws of customers");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("cmp.html");
+    exops(&[&args[..], &["--report", arg(&report)]].concat()).expect_code(0);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(html.matches("<h2>Plan 2: under uncertainty: 3 runs</h2>").count(), 1);
+    assert_eq!(html.matches("<h3 class=\"plan-gantt\">").count(), 2);
+}

@@ -112,21 +112,24 @@ pub fn sweep(
             })
             .collect();
         for worker in workers {
-            // A worker that panicked leaves its runs empty; they are reported below.
-            if let Ok(done) = worker.join() {
-                for (run, result) in done {
-                    results[run] = Some(result);
+            match worker.join() {
+                Ok(done) => {
+                    for (run, result) in done {
+                        results[run] = Some(result);
+                    }
                 }
+                // The simulator does not panic on any input; if it ever did, that bug is
+                // the caller's to see, not a run quietly missing from the percentiles.
+                Err(payload) => std::panic::resume_unwind(payload),
             }
         }
     });
     let mut metrics = Vec::with_capacity(runs as usize);
-    for (run, result) in results.into_iter().enumerate() {
-        match result {
-            Some(result) => metrics.push(result?),
-            None => return Err(SimError::ScenarioEvent(format!("run {run} of the sweep did not finish"))),
-        }
+    // Every run has a result: the workers took every number below `runs`.
+    for result in results.into_iter().flatten() {
+        metrics.push(result?);
     }
+    debug_assert_eq!(metrics.len(), runs as usize, "a run of the sweep has no result");
     Ok(summarise(scenario, plan, options, base, &metrics))
 }
 

@@ -237,19 +237,23 @@ fn no_entries<T>(map: &OrderedMap<T>) -> bool {
 struct Causes {
     /// By hold slot: the cause number of its mode and of its cap (`u32::MAX`: none yet).
     by_hold: Vec<[u32; 2]>,
-    /// The causes that are not holds, by `CauseKind` (the last three kinds).
-    other: [u32; 3],
+    /// The causes without a hold slot: the venue ceased, custody, liabilities, and a hold
+    /// or cap refusal naming no hold (which the state does not make, but a number is not
+    /// a reason to merge it with another cause).
+    other: [u32; 5],
     list: Vec<RefusalCause>,
 }
 
 impl Causes {
     fn new() -> Causes {
-        Causes { by_hold: Vec::new(), other: [u32::MAX; 3], list: Vec::new() }
+        Causes { by_hold: Vec::new(), other: [u32::MAX; 5], list: Vec::new() }
     }
 
     /// The cause number of a refusal, registering the cause the first time.
     fn number(&mut self, state: &State, service: usize, reason: RefusalReason) -> usize {
         let (slot, which) = match reason {
+            RefusalReason::Hold { hold: NO_HOLD, .. } => (NO_HOLD, 3),
+            RefusalReason::OrderTooLarge { hold: NO_HOLD, .. } => (NO_HOLD, 4),
             RefusalReason::Hold { hold, .. } => (hold, 0),
             RefusalReason::OrderTooLarge { hold, .. } => (hold, 1),
             RefusalReason::VenueCeased => (NO_HOLD, 0),
@@ -689,4 +693,30 @@ impl Collector {
 
 fn fully_open(interval: &Interval) -> bool {
     matches!(interval.mode, Mode::Online | Mode::Open) && interval.max_order_notional_minor.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_reason_is_its_own_cause() {
+        let state = State::new();
+        let mut causes = Causes::new();
+        let reasons = [
+            RefusalReason::Hold { hold: NO_HOLD, mode: Mode::Closed },
+            RefusalReason::OrderTooLarge { hold: NO_HOLD, cap_minor: 1 },
+            RefusalReason::VenueCeased,
+            RefusalReason::InsufficientCustody,
+            RefusalReason::ExceedsLiabilities,
+            RefusalReason::Hold { hold: 3, mode: Mode::Closed },
+            RefusalReason::OrderTooLarge { hold: 3, cap_minor: 1 },
+        ];
+        let numbers: Vec<usize> = reasons.iter().map(|reason| causes.number(&state, 0, *reason)).collect();
+        assert_eq!(numbers, (0..reasons.len()).collect::<Vec<_>>(), "seven causes, numbered in order");
+        let again: Vec<usize> = reasons.iter().map(|reason| causes.number(&state, 0, *reason)).collect();
+        assert_eq!(again, numbers, "the same reason finds its cause again");
+        assert_eq!(causes.list[2].kind, CauseKind::VenueCeased);
+        assert_eq!(causes.list[6].cause, "hold #3 (order cap)");
+    }
 }

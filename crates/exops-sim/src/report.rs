@@ -743,6 +743,7 @@ table.comparison th[scope=row] { font-size: 14px; text-transform: none; letter-s
 svg text.inbar { font-size: 10px; font-weight: 600; }
 svg text.inbar.light { fill: #ffffff; }
 svg text.inbar.dark { fill: #1f1f1f; paint-order: stroke; stroke: #fff6e0; stroke-width: 3px; }
+svg text.band-label { font-family: ui-monospace, \"DejaVu Sans Mono\", \"Liberation Mono\", Menlo, Consolas, monospace; font-size: 11px; }
 svg text.short { font-size: 10px; fill: #1f1f1f; paint-order: stroke; stroke: #ffffff; stroke-width: 3px; }
 svg text.ceased { fill: #1f1f1f; font-weight: 700; }
 .never { color: #b3261e; font-weight: 700; }
@@ -1655,15 +1656,19 @@ fn uncertainty(out: &mut String, sweep: &Sweep, axis: &Axis, clock: &Clock) {
          <th class=\"num\">p50</th><th class=\"num\">p95</th><th class=\"num\">Never (runs)</th></tr></thead>\n<tbody>",
         sweep.runs, sweep.base_seed
     );
-    let number = |value: Option<u64>| value.map_or_else(|| "<span class=\"never\">never</span>".to_owned(), grouped);
+    let number = |figure: &crate::sweep::FigureRange, value: Option<u64>| match (value, &figure.asset) {
+        (None, _) => "<span class=\"never\">never</span>".to_owned(),
+        (Some(_), Some(_)) => escape(&sweep.value_text(figure, value)),
+        (Some(value), None) => grouped(value),
+    };
     for figure in &sweep.figures {
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&figure.figure),
-            number(figure.p5),
-            number(figure.p50),
-            number(figure.p95),
+            number(figure, figure.p5),
+            number(figure, figure.p50),
+            number(figure, figure.p95),
             figure.never
         );
     }
@@ -1672,16 +1677,6 @@ fn uncertainty(out: &mut String, sweep: &Sweep, axis: &Axis, clock: &Clock) {
     let top = 8;
     let bottom = top + sweep.phases.len() as i64 * ROW;
     svg_open(out, bottom + 26, "Phase opening ranges over the sweep");
-    for (index, phase) in sweep.phases.iter().enumerate() {
-        let y = top + index as i64 * ROW;
-        let _ = writeln!(
-            out,
-            "<text class=\"row\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-            axis.left - 10,
-            y + ROW / 2 + 4,
-            escape(&phase.id)
-        );
-    }
     axis.draw(out, top, bottom);
     for (index, phase) in sweep.phases.iter().enumerate() {
         let y = top + index as i64 * ROW;
@@ -1698,15 +1693,27 @@ fn uncertainty(out: &mut String, sweep: &Sweep, axis: &Axis, clock: &Clock) {
         let Some(low) = phase.p5 else {
             let _ = writeln!(
                 out,
-                "<text class=\"short\" x=\"{}\" y=\"{}\">never opened<title>{}</title></text>",
+                "<text class=\"band-label\" x=\"{}\" y=\"{}\">{}: never opened<title>{}</title></text>",
                 axis.left + 4,
                 y + ROW / 2 + 4,
+                escape(&phase.id),
                 escape(&tooltip)
             );
             continue;
         };
         let x0 = axis.x(low);
         let x1 = phase.p95.map_or(axis.right(), |at| axis.x(at));
+        // The phase's name beside its band: right of it, or left where it would not fit.
+        let band_end = x1.max(x0 + BAR_WIDTH_MIN);
+        let label_width = text_width(&phase.id, 66);
+        let (label_x, anchor) =
+            if band_end + 6 + label_width <= axis.right() { (band_end + 6, "start") } else { (x0 - 6, "end") };
+        let _ = writeln!(
+            out,
+            "<text class=\"band-label\" x=\"{label_x}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
+            y + ROW / 2 + 4,
+            escape(&phase.id)
+        );
         let _ = writeln!(
             out,
             "<rect class=\"band\" x=\"{x0}\" y=\"{}\" width=\"{}\" height=\"12\" fill=\"{BLUE}\" fill-opacity=\"0.35\" \

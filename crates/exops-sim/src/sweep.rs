@@ -32,6 +32,9 @@ pub struct FigureRange {
     pub p95: Option<u64>,
     /// Runs where the figure was never reached.
     pub never: u32,
+    /// For a value of money: the asset whose minor units the figure counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
 }
 
 /// A phase's opening instant over the runs; `None` is "never opened".
@@ -57,6 +60,8 @@ pub struct Sweep {
     /// accepted`, and the value of the withdrawals refused per asset (minor units).
     pub figures: Vec<FigureRange>,
     pub phases: Vec<PhaseRange>,
+    /// Each asset's unit, for the figures of money.
+    pub assets: Vec<crate::metrics::AssetUnit>,
     /// Runs in which the controls refused at least one action of the plan.
     pub runs_with_violations: u32,
     /// Each run's seed, in run order.
@@ -162,6 +167,7 @@ fn figure_range(figure: String, values: Vec<Option<u64>>) -> FigureRange {
         p50: percentile(&values, 50),
         p95: percentile(&values, 95),
         never,
+        asset: None,
     }
 }
 
@@ -186,7 +192,9 @@ pub fn summarise(scenario: &Scenario, plan: &Plan, options: &Options, base: u64,
             .map(|run| Some(run.withdrawals_refused_minor.get(asset).copied().unwrap_or(0).max(0) as u64))
             .collect();
         if values.iter().any(|value| *value != Some(0)) {
-            figures.push(figure_range(format!("withdrawals refused, value in {asset} (minor units)"), values));
+            let mut range = figure_range(format!("withdrawals refused, value in {asset}"), values);
+            range.asset = Some(asset.to_owned());
+            figures.push(range);
         }
     }
     let phases = plan
@@ -215,14 +223,30 @@ pub fn summarise(scenario: &Scenario, plan: &Plan, options: &Options, base: u64,
         scale_percent: options.scale_percent,
         figures,
         phases,
+        assets: scenario
+            .venue_spec
+            .assets
+            .iter()
+            .map(|asset| crate::metrics::AssetUnit { code: asset.code.clone(), decimals: asset.decimals })
+            .collect(),
         runs_with_violations: runs.iter().filter(|run| !run.violations.is_empty()).count() as u32,
         seeds: (0..runs.len() as u32).map(|run| run_seed(base, run)).collect(),
     }
 }
 
+impl Sweep {
+    /// A figure's value as it reads: a number, `never`, or money in the asset's units.
+    pub fn value_text(&self, figure: &FigureRange, value: Option<u64>) -> String {
+        let Some(value) = value else { return "never".to_owned() };
+        match figure.asset.as_deref().and_then(|code| self.assets.iter().find(|asset| asset.code == code)) {
+            Some(unit) => crate::units::money_in(i64::try_from(value).unwrap_or(i64::MAX), &unit.code, unit.decimals),
+            None => value.to_string(),
+        }
+    }
+}
+
 /// The sweep as text: each figure's p5, p50 and p95, each phase's opening range.
 pub fn render(sweep: &Sweep) -> String {
-    let number = |value: Option<u64>| value.map_or_else(|| "never".to_owned(), |value| value.to_string());
     let instant = |value: Option<Timestamp>| value.map_or_else(|| "never".to_owned(), |at| at.to_string());
     let mut out = format!(
         "{}\nplan: {}\n{} runs from seed {} (each run's seed derived from it), scale {}%\n\nFIGURES\n",
@@ -234,9 +258,9 @@ pub fn render(sweep: &Sweep) -> String {
         .map(|figure| {
             vec![
                 figure.figure.clone(),
-                number(figure.p5),
-                number(figure.p50),
-                number(figure.p95),
+                sweep.value_text(figure, figure.p5),
+                sweep.value_text(figure, figure.p50),
+                sweep.value_text(figure, figure.p95),
                 figure.never.to_string(),
             ]
         })
@@ -274,7 +298,6 @@ pub fn render_comparison(sweeps: &[Sweep]) -> String {
     let mut header = vec!["FIGURE: P50 (P5 – P95)".to_owned()];
     header.extend((1..=sweeps.len()).map(|index| format!("PLAN {index}")));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let number = |value: Option<u64>| value.map_or_else(|| "never".to_owned(), |value| value.to_string());
     let mut names: Vec<&str> = Vec::new();
     for sweep in sweeps {
         for figure in &sweep.figures {
@@ -289,9 +312,12 @@ pub fn render_comparison(sweeps: &[Sweep]) -> String {
             let mut row = vec![(*name).to_owned()];
             for sweep in sweeps {
                 row.push(match sweep.figures.iter().find(|figure| figure.figure == *name) {
-                    Some(figure) => {
-                        format!("{} ({} – {})", number(figure.p50), number(figure.p5), number(figure.p95))
-                    }
+                    Some(figure) => format!(
+                        "{} ({} – {})",
+                        sweep.value_text(figure, figure.p50),
+                        sweep.value_text(figure, figure.p5),
+                        sweep.value_text(figure, figure.p95)
+                    ),
                     None => "-".to_owned(),
                 });
             }

@@ -111,3 +111,24 @@ fn ranges_are_checked_where_they_are_written() {
     let error = Scenario::parse("s.toml", &spread).unwrap_err().to_string();
     assert!(error.contains("`rate_spread_percent` must be between 0 and 90"), "{error}");
 }
+
+#[test]
+fn the_report_of_a_sweep_reads_money_in_units_and_names_each_band() {
+    let (scenario, plan) = bitpoint("plan-uncertain.toml");
+    let options = Options { scale_percent: 1, ..Options::default() };
+    let result = sweep(&scenario, &plan, &options, 4, 2, &|| {}).unwrap();
+    let single = simulate(&scenario, &plan, &options, &mut |_| {}).unwrap();
+    let html =
+        exops_sim::report::html_with_sweep("sweep", &single.metrics, &single.replay.finished_timeline(), Some(&result));
+    assert!(html.contains("<h2>Under uncertainty: 4 runs</h2>"));
+    let section = &html[html.find("<section class=\"uncertainty\">").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains("withdrawals refused, value in JPY</td><td class=\"num\">¥"), "{section}");
+    assert!(!section.contains("minor units"));
+    assert_eq!(section.matches("<rect class=\"band\"").count(), plan.phases.len());
+    for phase in &plan.phases {
+        assert!(section.contains(&format!(">{}</text>", phase.id)), "a label for {}", phase.id);
+    }
+    let text = exops_sim::sweep::render(&result);
+    assert!(text.contains("withdrawals refused, value in BTC") && text.contains(" BTC "), "{text}");
+}

@@ -196,6 +196,11 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     if args.runs > 1 && args.log_out.is_some() {
         return Err(Failure::usage("--log-out writes one run's events; it does not take --runs above 1"));
     }
+    if args.runs > 1 && args.branch_from.as_deref() == Some("-") {
+        return Err(Failure::usage(
+            "--branch-from - reads standard input once, and every run of --runs starts from the log: give a file",
+        ));
+    }
     let report_file = args.report.as_deref().map(|path| create_output(path, "the report")).transpose()?;
     let mermaid_file = args.mermaid.as_deref().map(|path| create_output(path, "the Mermaid file")).transpose()?;
     if args.runs > 1 {
@@ -333,6 +338,11 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
     let scenario = load_scenario(&args.scenario)?;
     // Every plan loads before anything runs, so a bad plan fails at once.
     let plans: Vec<Plan> = args.plans.iter().map(|path| load_plan(path)).collect::<Result<_, _>>()?;
+    if args.branch_from.as_deref() == Some("-") {
+        return Err(Failure::usage(
+            "--branch-from - reads standard input once, and every plan starts from the log: give a file",
+        ));
+    }
     if let Some(source) = &args.branch_from {
         drop(exops_replay::Source::open(source)?);
     }

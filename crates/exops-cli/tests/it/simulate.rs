@@ -165,6 +165,18 @@ fn compare_writes_its_report_and_mermaid_branches_and_strict_fails_on_violations
         "2019-08-05T00:00:00+09:00",
     ]);
     half.expect_code(2);
+    let stdin = exops(&[
+        "compare",
+        scenario.as_str(),
+        plan.as_str(),
+        crypto_first.as_str(),
+        "--branch-from",
+        "-",
+        "--branch-at",
+        "2019-08-05T00:00:00+09:00",
+    ]);
+    stdin.expect_code(2);
+    assert!(stdin.stderr.contains("reads standard input once"), "{}", stdin.stderr);
 
     let mtgox = fixture("mtgox-2014/scenario.toml");
     let reopen = fixture("mtgox-2014/plan-reopen.toml");

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{project_root, run_with_env};
 
-const BENCHES: &[&str] = &["apply", "codec", "append", "replay", "time_travel", "simulate"];
+const BENCHES: &[&str] = &["apply", "codec", "append", "replay", "time_travel", "simulate", "sweep"];
 
 /// (figure, benchmark id, baseline id): every figure beside a baseline from the same run.
 const FIGURES: &[(&str, &str, &str)] = &[
@@ -30,6 +30,7 @@ const FIGURES: &[(&str, &str, &str)] = &[
     ("time travel (snapshot + tail)", "time_travel/snapshot_plus_tail", "time_travel/full_replay_baseline"),
     ("time travel, longest tail", "time_travel/snapshot_plus_longest_tail", "time_travel/full_replay_baseline"),
     ("simulate BITPoint 2019", "simulate/bitpoint_2019", "simulate/apply_baseline"),
+    ("sweep of BITPoint runs (runs/s), every core", "sweep/parallel", "sweep/one_thread_baseline"),
 ];
 
 /// Events per second of one criterion benchmark, from its saved estimates.

@@ -124,8 +124,13 @@ the log is empty or only a tail, or the data directory is damaged; 2 usage.")]
       --report report.html --log-out run.jsonl --format json
   exops simulate fixtures/bitpoint-2019/scenario.toml --plan fixtures/bitpoint-2019/plan-crypto-first.toml \\
       --branch-from fixtures/bitpoint-2019/events.jsonl --branch-at 2019-08-05T00:00:00+09:00
+  exops simulate fixtures/bitpoint-2019/scenario.toml --plan fixtures/bitpoint-2019/plan.toml \\
+      --runs 50 --scale 10 --format json
 
-The same scenario, plan and seed always give the same output, byte for byte. Output files
+The same scenario, plan and seed always give the same output, byte for byte, and so does a
+sweep (--runs N) whatever the number of cores. With --runs N above 1, --report and
+--mermaid describe the single run at every range's central value, the report adding the
+sweep's ranges; --log-out takes a single run. Output files
 (--report, --mermaid, --log-out) are created before the run, so a bad path fails at once.
 
 Exit codes: 0 success (violations are reported, not fatal); 1 invalid scenario or plan, or a
@@ -165,13 +170,29 @@ violation with --strict; 2 usage; 3 an output file cannot be written.")]
         /// Exit 1 when the plan breaks a control.
         #[arg(long)]
         strict: bool,
+        /// Run N seeded draws (seeds derived from the scenario's; every range of the plan
+        /// and scenario drawn per run) in parallel, and report each figure's p5/p50/p95
+        /// and each phase's opening range; 1 is a single run.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        runs: u32,
     },
     /// Run several plans against one scenario and show their metrics side by side.
-    #[command(after_help = "Example:
+    #[command(after_help = "Examples:
   exops compare fixtures/bitpoint-2019/scenario.toml fixtures/bitpoint-2019/plan.toml \\
       fixtures/bitpoint-2019/plan-crypto-first.toml
+  exops compare fixtures/bitpoint-2019/scenario.toml fixtures/bitpoint-2019/plan.toml \\
+      fixtures/bitpoint-2019/plan-crypto-first.toml --report cmp.html --format json
+  exops compare fixtures/bitpoint-2019/scenario.toml fixtures/bitpoint-2019/plan.toml \\
+      fixtures/bitpoint-2019/plan-crypto-first.toml \\
+      --branch-from fixtures/bitpoint-2019/events.jsonl --branch-at 2019-08-05T00:00:00+09:00
 
-Exit codes: 0 success; 1 an invalid scenario or plan; 2 usage.")]
+Every plan meets the same customer requests (same seed, same --scale); with --runs N, the
+same N seeds. Output files (--report, --mermaid) are created before the runs, so a bad path
+fails at once; with --runs N they describe each plan's central run, the report adding the
+sweeps' ranges.
+
+Exit codes: 0 success (violations are reported, not fatal); 1 an invalid scenario or plan,
+or a violation in any plan with --strict; 2 usage; 3 an output file cannot be written.")]
     Compare {
         /// The scenario (TOML) every plan runs against.
         #[arg(value_name = "SCENARIO")]
@@ -185,9 +206,30 @@ Exit codes: 0 success; 1 an invalid scenario or plan; 2 usage.")]
         /// Scales the scenario's requests per day, in percent.
         #[arg(long, value_name = "PERCENT", default_value_t = 100)]
         scale: u32,
+        /// Branch every plan off a recorded log (SOURCE: .jsonl, `-` or data directory)
+        /// instead of a fresh venue: each run starts from its state at --branch-at.
+        #[arg(long, value_name = "SOURCE", requires = "branch_at")]
+        branch_from: Option<String>,
+        /// The instant of --branch-from's log to start from (RFC 3339 with an offset).
+        #[arg(long, value_name = "RFC3339", value_parser = parse_instant, requires = "branch_from")]
+        branch_at: Option<Timestamp>,
+        /// Write a self-contained HTML comparison (metrics side by side, every plan's
+        /// Gantt chart on one time axis, overlaid curves, phases, violations).
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
+        /// Write every plan's timeline as a Mermaid `gantt` block, one per plan (Markdown).
+        #[arg(long, value_name = "FILE")]
+        mermaid: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
+        /// Exit 1 when any plan breaks a control.
+        #[arg(long)]
+        strict: bool,
+        /// Run N seeded draws of every plan (the same seeds for each plan) in parallel and
+        /// show each figure's p50 and p5–p95 side by side; 1 is a single run per plan.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        runs: u32,
     },
     /// Check a plan: unknown phases, cycles, malformed actions; with --scenario, also unknown
     /// selectors and holds, actions the controls refuse, and phases that never open.

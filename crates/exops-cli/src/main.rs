@@ -33,6 +33,7 @@ fn run(command: Command) -> Result<(), Failure> {
             mermaid,
             format,
             strict,
+            runs,
         } => sim_commands::simulate(sim_commands::SimulateArgs {
             scenario,
             plan,
@@ -45,10 +46,33 @@ fn run(command: Command) -> Result<(), Failure> {
             mermaid,
             json: format == ReportFormat::Json,
             strict,
+            runs,
         }),
-        Command::Compare { scenario, plans, seed, scale, format } => {
-            sim_commands::compare(&scenario, &plans, seed, scale, format == ReportFormat::Json)
-        }
+        Command::Compare {
+            scenario,
+            plans,
+            seed,
+            scale,
+            branch_from,
+            branch_at,
+            report,
+            mermaid,
+            format,
+            strict,
+            runs,
+        } => sim_commands::compare(sim_commands::CompareArgs {
+            scenario,
+            plans,
+            seed,
+            scale_percent: scale,
+            branch_from,
+            branch_at,
+            report,
+            mermaid,
+            json: format == ReportFormat::Json,
+            strict,
+            runs,
+        }),
         Command::Gen { events, seed, data_dir, format } => {
             log_commands::generate(&data_dir, events, seed, format == ReportFormat::Json)
         }

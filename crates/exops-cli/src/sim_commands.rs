@@ -10,7 +10,6 @@ use exops_sim::plan::Plan;
 use exops_sim::scenario::Scenario;
 use exops_sim::{Options, StartFrom};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
 use crate::failure::{Code, Failure, input_file, io_reason};
 use crate::output::{emit, to_json};
@@ -154,6 +153,7 @@ pub struct SimulateArgs {
     pub mermaid: Option<PathBuf>,
     pub json: bool,
     pub strict: bool,
+    pub runs: u32,
 }
 
 fn options(
@@ -195,9 +195,20 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
         // The same checks as every other command reading a log, before the run.
         drop(exops_replay::Source::open(source)?);
     }
-    let options = options(args.seed, args.scale_percent, args.branch_from, args.branch_at)?;
+    let options = options(args.seed, args.scale_percent, args.branch_from.clone(), args.branch_at)?;
+    if args.runs > 1 && args.log_out.is_some() {
+        return Err(Failure::usage("--log-out writes one run's events; it does not take --runs above 1"));
+    }
+    if args.runs > 1 && args.branch_from.as_deref() == Some("-") {
+        return Err(Failure::usage(
+            "--branch-from - reads standard input once, and every run of --runs starts from the log: give a file",
+        ));
+    }
     let report_file = args.report.as_deref().map(|path| create_output(path, "the report")).transpose()?;
     let mermaid_file = args.mermaid.as_deref().map(|path| create_output(path, "the Mermaid file")).transpose()?;
+    if args.runs > 1 {
+        return simulate_sweep(&args, &scenario, &plan, &options, report_file, mermaid_file);
+    }
     let mut out = LogOut::open(args.log_out.as_deref())?;
     let bar = progress(&scenario, args.scale_percent);
     let mut written = 0_u64;
@@ -251,43 +262,201 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-#[derive(Serialize)]
-struct ComparisonJson<'a> {
-    plans: Vec<&'a str>,
-    rows: &'a [exops_sim::text::ComparisonRow],
-    metrics: &'a [exops_sim::Metrics],
+/// `simulate --runs N` (N > 1): the sweep's ranges as text or JSON; the report and the
+/// Mermaid file describe the single run at every range's central value.
+fn simulate_sweep(
+    args: &SimulateArgs,
+    scenario: &Scenario,
+    plan: &Plan,
+    options: &Options,
+    report_file: Option<File>,
+    mermaid_file: Option<File>,
+) -> Result<(), Failure> {
+    let remove_outputs = || {
+        for path in [args.report.as_deref(), args.mermaid.as_deref()].into_iter().flatten() {
+            let _ = std::fs::remove_file(path);
+        }
+    };
+    let bar = ProgressBar::new(u64::from(args.runs));
+    if let Ok(style) = ProgressStyle::with_template("simulating [{bar:40}] {pos}/{len} runs ({eta} left)") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let threads = exops_sim::sweep::threads_for(args.runs);
+    let sweep = exops_sim::sweep::sweep(scenario, plan, options, args.runs, threads, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let sweep = sweep.inspect_err(|_| remove_outputs())?;
+    if report_file.is_some() || mermaid_file.is_some() {
+        let simulation = exops_sim::simulate(scenario, plan, options, &mut |_| {}).inspect_err(|_| remove_outputs())?;
+        let timeline = simulation.replay.finished_timeline();
+        if mermaid_file.is_some() {
+            let gantt = exops_replay::render_timeline_mermaid(&timeline);
+            write_output(mermaid_file, args.mermaid.as_deref(), &format!("```mermaid\n{gantt}```\n"))?;
+        }
+        if report_file.is_some() {
+            let title = format!("{} — {}", scenario.name, plan.name);
+            let html = exops_sim::report::html_with_sweep(&title, &simulation.metrics, &timeline, Some(&sweep));
+            write_output(report_file, args.report.as_deref(), &html)?;
+        }
+    }
+    let text = if args.json { to_json(&sweep)? } else { exops_sim::sweep::render(&sweep) };
+    emit(&text)?;
+    if args.strict && sweep.runs_with_violations > 0 {
+        return Err(Failure::new(
+            Code::Violations,
+            format!(
+                "control violations in {} of {} runs and --strict: the plan breaks the venue's controls",
+                sweep.runs_with_violations, sweep.runs
+            ),
+        ));
+    }
+    Ok(())
 }
 
-pub fn compare(
-    scenario: &Path,
-    plans: &[PathBuf],
-    seed: Option<u64>,
-    scale_percent: u32,
-    json: bool,
-) -> Result<(), Failure> {
-    let scenario = load_scenario(scenario)?;
-    let options = options(seed, scale_percent, None, None)?;
+/// Arguments of `exops compare`.
+pub struct CompareArgs {
+    pub scenario: PathBuf,
+    pub plans: Vec<PathBuf>,
+    pub seed: Option<u64>,
+    pub scale_percent: u32,
+    pub branch_from: Option<String>,
+    pub branch_at: Option<Timestamp>,
+    pub report: Option<PathBuf>,
+    pub mermaid: Option<PathBuf>,
+    pub json: bool,
+    pub strict: bool,
+    pub runs: u32,
+}
+
+/// Writes `text` into an output file created before the run, and syncs it.
+fn write_output(file: Option<File>, path: Option<&Path>, text: &str) -> Result<(), Failure> {
+    if let (Some(mut file), Some(path)) = (file, path) {
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|error| Failure::io(format!("cannot write `{}`: {error}", path.display())))?;
+    }
+    Ok(())
+}
+
+pub fn compare(args: CompareArgs) -> Result<(), Failure> {
+    let scenario = load_scenario(&args.scenario)?;
+    // Every plan loads before anything runs, so a bad plan fails at once.
+    let plans: Vec<Plan> = args.plans.iter().map(|path| load_plan(path)).collect::<Result<_, _>>()?;
+    if args.branch_from.as_deref() == Some("-") {
+        return Err(Failure::usage(
+            "--branch-from - reads standard input once, and every plan starts from the log: give a file",
+        ));
+    }
+    if let Some(source) = &args.branch_from {
+        drop(exops_replay::Source::open(source)?);
+    }
+    let options = options(args.seed, args.scale_percent, args.branch_from, args.branch_at)?;
+    let report_file = args.report.as_deref().map(|path| create_output(path, "the report")).transpose()?;
+    let mermaid_file = args.mermaid.as_deref().map(|path| create_output(path, "the Mermaid file")).transpose()?;
     let mut runs = Vec::with_capacity(plans.len());
-    for path in plans {
-        let plan = load_plan(path)?;
-        let bar = progress(&scenario, scale_percent);
+    let mut timelines = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        let bar = progress(&scenario, args.scale_percent);
         bar.set_message(plan.name.clone());
         let mut count = 0_u64;
-        let simulation = exops_sim::simulate(&scenario, &plan, &options, &mut |_| {
+        let simulation = exops_sim::simulate(&scenario, plan, &options, &mut |_| {
             count += 1;
             if count.is_multiple_of(65_536) {
                 bar.set_position(count);
             }
         });
         bar.finish_and_clear();
-        runs.push(simulation?.metrics);
+        let simulation = match simulation {
+            Ok(simulation) => simulation,
+            Err(error) => {
+                for path in [args.report.as_deref(), args.mermaid.as_deref()].into_iter().flatten() {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(error.into());
+            }
+        };
+        timelines.push(simulation.replay.finished_timeline());
+        runs.push(simulation.metrics);
     }
     let rows = exops_sim::text::comparison(&runs);
-    if json {
-        let plans = runs.iter().map(|run| run.plan.as_str()).collect();
-        return emit(&to_json(&ComparisonJson { plans, rows: &rows, metrics: &runs })?);
+    let mut sweeps = Vec::new();
+    if args.runs > 1 {
+        let threads = exops_sim::sweep::threads_for(args.runs);
+        for plan in &plans {
+            let bar = ProgressBar::new(u64::from(args.runs));
+            bar.set_message(plan.name.clone());
+            let sweep = exops_sim::sweep::sweep(&scenario, plan, &options, args.runs, threads, &|| bar.inc(1));
+            bar.finish_and_clear();
+            match sweep {
+                Ok(sweep) => sweeps.push(sweep),
+                Err(error) => {
+                    for path in [args.report.as_deref(), args.mermaid.as_deref()].into_iter().flatten() {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return Err(error.into());
+                }
+            }
+        }
     }
-    emit(&exops_sim::text::render_comparison(&runs, &rows))
+    if mermaid_file.is_some() {
+        let mut text = String::new();
+        for (index, (run, timeline)) in runs.iter().zip(&timelines).enumerate() {
+            text.push_str(&format!(
+                "## Plan {}: {}\n\n```mermaid\n{}```\n\n",
+                index + 1,
+                run.plan,
+                exops_replay::render_timeline_mermaid(timeline)
+            ));
+        }
+        write_output(mermaid_file, args.mermaid.as_deref(), &text)?;
+    }
+    if report_file.is_some() {
+        let title = format!("{}: {} plans compared", scenario.name, runs.len());
+        let pairs: Vec<(&exops_sim::Metrics, &exops_replay::Timeline)> = runs.iter().zip(&timelines).collect();
+        let html = exops_sim::report::comparison_html_with_sweeps(&title, &pairs, &rows, &sweeps);
+        write_output(report_file, args.report.as_deref(), &html)?;
+    }
+    let text = match (args.json, sweeps.is_empty()) {
+        (true, true) => to_json(&exops_sim::text::ComparisonJson::new(&runs, &rows))?,
+        (false, true) => exops_sim::text::render_comparison(&runs, &rows),
+        (true, false) => to_json(&exops_sim::sweep::ComparisonSweepJson {
+            plans: runs.iter().map(|run| run.plan.as_str()).collect(),
+            runs: args.runs,
+            sweeps: &sweeps,
+        })?,
+        (false, false) => exops_sim::sweep::render_comparison(&sweeps),
+    };
+    emit(&text)?;
+    if args.strict && sweeps.iter().any(|sweep| sweep.runs_with_violations > 0) {
+        let plans: Vec<String> = sweeps
+            .iter()
+            .enumerate()
+            .filter(|(_, sweep)| sweep.runs_with_violations > 0)
+            .map(|(index, sweep)| {
+                format!("plan {} (in {} of {} runs)", index + 1, sweep.runs_with_violations, sweep.runs)
+            })
+            .collect();
+        return Err(Failure::new(
+            Code::Violations,
+            format!("control violations and --strict: {} break(s) the venue's controls", plans.join(", ")),
+        ));
+    }
+    let violations: usize = runs.iter().map(|run| run.violations.len()).sum();
+    if args.strict && violations > 0 {
+        let plans: Vec<String> = runs
+            .iter()
+            .enumerate()
+            .filter(|(_, run)| !run.violations.is_empty())
+            .map(|(index, run)| format!("plan {} ({} violation(s))", index + 1, run.violations.len()))
+            .collect();
+        return Err(Failure::new(
+            Code::Violations,
+            format!(
+                "{violations} control violation(s) and --strict: {} break(s) the venue's controls",
+                plans.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub fn lint(plan: &Path, scenario: Option<&Path>, json: bool) -> Result<(), Failure> {

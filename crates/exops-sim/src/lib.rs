@@ -10,8 +10,11 @@ pub mod metrics;
 pub mod plan;
 pub mod report;
 pub mod scenario;
+pub mod sweep;
 pub mod text;
 mod toml_events;
+pub mod uncertainty;
+pub mod units;
 
 pub use engine::{Options, SimError, Simulation, StartFrom, simulate};
 pub use metrics::Metrics;

@@ -28,6 +28,7 @@ use exops_jsonl::CUSTOMER_KINDS;
 use serde::Deserialize;
 
 use crate::toml_events::{EventTemplate, template};
+use crate::uncertainty::Spread;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +86,11 @@ pub struct Gate {
     pub controls_met: Option<String>,
     /// No service changed mode for this many hours.
     pub stable_hours: Option<u32>,
+    /// `at` given as a range (micros since the epoch): `at` is its central value, and
+    /// each run of a sweep draws it.
+    pub at_spread: Option<Spread>,
+    /// `after_incident` given as a range (microseconds), likewise.
+    pub after_incident_spread: Option<Spread>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,15 +211,39 @@ impl Plan {
                     }
                 }
             }
+            let gate_error = |field: &str, error: String| {
+                PlanError(format!("{source}:{line}: phase `{}`: gate `{field}`: {error}", phase.id))
+            };
+            let instant_micros = |text: &str| {
+                Timestamp::parse_rfc3339(text).map(|at| at.unix_micros()).map_err(|error| error.to_string())
+            };
+            let at_spread = match phase.gate.at.as_deref() {
+                Some(text) => Spread::parse(text, &instant_micros).map_err(|error| gate_error("at", error))?,
+                None => None,
+            };
+            let after_incident_spread = match phase.gate.after_incident.as_deref() {
+                Some(text) => {
+                    Spread::parse(text, &parse_duration).map_err(|error| gate_error("after_incident", error))?
+                }
+                None => None,
+            };
             let gate = Gate {
-                at: phase.gate.at.as_deref().map(|text| at("at", text)).transpose()?,
-                after_incident_micros: phase.gate.after_incident.as_deref().map(parse_duration).transpose().map_err(
-                    |error| PlanError(format!("{source}:{line}: phase `{}`: gate `after_incident`: {error}", phase.id)),
-                )?,
+                at: match (at_spread, phase.gate.at.as_deref()) {
+                    (Some(spread), _) => Some(Timestamp::from_unix_micros(spread.central())),
+                    (None, text) => text.map(|text| at("at", text)).transpose()?,
+                },
+                after_incident_micros: match (after_incident_spread, phase.gate.after_incident.as_deref()) {
+                    (Some(spread), _) => Some(spread.central()),
+                    (None, text) => {
+                        text.map(parse_duration).transpose().map_err(|error| gate_error("after_incident", error))?
+                    }
+                },
                 requires,
                 seen: phase.gate.seen,
                 controls_met: phase.gate.controls_met,
                 stable_hours: phase.gate.stable_hours,
+                at_spread,
+                after_incident_spread,
             };
             for kind in &gate.seen {
                 if CUSTOMER_KINDS.contains(&kind.as_str()) {
@@ -275,6 +305,25 @@ impl Plan {
             )));
         }
         Ok(plan)
+    }
+
+    /// Whether any gate carries a range.
+    pub fn has_ranges(&self) -> bool {
+        self.phases.iter().any(|phase| phase.gate.at_spread.is_some() || phase.gate.after_incident_spread.is_some())
+    }
+
+    /// The plan with every gate range drawn once from `rng`, in phase order.
+    pub fn drawn(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Plan {
+        let mut plan = self.clone();
+        for phase in &mut plan.phases {
+            if let Some(spread) = phase.gate.at_spread {
+                phase.gate.at = Some(Timestamp::from_unix_micros(spread.draw(rng)));
+            }
+            if let Some(spread) = phase.gate.after_incident_spread {
+                phase.gate.after_incident_micros = Some(spread.draw(rng));
+            }
+        }
+        plan
     }
 
     /// A cycle in `requires`, as phase indices ending where they start.

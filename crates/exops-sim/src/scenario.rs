@@ -32,6 +32,7 @@ use exops_core::{Actor, Envelope, Event, Outcome, State, Timestamp, Venue, Venue
 use serde::Deserialize;
 
 use crate::toml_events::{EventTemplate, template};
+use crate::uncertainty::Spread;
 
 /// Requests per day, across all customers, by kind of customer operation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -77,6 +78,13 @@ pub struct Workload {
     /// Local time's offset from UTC, in hours, for `day_pattern` and settlement hours.
     #[serde(default)]
     pub utc_offset_hours: i8,
+    /// In a sweep (`--runs N`), each run scales every rate by a factor drawn uniformly
+    /// within this many percent of 100 (0: the rates as written).
+    #[serde(default)]
+    pub rate_spread_percent: u8,
+    /// The local zone's name for reports (`JST`); `UTC+9` when absent.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     pub per_day: PerDay,
 }
 
@@ -124,6 +132,8 @@ pub struct ScenarioEvent {
     /// `FILE:LINE: event N` (N counting from 1 in file order, LINE the line of the
     /// event's table), for messages.
     pub label: String,
+    /// `at` given as a range: `at` is its central value, and each run of a sweep draws it.
+    pub at_spread: Option<Spread>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,6 +220,21 @@ impl Scenario {
         if !(-12..=14).contains(&workload.utc_offset_hours) {
             return Err(ScenarioError(format!("{source}: [workload] `utc_offset_hours` must be between -12 and 14")));
         }
+        if workload.rate_spread_percent > 90 {
+            return Err(ScenarioError(format!(
+                "{source}: [workload] `rate_spread_percent` must be between 0 and 90, not {}",
+                workload.rate_spread_percent
+            )));
+        }
+        if let Some(zone) = &workload.time_zone
+            && (zone.is_empty()
+                || zone.len() > 8
+                || !zone.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-'))
+        {
+            return Err(ScenarioError(format!(
+                "{source}: [workload] `time_zone` is a short name for reports such as \"JST\" (1 to 8 letters, digits, + or -), not {zone:?}"
+            )));
+        }
         if let Some(settlement) = &file.settlement
             && settlement.hour > 23
         {
@@ -228,6 +253,46 @@ impl Scenario {
             workload,
             settlement: file.settlement,
         })
+    }
+
+    /// Whether any event's date is a range or the rates spread.
+    pub fn has_ranges(&self) -> bool {
+        self.workload.rate_spread_percent > 0 || self.events.iter().any(|event| event.at_spread.is_some())
+    }
+
+    /// The scenario with every dated range drawn once from `rng` (in the events' sorted
+    /// order), events re-sorted by their drawn instants (stable), and then every rate of
+    /// `[workload.per_day]` scaled by one factor drawn within `rate_spread_percent` of
+    /// 100%. Only the nominal order is checked at load to apply cleanly; a draw that
+    /// reorders events so that the state refuses one shows as the run's scenario
+    /// rejections.
+    pub fn drawn(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Scenario {
+        let mut scenario = self.clone();
+        for event in &mut scenario.events {
+            if let Some(spread) = event.at_spread {
+                event.at = Timestamp::from_unix_micros(spread.draw(rng));
+            }
+        }
+        scenario.events.sort_by_key(|event| event.at);
+        let spread = i64::from(self.workload.rate_spread_percent);
+        if spread > 0 {
+            // Per ten thousand, so that small rates still move.
+            let factor =
+                Spread { low: 10_000 - spread * 100, mode: None, high: 10_000 + spread * 100 }.draw(rng) as u64;
+            let per_day = &mut scenario.workload.per_day;
+            for rate in [
+                &mut per_day.login,
+                &mut per_day.order,
+                &mut per_day.cancel,
+                &mut per_day.deposit,
+                &mut per_day.withdrawal,
+                &mut per_day.margin,
+                &mut per_day.signup,
+            ] {
+                *rate = (u128::from(*rate) * u128::from(factor) / 10_000) as u64;
+            }
+        }
+        scenario
     }
 
     /// The first incident the scenario opens: what plan offsets count from.
@@ -307,15 +372,24 @@ fn scenario_events(
         let table = spanned.get_ref();
         let label = format!("{source}:{}: event {}", lines.line_of(spanned.span().start), index + 1);
         let description = describe(&label, table);
-        let at = match table.get("at").and_then(toml::Value::as_str) {
-            Some(text) => instant(&description, "at", text)?,
+        let (at, at_spread) = match table.get("at").and_then(toml::Value::as_str) {
+            Some(text) if text.contains("..") => {
+                let micros = |part: &str| {
+                    Timestamp::parse_rfc3339(part).map(|at| at.unix_micros()).map_err(|error| error.to_string())
+                };
+                let spread = Spread::parse(text, &micros)
+                    .map_err(|error| ScenarioError(format!("{description}: `at`: {error}")))?
+                    .ok_or_else(|| ScenarioError(format!("{description}: `at`: `{text}` is not a range")))?;
+                (Timestamp::from_unix_micros(spread.central()), Some(spread))
+            }
+            Some(text) => (instant(&description, "at", text)?, None),
             None => return Err(ScenarioError(format!("{description}: missing `at` (an RFC 3339 instant, quoted)"))),
         };
         let template = template(table, &default_actor, &description).map_err(ScenarioError)?;
         check_kind(&template, &description)?;
         // Decoding now reports every malformed event, in file order, before anything runs.
         template.decode(Some(venue), 2, at, 1, &description).map_err(ScenarioError)?;
-        events.push((ScenarioEvent { at, template, label }, description));
+        events.push((ScenarioEvent { at, template, label, at_spread }, description));
     }
     events.sort_by_key(|(event, _)| event.at);
     fold(source, start, venue_spec, &events)?;

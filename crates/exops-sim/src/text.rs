@@ -4,7 +4,67 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::metrics::{Metrics, Milestone};
+use crate::metrics::{Metrics, Milestone, StillRestricted};
+use crate::units::{Clock, money};
+
+/// Services short of a milestone, grouped by what holds them: each group's services and
+/// a sentence of why (`closed by `withdrawals-suspended` (holds: …)`, `ceased`).
+pub fn still_restricted_groups(list: &[StillRestricted], metrics: &Metrics) -> Vec<(Vec<String>, String)> {
+    let mut groups: Vec<(Vec<String>, String)> = Vec::new();
+    for item in list {
+        let why = if item.ceased {
+            match &metrics.ceased {
+                Some(ceased) => format!("ceased with the venue on {}", Clock::of(metrics).date(ceased.at)),
+                None => "ceased with the venue".to_owned(),
+            }
+        } else {
+            let mut mode = item.mode.name().to_owned();
+            if let Some(cap) = item.max_order_notional_minor {
+                mode.push_str(&format!(" with an order cap of {}", cap_text(metrics, &item.service, cap)));
+            }
+            let others: Vec<&str> =
+                item.holds.iter().map(String::as_str).filter(|hold| Some(*hold) != item.held_by.as_deref()).collect();
+            let (by, also) = match &item.held_by {
+                Some(hold) if others.is_empty() => (format!(" by `{hold}`"), String::new()),
+                Some(hold) => (format!(" by `{hold}`"), format!(" (also held by `{}`)", others.join("`, `"))),
+                None if others.is_empty() => (String::new(), String::new()),
+                None => (format!(" under `{}`", others.join("`, `")), String::new()),
+            };
+            format!("{mode}{by}{also}")
+        };
+        match groups.iter_mut().find(|(_, other)| *other == why) {
+            Some((services, _)) => services.push(item.service.clone()),
+            None => groups.push((vec![item.service.clone()], why)),
+        }
+    }
+    groups
+}
+
+/// An order cap on a market's service, in its quote asset (`trading:BTC/JPY` → JPY).
+pub fn cap_text(metrics: &Metrics, service: &str, cap_minor: i64) -> String {
+    match service.strip_prefix("trading:").and_then(|market| market.split_once('/')) {
+        Some((_, quote)) => money(metrics, cap_minor, quote),
+        None => format!("{cap_minor} (minor units of the quote asset)"),
+    }
+}
+
+/// `never: …` with the services still short of the milestone and their holds.
+fn never_because(list: &[StillRestricted], metrics: &Metrics) -> String {
+    if list.is_empty() {
+        return "never (within the period)".to_owned();
+    }
+    let parts: Vec<String> = still_restricted_groups(list, metrics)
+        .into_iter()
+        .map(|(services, why)| {
+            if services.len() > 6 {
+                format!("{} services ({}, …): {why}", services.len(), services[..3].join(", "))
+            } else {
+                format!("{}: {why}", services.join(", "))
+            }
+        })
+        .collect();
+    format!("never: at the end, {}", parts.join("; "))
+}
 
 fn milestone(value: &Option<Milestone>) -> String {
     match value {
@@ -25,9 +85,18 @@ pub fn render(metrics: &Metrics) -> String {
         "{}\nplan: {}\nseed {}, {} .. {}",
         metrics.scenario, metrics.plan, metrics.seed, metrics.start, metrics.end
     );
+    if let Some(ceased) = &metrics.ceased {
+        let _ = writeln!(
+            out,
+            "\nTHE VENUE CEASED on {}: {}\nEvery service is ceased from then on (a terminal state: it never reopens).",
+            Clock::of(metrics).both(ceased.at),
+            ceased.reason
+        );
+    }
     let _ = writeln!(
         out,
-        "\n{} events, {} customer requests: {} accepted, {} refused, {} queued; {} customers affected",
+        "\n{} events, {} customer requests: {} accepted, {} refused, {} queued; {} customers affected \
+         (people with a request refused or queued, sign-up applicants included)",
         metrics.events,
         metrics.customer_requests,
         metrics.requests.accepted,
@@ -41,15 +110,37 @@ pub fn render(metrics: &Metrics) -> String {
         metrics.withdrawal_backlog_peak,
         metrics.withdrawal_backlog_peak_at.map(|at| format!(" at {at}")).unwrap_or_default()
     );
-    let _ = writeln!(out, "existing customers served from: {}", milestone(&metrics.recovery.existing_customers_served));
-    let _ = writeln!(out, "full service from:              {}", milestone(&metrics.recovery.full_service));
-    let _ = writeln!(out, "sign-ups open from:             {}", milestone(&metrics.recovery.signups_open));
+    let recovery = &metrics.recovery;
+    let reached = |value: &Option<Milestone>, blocked: &[StillRestricted]| match value {
+        None => never_because(blocked, metrics),
+        Some(_) => milestone(value),
+    };
+    let _ = writeln!(
+        out,
+        "existing customers served from: {}",
+        reached(&recovery.existing_customers_served, &recovery.existing_customers_served_blocked_by)
+    );
+    let _ = writeln!(
+        out,
+        "full service from:              {}",
+        reached(&recovery.full_service, &recovery.full_service_blocked_by)
+    );
+    let _ = writeln!(
+        out,
+        "sign-ups open from:             {}",
+        reached(&recovery.signups_open, &recovery.signups_open_blocked_by)
+    );
+    if !metrics.withdrawals_refused_minor.0.is_empty() {
+        let values: Vec<String> =
+            metrics.withdrawals_refused_minor.0.iter().map(|(asset, amount)| money(metrics, *amount, asset)).collect();
+        let _ = writeln!(out, "withdrawals refused, by value: {}", values.join(", "));
+    }
     let refunds: Vec<String> = metrics
         .refunds_paid_minor
         .0
         .iter()
         .filter(|(_, amount)| *amount > 0)
-        .map(|(asset, amount)| format!("{amount} {asset} (minor units)"))
+        .map(|(asset, amount)| money(metrics, *amount, asset))
         .collect();
     let _ = writeln!(
         out,
@@ -105,19 +196,47 @@ pub fn render(metrics: &Metrics) -> String {
         .0
         .iter()
         .map(|(name, service)| {
+            let refused_by = match service.refused_by.0.first() {
+                None => String::new(),
+                Some((cause, _)) if service.refused_by.0.len() == 1 => cause.clone(),
+                Some((cause, count)) => format!(
+                    "{cause} ({}%), +{} more",
+                    count * 100 / service.refused.max(1),
+                    service.refused_by.0.len() - 1
+                ),
+            };
             vec![
                 name.clone(),
-                service.mode_at_end.to_string(),
+                if service.ceased_at_end { "ceased".to_owned() } else { service.mode_at_end.to_string() },
                 service.accepted.to_string(),
                 service.refused.to_string(),
                 service.queued.to_string(),
                 service.restricted_hours.to_string(),
                 service.closed_hours.to_string(),
+                refused_by,
             ]
         })
         .collect();
-    out.push_str(&table(&["SERVICE", "AT END", "ACCEPTED", "REFUSED", "QUEUED", "RESTRICTED H", "CLOSED H"], &rows));
+    out.push_str(&table(
+        &["SERVICE", "AT END", "ACCEPTED", "REFUSED", "QUEUED", "RESTRICTED H", "CLOSED H", "REFUSED BY"],
+        &rows,
+    ));
     out
+}
+
+/// The JSON form of a comparison: the plans' names, the rows compared and every plan's
+/// metrics, in the plans' order.
+#[derive(Debug, Serialize)]
+pub struct ComparisonJson<'a> {
+    pub plans: Vec<&'a str>,
+    pub rows: &'a [ComparisonRow],
+    pub metrics: &'a [Metrics],
+}
+
+impl<'a> ComparisonJson<'a> {
+    pub fn new(runs: &'a [Metrics], rows: &'a [ComparisonRow]) -> ComparisonJson<'a> {
+        ComparisonJson { plans: runs.iter().map(|run| run.plan.as_str()).collect(), rows, metrics: runs }
+    }
 }
 
 /// One row of a comparison: a figure, each plan's value, and which is best (rows where
@@ -132,10 +251,13 @@ pub struct ComparisonRow {
 
 /// The figures compared: lower is better for each but `requests queued`, which is shown
 /// for information (a plan that refuses withdrawals queues none).
-pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
-    type Figure = (&'static str, fn(&Metrics) -> Option<u64>);
-    let informative = ["requests queued"];
-    let figures: [Figure; 10] = [
+/// A figure compared across plans and summarised over a sweep: its name and how to read
+/// it from one run's metrics (`None`: never).
+pub type Figure = (&'static str, fn(&Metrics) -> Option<u64>);
+
+/// The figures compared, in order; lower is better for each but `requests queued`.
+pub fn figures() -> [Figure; 10] {
+    [
         ("customers affected", |m| Some(m.customers_affected)),
         ("requests refused", |m| Some(m.requests.refused)),
         ("requests queued", |m| Some(m.requests.queued)),
@@ -161,7 +283,12 @@ pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
         }),
         ("control violations", |m| Some(m.violations.len() as u64)),
         ("phases never opened", |m| Some(m.phases_never_opened.len() as u64)),
-    ];
+    ]
+}
+
+pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
+    let informative = ["requests queued"];
+    let figures = figures();
     figures
         .iter()
         .map(|(figure, value)| {

@@ -129,3 +129,156 @@ fn a_log_out_log_has_one_phase_per_phase_of_the_plan() {
         ]
     );
 }
+
+#[test]
+fn compare_writes_its_report_and_mermaid_branches_and_strict_fails_on_violations() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("cmp.html");
+    let mermaid = dir.path().join("plans.md");
+    let scenario = fixture("bitpoint-2019/scenario.toml");
+    let plan = fixture("bitpoint-2019/plan.toml");
+    let crypto_first = fixture("bitpoint-2019/plan-crypto-first.toml");
+    let args = [
+        "compare",
+        scenario.as_str(),
+        plan.as_str(),
+        crypto_first.as_str(),
+        "--scale",
+        "1",
+        "--report",
+        arg(&report),
+        "--mermaid",
+        arg(&mermaid),
+        "--format",
+        "json",
+    ];
+    let json = exops(&args).expect_code(0).json();
+    assert_eq!(json["plans"].as_array().unwrap().len(), 2);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(html.matches("<h3 class=\"plan-gantt\">").count(), 2, "one Gantt chart per plan");
+    assert!(html.contains("<h2>Metrics side by side</h2>") && html.contains("★ best"));
+    let gantt = std::fs::read_to_string(&mermaid).unwrap();
+    assert_eq!(gantt.matches("```mermaid\ngantt\n").count(), 2, "{gantt}");
+    assert!(gantt.starts_with("## Plan 1: What BITPoint did"), "{gantt}");
+
+    // Branching off the recorded history: both plans start from its state on 2019-08-05.
+    let events = fixture("bitpoint-2019/events.jsonl");
+    let branched = exops(&[
+        "compare",
+        scenario.as_str(),
+        plan.as_str(),
+        crypto_first.as_str(),
+        "--scale",
+        "1",
+        "--branch-from",
+        events.as_str(),
+        "--branch-at",
+        "2019-08-05T00:00:00+09:00",
+        "--format",
+        "json",
+    ])
+    .expect_code(0)
+    .json();
+    for metrics in branched["metrics"].as_array().unwrap() {
+        assert_eq!(metrics["start"], "2019-08-04T15:00:00Z", "{metrics}");
+    }
+    let half = exops(&[
+        "compare",
+        scenario.as_str(),
+        plan.as_str(),
+        crypto_first.as_str(),
+        "--branch-at",
+        "2019-08-05T00:00:00+09:00",
+    ]);
+    half.expect_code(2);
+    let stdin = exops(&[
+        "compare",
+        scenario.as_str(),
+        plan.as_str(),
+        crypto_first.as_str(),
+        "--branch-from",
+        "-",
+        "--branch-at",
+        "2019-08-05T00:00:00+09:00",
+    ]);
+    stdin.expect_code(2);
+    assert!(stdin.stderr.contains("reads standard input once"), "{}", stdin.stderr);
+
+    let mtgox = fixture("mtgox-2014/scenario.toml");
+    let reopen = fixture("mtgox-2014/plan-reopen.toml");
+    let quiet = fixture("mtgox-2014/plan.toml");
+    let strict = exops(&["compare", mtgox.as_str(), quiet.as_str(), reopen.as_str(), "--scale", "1", "--strict"]);
+    strict.expect_code(1);
+    assert!(
+        strict.stderr.contains("--strict") && strict.stderr.contains("plan 2 (2 violation(s))"),
+        "{}",
+        strict.stderr
+    );
+    exops(&["compare", mtgox.as_str(), quiet.as_str(), quiet.as_str(), "--scale", "1", "--strict"]).expect_code(0);
+}
+
+#[test]
+fn runs_one_is_a_single_run_byte_for_byte_and_a_sweep_is_deterministic() {
+    let scenario = fixture("bitpoint-2019/scenario.toml");
+    let plan = fixture("bitpoint-2019/plan.toml");
+    let base = ["simulate", scenario.as_str(), "--plan", plan.as_str(), "--scale", "1"];
+    for format in ["text", "json"] {
+        let single = exops(&[&base[..], &["--format", format]].concat()).expect_code(0).stdout.clone();
+        let runs_one = exops(&[&base[..], &["--format", format, "--runs", "1"]].concat()).expect_code(0).stdout.clone();
+        assert_eq!(single, runs_one, "--runs 1 is today's {format} output");
+    }
+    let sweep_args = [&base[..], &["--runs", "6", "--format", "json"]].concat();
+    let first = exops(&sweep_args);
+    first.expect_code(0);
+    let again = exops(&sweep_args);
+    again.expect_code(0);
+    assert_eq!(first.stdout, again.stdout, "the same seed and runs give identical bytes");
+    let json = first.json();
+    assert_eq!(json["runs"], 6);
+    for figure in json["figures"].as_array().unwrap() {
+        for key in ["p5", "p50", "p95", "never"] {
+            assert!(figure.get(key).is_some(), "{figure}");
+        }
+    }
+    let log = tempfile::tempdir().unwrap();
+    let with_log = exops(&[&base[..], &["--runs", "3", "--log-out", arg(&log.path().join("run.jsonl"))]].concat());
+    with_log.expect_code(2);
+    assert!(with_log.stderr.contains("--log-out writes one run's events"), "{}", with_log.stderr);
+    let reopen = fixture("mtgox-2014/plan-reopen.toml");
+    let mtgox = fixture("mtgox-2014/scenario.toml");
+    let strict =
+        exops(&["simulate", mtgox.as_str(), "--plan", reopen.as_str(), "--scale", "1", "--runs", "2", "--strict"]);
+    strict.expect_code(1);
+    assert!(strict.stderr.contains("control violations in 2 of 2 runs"), "{}", strict.stderr);
+    // With a report, the single run at the central values, and the sweep's ranges.
+    let report = log.path().join("r.html");
+    exops(&[&base[..], &["--runs", "3", "--report", arg(&report)]].concat()).expect_code(0);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("<h2>Under uncertainty: 3 runs</h2>") && html.contains("<rect class=\"band\""),
+        "a sweep section"
+    );
+}
+
+#[test]
+fn compare_runs_sweeps_every_plan_with_the_same_seeds() {
+    let scenario = fixture("bitpoint-2019/scenario.toml");
+    let plan = fixture("bitpoint-2019/plan.toml");
+    let uncertain = fixture("bitpoint-2019/plan-uncertain.toml");
+    let args = ["compare", scenario.as_str(), plan.as_str(), uncertain.as_str(), "--scale", "1", "--runs", "3"];
+    let text = exops(&args);
+    text.expect_code(0);
+    assert!(text.stdout.contains("FIGURE: P50 (P5 – P95)") && text.stdout.contains("PLAN 2"), "{}", text.stdout);
+    let json = exops(&[&args[..], &["--format", "json"]].concat());
+    json.expect_code(0);
+    let json = json.json();
+    let sweeps = json["sweeps"].as_array().unwrap();
+    assert_eq!(sweeps.len(), 2);
+    assert_eq!(sweeps[0]["seeds"], sweeps[1]["seeds"], "every plan meets the same draws of customers");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("cmp.html");
+    exops(&[&args[..], &["--report", arg(&report)]].concat()).expect_code(0);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(html.matches("<h2>Plan 2: under uncertainty: 3 runs</h2>").count(), 1);
+    assert_eq!(html.matches("<h3 class=\"plan-gantt\">").count(), 2);
+}

@@ -6,3 +6,4 @@ mod fixtures;
 mod gates;
 mod report;
 mod scenario;
+mod sweep;

@@ -282,3 +282,15 @@ login = 1
          `hold` or `services` (did you mean `services`?)"
     );
 }
+
+#[test]
+fn the_local_time_zone_is_a_short_name() {
+    let with_zone =
+        |zone: &str| scenario_text("").replace("customers = 10\n", &format!("customers = 10\ntime_zone = {zone}\n"));
+    let scenario = Scenario::parse("s.toml", &with_zone("\"JST\"")).unwrap();
+    assert_eq!(scenario.workload.time_zone.as_deref(), Some("JST"));
+    for bad in ["\"\"", "\"Japan Standard Time\"", "\"J<S>T\""] {
+        let error = Scenario::parse("s.toml", &with_zone(bad)).unwrap_err().to_string();
+        assert!(error.starts_with("s.toml: [workload] `time_zone` is a short name for reports"), "{bad}: {error}");
+    }
+}

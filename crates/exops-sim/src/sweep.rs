@@ -1,0 +1,356 @@
+//! A plan tested under uncertainty: N seeded runs (`--runs N`), each with its own seed
+//! derived from the scenario's ([`run_seed`]) and its own draw of every range of the plan
+//! and the scenario, run in parallel on the machine's cores, then each figure's p5, p50
+//! and p95 and each phase's opening-date range. The result depends on the inputs and N
+//! only: runs are numbered, each is deterministic, and they are gathered in run order
+//! whatever thread ran them.
+
+use std::num::NonZero;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use exops_core::Timestamp;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::engine::{Options, SimError, simulate};
+use crate::metrics::Metrics;
+use crate::plan::Plan;
+use crate::scenario::Scenario;
+pub use crate::uncertainty::run_seed;
+
+/// Most runs a sweep takes.
+pub const RUNS_MAX: u32 = 10_000;
+
+/// A figure over the runs of a sweep. `None` is "never" (a milestone not reached), which
+/// ranks after every number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FigureRange {
+    pub figure: String,
+    pub p5: Option<u64>,
+    pub p50: Option<u64>,
+    pub p95: Option<u64>,
+    /// Runs where the figure was never reached.
+    pub never: u32,
+    /// For a value of money: the asset whose minor units the figure counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+}
+
+/// A phase's opening instant over the runs; `None` is "never opened".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PhaseRange {
+    pub id: String,
+    pub p5: Option<Timestamp>,
+    pub p50: Option<Timestamp>,
+    pub p95: Option<Timestamp>,
+    /// Runs where the phase never opened.
+    pub never: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Sweep {
+    pub scenario: String,
+    pub plan: String,
+    pub runs: u32,
+    /// The seed every run's seed derives from (the scenario's, or `--seed`).
+    pub base_seed: u64,
+    pub scale_percent: u32,
+    /// Every figure of a comparison, then `events`, `customer requests`, `requests
+    /// accepted`, and the value of the withdrawals refused per asset (minor units).
+    pub figures: Vec<FigureRange>,
+    pub phases: Vec<PhaseRange>,
+    /// Each asset's unit, for the figures of money.
+    pub assets: Vec<crate::metrics::AssetUnit>,
+    /// Runs in which the controls refused at least one action of the plan.
+    pub runs_with_violations: u32,
+    /// Each run's seed, in run order.
+    pub seeds: Vec<u64>,
+}
+
+/// The threads a sweep uses: one per core, at most one per run.
+pub fn threads_for(runs: u32) -> usize {
+    std::thread::available_parallelism().map_or(1, NonZero::get).min(runs.max(1) as usize)
+}
+
+/// One run of a sweep: its seed, its draw of every range, its scaled rates.
+fn run_one(scenario: &Scenario, plan: &Plan, options: &Options, base: u64, run: u32) -> Result<Metrics, SimError> {
+    let seed = run_seed(base, run);
+    // The draws have a stream of their own, so that adding a range to a plan does not
+    // change the customers' requests.
+    let mut draws = ChaCha8Rng::seed_from_u64(seed ^ 0xD1B5_4A32_D192_ED03);
+    let scenario = scenario.drawn(&mut draws);
+    let plan = plan.drawn(&mut draws);
+    let options =
+        Options { seed: Some(seed), scale_percent: options.scale_percent, start_from: options.start_from.clone() };
+    Ok(simulate(&scenario, &plan, &options, &mut |_| {})?.metrics)
+}
+
+/// Runs `runs` seeded draws of `plan` against `scenario` on `threads` threads.
+/// `on_done` is called (from any thread) after each run.
+pub fn sweep(
+    scenario: &Scenario,
+    plan: &Plan,
+    options: &Options,
+    runs: u32,
+    threads: usize,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<Sweep, SimError> {
+    let runs = runs.clamp(1, RUNS_MAX);
+    let base = options.seed.unwrap_or(scenario.seed);
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<Metrics, SimError>>> = (0..runs).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.clamp(1, runs as usize))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let run = next.fetch_add(1, Ordering::Relaxed);
+                        if run >= runs as usize {
+                            return done;
+                        }
+                        done.push((run, run_one(scenario, plan, options, base, run as u32)));
+                        on_done();
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            match worker.join() {
+                Ok(done) => {
+                    for (run, result) in done {
+                        results[run] = Some(result);
+                    }
+                }
+                // The simulator does not panic on any input; if it ever did, that bug is
+                // the caller's to see, not a run quietly missing from the percentiles.
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+    });
+    let mut metrics = Vec::with_capacity(runs as usize);
+    // Every run has a result: the workers took every number below `runs`.
+    for result in results.into_iter().flatten() {
+        metrics.push(result?);
+    }
+    debug_assert_eq!(metrics.len(), runs as usize, "a run of the sweep has no result");
+    Ok(summarise(scenario, plan, options, base, &metrics))
+}
+
+/// The nearest-rank percentile `percent` of `sorted` (ascending, `None` last).
+fn percentile<T: Copy>(sorted: &[Option<T>], percent: usize) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (percent * sorted.len()).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+/// Sorts with `None` (never) after every value.
+fn sorted<T: Ord + Copy>(mut values: Vec<Option<T>>) -> Vec<Option<T>> {
+    values.sort_by(|a, b| match (a, b) {
+        (Some(a), Some(b)) => a.cmp(b),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    values
+}
+
+fn figure_range(figure: String, values: Vec<Option<u64>>) -> FigureRange {
+    let never = values.iter().filter(|value| value.is_none()).count() as u32;
+    let values = sorted(values);
+    FigureRange {
+        figure,
+        p5: percentile(&values, 5),
+        p50: percentile(&values, 50),
+        p95: percentile(&values, 95),
+        never,
+        asset: None,
+    }
+}
+
+/// The percentiles of every figure and phase over the runs, in run order.
+pub fn summarise(scenario: &Scenario, plan: &Plan, options: &Options, base: u64, runs: &[Metrics]) -> Sweep {
+    let mut figures: Vec<FigureRange> = crate::text::figures()
+        .iter()
+        .map(|(figure, value)| figure_range((*figure).to_owned(), runs.iter().map(value).collect()))
+        .collect();
+    figures.push(figure_range("events".to_owned(), runs.iter().map(|run| Some(run.events)).collect()));
+    figures.push(figure_range(
+        "customer requests".to_owned(),
+        runs.iter().map(|run| Some(run.customer_requests)).collect(),
+    ));
+    figures.push(figure_range(
+        "requests accepted".to_owned(),
+        runs.iter().map(|run| Some(run.requests.accepted)).collect(),
+    ));
+    for asset in scenario.venue_spec.assets.iter().map(|asset| asset.code.as_str()) {
+        let values: Vec<Option<u64>> = runs
+            .iter()
+            .map(|run| Some(run.withdrawals_refused_minor.get(asset).copied().unwrap_or(0).max(0) as u64))
+            .collect();
+        if values.iter().any(|value| *value != Some(0)) {
+            let mut range = figure_range(format!("withdrawals refused, value in {asset}"), values);
+            range.asset = Some(asset.to_owned());
+            figures.push(range);
+        }
+    }
+    let phases = plan
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(index, phase)| {
+            let opened: Vec<Option<Timestamp>> =
+                runs.iter().map(|run| run.phases.get(index).and_then(|outcome| outcome.opened_at)).collect();
+            let never = opened.iter().filter(|at| at.is_none()).count() as u32;
+            let opened = sorted(opened);
+            PhaseRange {
+                id: phase.id.clone(),
+                p5: percentile(&opened, 5),
+                p50: percentile(&opened, 50),
+                p95: percentile(&opened, 95),
+                never,
+            }
+        })
+        .collect();
+    Sweep {
+        scenario: scenario.name.clone(),
+        plan: plan.name.clone(),
+        runs: runs.len() as u32,
+        base_seed: base,
+        scale_percent: options.scale_percent,
+        figures,
+        phases,
+        assets: scenario
+            .venue_spec
+            .assets
+            .iter()
+            .map(|asset| crate::metrics::AssetUnit { code: asset.code.clone(), decimals: asset.decimals })
+            .collect(),
+        runs_with_violations: runs.iter().filter(|run| !run.violations.is_empty()).count() as u32,
+        seeds: (0..runs.len() as u32).map(|run| run_seed(base, run)).collect(),
+    }
+}
+
+impl Sweep {
+    /// A figure's value as it reads: a number, `never`, or money in the asset's units.
+    pub fn value_text(&self, figure: &FigureRange, value: Option<u64>) -> String {
+        let Some(value) = value else { return "never".to_owned() };
+        match figure.asset.as_deref().and_then(|code| self.assets.iter().find(|asset| asset.code == code)) {
+            Some(unit) => crate::units::money_in(i64::try_from(value).unwrap_or(i64::MAX), &unit.code, unit.decimals),
+            None => value.to_string(),
+        }
+    }
+}
+
+/// The sweep as text: each figure's p5, p50 and p95, each phase's opening range.
+pub fn render(sweep: &Sweep) -> String {
+    let instant = |value: Option<Timestamp>| value.map_or_else(|| "never".to_owned(), |at| at.to_string());
+    let mut out = format!(
+        "{}\nplan: {}\n{} runs from seed {} (each run's seed derived from it), scale {}%\n\nFIGURES\n",
+        sweep.scenario, sweep.plan, sweep.runs, sweep.base_seed, sweep.scale_percent
+    );
+    let rows: Vec<Vec<String>> = sweep
+        .figures
+        .iter()
+        .map(|figure| {
+            vec![
+                figure.figure.clone(),
+                sweep.value_text(figure, figure.p5),
+                sweep.value_text(figure, figure.p50),
+                sweep.value_text(figure, figure.p95),
+                figure.never.to_string(),
+            ]
+        })
+        .collect();
+    out.push_str(&exops_replay::render_table(&["FIGURE", "P5", "P50", "P95", "NEVER (RUNS)"], &rows));
+    out.push_str("\nPHASES (opening instant)\n");
+    let rows: Vec<Vec<String>> = sweep
+        .phases
+        .iter()
+        .map(|phase| {
+            vec![phase.id.clone(), instant(phase.p5), instant(phase.p50), instant(phase.p95), phase.never.to_string()]
+        })
+        .collect();
+    out.push_str(&exops_replay::render_table(&["PHASE", "P5", "P50", "P95", "NEVER (RUNS)"], &rows));
+    if sweep.runs_with_violations == 0 {
+        out.push_str("\nno control violations in any run\n");
+    } else {
+        out.push_str(&format!("\ncontrol violations in {} of {} runs\n", sweep.runs_with_violations, sweep.runs));
+    }
+    out
+}
+
+/// Several plans' sweeps side by side: each figure's p50 with its p5–p95 range per plan.
+pub fn render_comparison(sweeps: &[Sweep]) -> String {
+    let mut out = String::new();
+    for (index, sweep) in sweeps.iter().enumerate() {
+        out.push_str(&format!("plan {}: {}\n", index + 1, sweep.plan));
+    }
+    if let Some(first) = sweeps.first() {
+        out.push_str(&format!(
+            "{} runs per plan from seed {} (the same seeds for every plan), scale {}%\n\n",
+            first.runs, first.base_seed, first.scale_percent
+        ));
+    }
+    let mut header = vec!["FIGURE: P50 (P5 – P95)".to_owned()];
+    header.extend((1..=sweeps.len()).map(|index| format!("PLAN {index}")));
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut names: Vec<&str> = Vec::new();
+    for sweep in sweeps {
+        for figure in &sweep.figures {
+            if !names.contains(&figure.figure.as_str()) {
+                names.push(&figure.figure);
+            }
+        }
+    }
+    let rows: Vec<Vec<String>> = names
+        .iter()
+        .map(|name| {
+            let mut row = vec![(*name).to_owned()];
+            for sweep in sweeps {
+                row.push(match sweep.figures.iter().find(|figure| figure.figure == *name) {
+                    Some(figure) => format!(
+                        "{} ({} – {})",
+                        sweep.value_text(figure, figure.p50),
+                        sweep.value_text(figure, figure.p5),
+                        sweep.value_text(figure, figure.p95)
+                    ),
+                    None => "-".to_owned(),
+                });
+            }
+            row
+        })
+        .collect();
+    out.push_str(&exops_replay::render_table(&header, &rows));
+    out
+}
+
+/// The JSON of `compare --runs N`: every plan's sweep, in the plans' order.
+#[derive(Debug, Serialize)]
+pub struct ComparisonSweepJson<'a> {
+    pub plans: Vec<&'a str>,
+    pub runs: u32,
+    pub sweeps: &'a [Sweep],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_rank_never_last() {
+        let values = sorted(vec![Some(3), None, Some(1), Some(2)]);
+        assert_eq!(values, [Some(1), Some(2), Some(3), None]);
+        assert_eq!(percentile(&values, 5), Some(1));
+        assert_eq!(percentile(&values, 50), Some(2));
+        assert_eq!(percentile(&values, 95), None);
+        let hundred: Vec<Option<u64>> = (1..=100).map(Some).collect();
+        assert_eq!(
+            (percentile(&hundred, 5), percentile(&hundred, 50), percentile(&hundred, 95)),
+            (Some(5), Some(50), Some(95))
+        );
+    }
+}

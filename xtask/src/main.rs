@@ -19,7 +19,14 @@ commands:
                      --summary: only summarise the latest results in target/criterion)
   crash [--iterations N] [--seed S]
                      kill `exops log append` N times (default 1000) at seeded-random moments and check
-                     that every acknowledged event survives (the crash test, in release mode)";
+                     that every acknowledged event survives (the crash test, in release mode)
+  sim-faults [--seeds N] [--seed S]
+                     the seeded fault loop of crates/exops-log/tests/it/faults.rs on the simulated disk
+                     (failed writes and syncs, short and corrupt reads, crashes that keep, drop, tear or
+                     bit-flip unsynced writes), N seeds from 0 (default 10000) or the one seed S, in release";
+
+/// Seeds `cargo xtask ci` runs the fault loop with (in its debug test run).
+const CI_SIM_SEEDS: &str = "2000";
 
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
@@ -86,6 +93,51 @@ fn crash(iterations: u64, seed: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// Parses a seed: decimal, or hexadecimal after `0x`.
+fn check_seed(value: &str) -> Result<()> {
+    let parsed = match value.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).is_ok(),
+        None => value.parse::<u64>().is_ok(),
+    };
+    if !parsed {
+        bail!("--seed {value}: not a whole number (decimal, or hexadecimal after `0x`)");
+    }
+    Ok(())
+}
+
+/// The fault loop of `crates/exops-log/tests/it/faults.rs` in release mode.
+fn sim_faults(args: &[&str]) -> Result<()> {
+    let mut seeds = "10000".to_owned();
+    let mut seed = None;
+    let mut rest = args;
+    while let [flag, value, tail @ ..] = rest {
+        match *flag {
+            "--seeds" => {
+                let count: u64 = value.parse().with_context(|| format!("--seeds {value}: not a whole number"))?;
+                if count == 0 {
+                    bail!("--seeds must be at least 1");
+                }
+                seeds = count.to_string();
+            }
+            "--seed" => {
+                check_seed(value)?;
+                seed = Some(*value);
+            }
+            _ => bail!("unknown option `{flag}`\n{USAGE}"),
+        }
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        bail!("`{}` needs a value\n{USAGE}", rest[0]);
+    }
+    let args = ["test", "--release", "--locked", "-p", "exops-log", "--test", "it", "faults::", "--", "--nocapture"];
+    let mut env = vec![("EXOPS_SIM_SEEDS", seeds.as_str())];
+    if let Some(seed) = seed {
+        env.push(("EXOPS_SIM_SEED", seed));
+    }
+    run_with_env("cargo", &args, &env).context("the fault loop failed: its message names the seed")
+}
+
 fn crash_args(args: &[&str]) -> Result<()> {
     let mut iterations = 1000;
     let mut seed = None;
@@ -96,13 +148,7 @@ fn crash_args(args: &[&str]) -> Result<()> {
                 iterations = value.parse().with_context(|| format!("--iterations {value}: not a whole number"))?;
             }
             "--seed" => {
-                let parsed = match value.strip_prefix("0x") {
-                    Some(hex) => u64::from_str_radix(hex, 16).is_ok(),
-                    None => value.parse::<u64>().is_ok(),
-                };
-                if !parsed {
-                    bail!("--seed {value}: not a whole number (decimal, or hexadecimal after `0x`)");
-                }
+                check_seed(value)?;
                 seed = Some(*value);
             }
             _ => bail!("unknown option `{flag}`\n{USAGE}"),
@@ -118,7 +164,8 @@ fn crash_args(args: &[&str]) -> Result<()> {
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
-    run("cargo", &["test", "--workspace", "--all-targets", "--locked"])?;
+    // Thousands of seeds of the fault loop ride along in the one debug test run.
+    run_with_env("cargo", &["test", "--workspace", "--all-targets", "--locked"], &[("EXOPS_SIM_SEEDS", CI_SIM_SEEDS)])?;
     run("cargo", &["test", "--workspace", "--doc", "--locked"])?;
     fixtures(true)?;
     eprintln!("xtask: ci passed");
@@ -133,6 +180,7 @@ fn main() -> Result<()> {
         ["fixtures"] => fixtures(false),
         ["fixtures", "--check"] => fixtures(true),
         ["crash", rest @ ..] => crash_args(rest),
+        ["sim-faults", rest @ ..] => sim_faults(rest),
         ["bench"] => bench::bench(false, false),
         ["bench", "--quick"] => bench::bench(true, false),
         ["bench", "--summary"] => bench::bench(false, true),

@@ -8,7 +8,8 @@ use exops_core::Timestamp;
 use crate::codec::decode_body;
 use crate::reader::UnsealedTail;
 use crate::segment::{Damage, SegmentCursor, Step, Stop, seal_after};
-use crate::store::{StoreError, list_segments, stop_error};
+use crate::storage::Storage;
+use crate::store::{StoreError, list_segments_on, stop_error};
 
 /// What a walk of the whole log found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,16 +35,21 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Walks the whole log. With `decode`, every event body is decoded too.
 pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
-    let segments = list_segments(data_dir)?;
+    walk_on(&Storage::real(), data_dir, decode)
+}
+
+/// [`walk`] of a log on `storage`.
+pub fn walk_on(storage: &Storage, data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
+    let segments = list_segments_on(storage, data_dir)?;
     let mut summary = LogSummary { segments: segments.len() as u64, ..LogSummary::default() };
     let mut expected = None;
     for (index, (name_seq, path)) in segments.iter().enumerate() {
         let last = index + 1 == segments.len();
-        let mut cursor = match SegmentCursor::open(path, index as u64, expected) {
+        let mut cursor = match SegmentCursor::open(storage, path, index as u64, expected) {
             Ok(cursor) => cursor,
             // A rollover that has not finished, or that a crash cut short.
             Err(Stop::Unreadable { error, .. }) if last && index > 0 && error.is_truncation() => {
-                let len = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
+                let len = storage.len(path).unwrap_or(0);
                 summary.bytes += len;
                 summary.unsealed_tail = Some(UnsealedTail { segment: path.clone(), offset: 0, bytes: len });
                 break;
@@ -80,7 +86,7 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
                 }
                 Ok(Step::End) => break,
                 Err(Stop::Unreadable { offset, error }) if last && error.is_truncation() => {
-                    if seal_after(path, offset, &cursor.sealed)
+                    if seal_after(storage, path, offset, &cursor.sealed)
                         .map_err(|error| StoreError::Io { path: path.clone(), error })?
                     {
                         return Err(StoreError::Damaged(Damage {
@@ -101,7 +107,7 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
         }
         if summary.first_at.is_none() && summary.blocks > 0 {
             // The first event's time is the first sealed event's; read it back cheaply.
-            summary.first_at = first_timestamp(path)?;
+            summary.first_at = first_timestamp(storage, path)?;
         }
         summary.last_at = cursor.sealed.last_at_micros.map(Timestamp::from_unix_micros).or(summary.last_at);
         summary.head_hash = hex(&cursor.sealed.prev_hash);
@@ -110,8 +116,8 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
     Ok(summary)
 }
 
-fn first_timestamp(path: &Path) -> Result<Option<Timestamp>, StoreError> {
-    let mut cursor = SegmentCursor::open(path, 0, None).map_err(|stop| stop_error(path, stop));
+fn first_timestamp(storage: &Storage, path: &Path) -> Result<Option<Timestamp>, StoreError> {
+    let mut cursor = SegmentCursor::open(storage, path, 0, None).map_err(|stop| stop_error(path, stop));
     let Ok(cursor) = cursor.as_mut() else { return Ok(None) };
     match cursor.step() {
         Ok(Step::Event { header, .. }) => Ok(Some(Timestamp::from_unix_micros(header.at_micros))),

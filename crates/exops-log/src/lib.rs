@@ -9,8 +9,10 @@ pub mod pipeline;
 pub mod reader;
 pub mod restore;
 pub mod segment;
+pub mod sim_storage;
 pub mod snapshots;
 mod spool;
+pub mod storage;
 pub mod store;
 pub mod writer;
 

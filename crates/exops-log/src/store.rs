@@ -6,8 +6,7 @@
 //! of the block acknowledged. A new segment is created, written with its header and
 //! `fsync`ed, and the directory is `fsync`ed, before the first block goes into it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,6 +15,7 @@ use crate::segment::{
     ChainPosition, Damage, ResumePoint, SEGMENT_HEADER_BYTES, Seal, SegmentCursor, SegmentHeader, Step, Stop,
     block_hash, seal_after,
 };
+use crate::storage::{LockError, LockGuard, Storage, StorageFile};
 
 /// The segments live in this subdirectory of a data directory.
 pub const SEGMENTS_DIR: &str = "log";
@@ -98,13 +98,17 @@ fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
 
 /// The segment files, in order, with the first sequence number their name gives.
 pub fn list_segments(data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    list_segments_on(&Storage::real(), data_dir)
+}
+
+/// [`list_segments`] of a log on `storage`.
+pub fn list_segments_on(storage: &Storage, data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     let dir = segments_dir(data_dir);
-    if !dir.is_dir() {
+    if !storage.is_dir(&dir) {
         return Err(StoreError::NotALog(data_dir.to_owned()));
     }
     let mut segments = Vec::new();
-    for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
-        let path = entry.map_err(io_error(&dir))?.path();
+    for path in storage.list_dir(&dir).map_err(io_error(&dir))? {
         if path.extension().and_then(|ext| ext.to_str()) != Some(SEGMENT_EXTENSION) {
             continue;
         }
@@ -125,31 +129,36 @@ pub fn list_segments(data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError>
     Ok(segments)
 }
 
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir).and_then(|handle| handle.sync_all()).map_err(io_error(dir))
+fn sync_dir(storage: &Storage, dir: &Path) -> Result<(), StoreError> {
+    storage.sync_dir(dir).map_err(io_error(dir))
 }
 
 /// Creates an empty log in `data_dir` (and the directory itself); an existing log is left
 /// as it is.
 pub fn init(data_dir: &Path) -> Result<bool, StoreError> {
+    init_on(&Storage::real(), data_dir)
+}
+
+/// [`init`] on `storage`.
+pub fn init_on(storage: &Storage, data_dir: &Path) -> Result<bool, StoreError> {
     let dir = segments_dir(data_dir);
-    if dir.is_dir() {
-        let segments = list_segments(data_dir)?;
+    if storage.is_dir(&dir) {
+        let segments = list_segments_on(storage, data_dir)?;
         match segments.as_slice() {
             [] => {}
             // A crash inside `init` itself leaves a first segment shorter than its header:
             // it can hold nothing, so it is made again.
-            [(_, only)] if fs::metadata(only).map_err(io_error(only))?.len() < SEGMENT_HEADER_BYTES as u64 => {
-                fs::remove_file(only).map_err(io_error(only))?;
+            [(_, only)] if storage.len(only).map_err(io_error(only))? < SEGMENT_HEADER_BYTES as u64 => {
+                storage.remove_file(only).map_err(io_error(only))?;
             }
             _ => return Ok(false),
         }
     }
-    fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-    create_segment(&dir, 0, ChainPosition::GENESIS)?;
-    sync_dir(data_dir)?;
+    storage.create_dir_all(&dir).map_err(io_error(&dir))?;
+    create_segment(storage, &dir, 0, ChainPosition::GENESIS)?;
+    sync_dir(storage, data_dir)?;
     if let Some(parent) = data_dir.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-        sync_dir(parent)?;
+        sync_dir(storage, parent)?;
     }
     Ok(true)
 }
@@ -157,30 +166,26 @@ pub fn init(data_dir: &Path) -> Result<bool, StoreError> {
 /// The lock a writer holds on the log: one writer per data directory, across processes.
 pub const LOCK_FILE: &str = "LOCK";
 
-fn lock_log(dir: &Path) -> Result<File, StoreError> {
+fn lock_log(storage: &Storage, dir: &Path) -> Result<Box<dyn LockGuard>, StoreError> {
     let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io_error(&path))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Busy(dir.to_owned())),
-        Err(fs::TryLockError::Error(error)) => Err(StoreError::Io { path, error }),
+    match storage.lock(&path) {
+        Ok(guard) => Ok(guard),
+        Err(LockError::Busy) => Err(StoreError::Busy(dir.to_owned())),
+        Err(LockError::Io(error)) => Err(StoreError::Io { path, error }),
     }
 }
 
 /// Reads every segment's header (cheap) and checks that they form one log: indices from
 /// 0, names matching first sequence numbers that increase, the first at the genesis.
 /// The frames inside earlier segments are checked by `verify`, not here.
-fn check_headers(segments: &[(u64, PathBuf)]) -> Result<(), StoreError> {
+fn check_headers(storage: &Storage, segments: &[(u64, PathBuf)]) -> Result<(), StoreError> {
     let mut previous_first = 0;
     for (index, (name_seq, path)) in segments.iter().enumerate() {
         let mut bytes = [0_u8; SEGMENT_HEADER_BYTES];
-        let read = File::open(path).and_then(|mut file| {
-            use std::io::Read;
-            file.read(&mut bytes)
-        });
-        let read = read.map_err(io_error(path))?;
+        let whole = storage.read_exact_at(path, &mut bytes, 0).map_err(io_error(path))?;
         let damage = |offset, message: String| StoreError::Damaged(Damage { segment: path.clone(), offset, message });
-        if read < SEGMENT_HEADER_BYTES {
+        if !whole {
+            let read = storage.len(path).map_err(io_error(path))?;
             if index + 1 == segments.len() {
                 continue; // A rollover cut short; open removes it.
             }
@@ -209,7 +214,12 @@ fn check_headers(segments: &[(u64, PathBuf)]) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn create_segment(dir: &Path, index: u64, position: ChainPosition) -> Result<(PathBuf, File), StoreError> {
+fn create_segment(
+    storage: &Storage,
+    dir: &Path,
+    index: u64,
+    position: ChainPosition,
+) -> Result<(PathBuf, Box<dyn StorageFile>), StoreError> {
     let path = segment_path(dir, position.next_seq);
     let header = SegmentHeader {
         segment_index: index,
@@ -217,10 +227,10 @@ fn create_segment(dir: &Path, index: u64, position: ChainPosition) -> Result<(Pa
         first_block: position.next_block,
         prev_hash: position.prev_hash,
     };
-    let mut file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_error(&path))?;
-    file.write_all(&header.encode()).map_err(io_error(&path))?;
-    file.sync_all().map_err(io_error(&path))?;
-    sync_dir(dir)?;
+    let file = storage.create_new(&path).map_err(io_error(&path))?;
+    file.append(&header.encode()).map_err(io_error(&path))?;
+    file.sync_data().map_err(io_error(&path))?;
+    sync_dir(storage, dir)?;
     Ok((path, file))
 }
 
@@ -239,10 +249,11 @@ pub fn scan_to_end(cursor: &mut SegmentCursor) -> Result<(), Stop> {
 #[derive(Debug)]
 pub struct SegmentWriter {
     /// Held for as long as the writer lives: the cross-process writer lock.
-    _lock: File,
+    _lock: Box<dyn LockGuard>,
+    storage: Storage,
     dir: PathBuf,
     path: PathBuf,
-    file: Arc<File>,
+    file: Arc<dyn StorageFile>,
     segment_index: u64,
     /// The first sequence number of the current segment (its name).
     segment_first_seq: u64,
@@ -257,23 +268,32 @@ impl SegmentWriter {
     /// chain), cuts a torn tail off the last one, and refuses any other damage with its
     /// segment and offset.
     pub fn open(data_dir: &Path, segment_bytes_max: u64) -> Result<(SegmentWriter, Recovery), StoreError> {
+        SegmentWriter::open_on(&Storage::real(), data_dir, segment_bytes_max)
+    }
+
+    /// [`SegmentWriter::open`] of a log on `storage`.
+    pub fn open_on(
+        storage: &Storage,
+        data_dir: &Path,
+        segment_bytes_max: u64,
+    ) -> Result<(SegmentWriter, Recovery), StoreError> {
         let dir = segments_dir(data_dir);
-        list_segments(data_dir)?;
-        let lock = lock_log(&dir)?;
+        list_segments_on(storage, data_dir)?;
+        let lock = lock_log(storage, &dir)?;
         let mut recovery = Recovery::default();
         // A crash inside `init`: no segment, or one shorter than its header.
-        init(data_dir)?;
-        let mut segments = list_segments(data_dir)?;
-        check_headers(&segments)?;
+        init_on(storage, data_dir)?;
+        let mut segments = list_segments_on(storage, data_dir)?;
+        check_headers(storage, &segments)?;
         // A rollover that crashed before the new segment's header was whole leaves a file
         // shorter than a header: it holds nothing and goes.
         if segments.len() > 1
             && let Some((_, last)) = segments.last()
         {
-            let len = fs::metadata(last).map_err(io_error(last))?.len();
+            let len = storage.len(last).map_err(io_error(last))?;
             if len < SEGMENT_HEADER_BYTES as u64 {
-                fs::remove_file(last).map_err(io_error(last))?;
-                sync_dir(&dir)?;
+                storage.remove_file(last).map_err(io_error(last))?;
+                sync_dir(storage, &dir)?;
                 recovery.removed_segment = Some(last.clone());
                 segments.pop();
             }
@@ -283,13 +303,14 @@ impl SegmentWriter {
         let mut expected = None;
         for (index, (_, path)) in segments.iter().enumerate().take(segments.len() - 1) {
             let mut cursor =
-                SegmentCursor::open(path, index as u64, expected).map_err(|stop| stop_error(path, stop))?;
+                SegmentCursor::open(storage, path, index as u64, expected).map_err(|stop| stop_error(path, stop))?;
             scan_to_end(&mut cursor).map_err(|stop| stop_error(path, stop))?;
             expected = Some(cursor.sealed);
         }
         let index = segments.len() as u64 - 1;
         let (name_seq, path) = segments.last().cloned().expect("at least one segment");
-        let mut cursor = SegmentCursor::open(&path, index, expected).map_err(|stop| stop_error(&path, stop))?;
+        let mut cursor =
+            SegmentCursor::open(storage, &path, index, expected).map_err(|stop| stop_error(&path, stop))?;
         if cursor.header.first_seq != name_seq {
             return Err(StoreError::Damaged(Damage {
                 segment: path,
@@ -301,7 +322,7 @@ impl SegmentWriter {
             Ok(()) => {}
             Err(Stop::Unreadable { offset, error }) if error.is_truncation() => {
                 let cut_at = cursor.sealed_end;
-                if seal_after(&path, offset, &cursor.sealed).map_err(io_error(&path))? {
+                if seal_after(storage, &path, offset, &cursor.sealed).map_err(io_error(&path))? {
                     return Err(StoreError::Damaged(Damage {
                         segment: path,
                         offset,
@@ -312,9 +333,9 @@ impl SegmentWriter {
                     }));
                 }
                 let removed = cursor.file_len - cut_at;
-                let file = OpenOptions::new().write(true).open(&path).map_err(io_error(&path))?;
+                let file = storage.open_write(&path).map_err(io_error(&path))?;
                 file.set_len(cut_at).map_err(io_error(&path))?;
-                file.sync_all().map_err(io_error(&path))?;
+                file.sync_data().map_err(io_error(&path))?;
                 recovery.truncated = Some((path.clone(), cut_at, removed, cursor.unsealed_records()));
             }
             Err(stop) => return Err(stop_error(&path, stop)),
@@ -322,13 +343,14 @@ impl SegmentWriter {
         let position = cursor.sealed;
         let segment_bytes = cursor.sealed_end;
         let segment_first_seq = cursor.header.first_seq;
-        let file = OpenOptions::new().append(true).open(&path).map_err(io_error(&path))?;
+        let file = storage.open_write(&path).map_err(io_error(&path))?;
         Ok((
             SegmentWriter {
                 _lock: lock,
+                storage: storage.clone(),
                 dir,
                 path,
-                file: Arc::new(file),
+                file: Arc::from(file),
                 segment_index: index,
                 segment_first_seq,
                 segment_bytes,
@@ -402,7 +424,7 @@ impl SegmentWriter {
         {
             self.roll_over()?;
         }
-        (&*self.file).write_all(&buffer).map_err(io_error(&self.path))?;
+        self.file.append(&buffer).map_err(io_error(&self.path))?;
         self.segment_bytes += buffer.len() as u64;
         self.position = ChainPosition {
             next_seq: seq,
@@ -415,11 +437,11 @@ impl SegmentWriter {
     }
 
     fn roll_over(&mut self) -> Result<(), StoreError> {
-        let (path, file) = create_segment(&self.dir, self.segment_index + 1, self.position)?;
+        let (path, file) = create_segment(&self.storage, &self.dir, self.segment_index + 1, self.position)?;
         self.segment_index += 1;
         self.segment_first_seq = self.position.next_seq;
         self.path = path;
-        self.file = Arc::new(file);
+        self.file = Arc::from(file);
         self.segment_bytes = SEGMENT_HEADER_BYTES as u64;
         Ok(())
     }
@@ -429,7 +451,7 @@ impl SegmentWriter {
 /// handle of the segment file it went into. Can be synced from another thread.
 #[derive(Debug)]
 pub struct Written {
-    file: Arc<File>,
+    file: Arc<dyn StorageFile>,
     path: PathBuf,
 }
 

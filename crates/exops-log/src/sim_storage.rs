@@ -142,6 +142,35 @@ fn eio_or_enospc(rng: &mut SimRng) -> (io::Error, &'static str) {
     }
 }
 
+/// Drops from the writes a failed sync left (`doomed`) the bytes in `start..end` (to the
+/// end of the file with `None`): written again or cut since, those pages hold the newer
+/// bytes, which a later sync does make durable.
+fn supersede(unsynced: &mut Vec<(Unsynced, bool)>, start: u64, end: Option<u64>) {
+    let end = end.unwrap_or(u64::MAX);
+    let mut kept = Vec::with_capacity(unsynced.len());
+    for (change, doomed) in unsynced.drain(..) {
+        let Unsynced::Write { offset, bytes } = &change else {
+            kept.push((change, doomed));
+            continue;
+        };
+        let (offset, write_end) = (*offset, *offset + bytes.len() as u64);
+        if !doomed || write_end <= start || offset >= end {
+            kept.push((change, doomed));
+            continue;
+        }
+        // The parts before `start` and after `end` stay doomed.
+        if offset < start {
+            let bytes = bytes[..(start - offset) as usize].to_vec();
+            kept.push((Unsynced::Write { offset, bytes }, true));
+        }
+        if write_end > end {
+            let bytes = bytes[(end - offset) as usize..].to_vec();
+            kept.push((Unsynced::Write { offset: end, bytes }, true));
+        }
+    }
+    *unsynced = kept;
+}
+
 fn apply(content: &mut Vec<u8>, change: &Unsynced) {
     match change {
         Unsynced::Write { offset, bytes } => {
@@ -196,6 +225,11 @@ impl SimDisk {
     }
 
     fn append(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let end = self.files.get(path).map_or(0, |file| file.current.len() as u64);
+        self.write_at(path, bytes, end)
+    }
+
+    fn write_at(&mut self, path: &Path, bytes: &[u8], offset: u64) -> io::Result<()> {
         self.operation("write", path)?;
         let failure = self.rng.chance(self.faults.write_failure_per_million).then(|| {
             let (error, name) = eio_or_enospc(&mut self.rng);
@@ -203,8 +237,8 @@ impl SimDisk {
         });
         let operations = self.operations;
         let file = self.file(path)?;
-        let offset = file.current.len() as u64;
         let written = failure.as_ref().map_or(bytes.len(), |(_, _, prefix)| *prefix);
+        supersede(&mut file.unsynced, offset, Some(offset + written as u64));
         let change = Unsynced::Write { offset, bytes: bytes[..written].to_vec() };
         apply(&mut file.current, &change);
         file.unsynced.push((change, false));
@@ -226,9 +260,10 @@ impl SimDisk {
         let operations = self.operations;
         let file = self.file(path)?;
         if let Some((error, name)) = failure {
-            // The kernel marks the pages clean: no later sync writes them.
-            for (_, doomed) in &mut file.unsynced {
-                *doomed = true;
+            // The kernel marks the pages clean: no later sync writes them. A cut is the
+            // inode's size, which the next sync that succeeds does write.
+            for (change, doomed) in &mut file.unsynced {
+                *doomed = matches!(change, Unsynced::Write { .. });
             }
             self.journal.push(format!("op {operations}: sync of {} fails with {name}", path.display()));
             return Err(error);
@@ -251,6 +286,7 @@ impl SimDisk {
     fn set_len(&mut self, path: &Path, len: u64) -> io::Result<()> {
         self.operation("set_len", path)?;
         let file = self.file(path)?;
+        supersede(&mut file.unsynced, len, None);
         let change = Unsynced::SetLen(len);
         apply(&mut file.current, &change);
         file.unsynced.push((change, false));
@@ -425,6 +461,10 @@ impl StorageFile for SimHandle {
 
     fn append(&self, bytes: &[u8]) -> io::Result<()> {
         self.storage.disk().append(&self.path, bytes)
+    }
+
+    fn write_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
+        self.storage.disk().write_at(&self.path, bytes, offset)
     }
 
     fn sync_data(&self) -> io::Result<()> {

@@ -7,7 +7,7 @@
 
 use std::fmt::Debug;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +18,8 @@ pub trait StorageFile: Send + Sync + Debug {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
     /// Writes all of `bytes` at the end of the file (a file opened for writing only).
     fn append(&self, bytes: &[u8]) -> io::Result<()>;
+    /// Writes all of `bytes` at `offset` (the head record's slots).
+    fn write_at(&self, bytes: &[u8], offset: u64) -> io::Result<()>;
     /// `fdatasync`: once it returns `Ok`, everything written before is durable.
     fn sync_data(&self) -> io::Result<()>;
     /// The file's length in bytes, unsynced writes included.
@@ -40,7 +42,8 @@ pub trait LockGuard: Send + Sync + Debug {}
 /// A file system, real or simulated.
 pub trait Backend: Send + Sync + Debug {
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
-    /// Opens an existing file to append to it (and to cut it).
+    /// Opens an existing file to write to it: [`StorageFile::append`] at its end,
+    /// [`StorageFile::write_at`] anywhere, and cuts.
     fn open_write(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
     /// Creates a file that must not exist yet, open to append; its name is durable only
     /// once its directory is synced.
@@ -202,7 +205,12 @@ impl StorageFile for RealFile {
     }
 
     fn append(&self, bytes: &[u8]) -> io::Result<()> {
-        (&self.0).write_all(bytes)
+        let end = self.0.metadata()?.len();
+        self.0.write_all_at(bytes, end)
+    }
+
+    fn write_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
+        self.0.write_all_at(bytes, offset)
     }
 
     fn sync_data(&self) -> io::Result<()> {
@@ -225,12 +233,14 @@ impl Backend for RealFs {
         Ok(Box::new(RealFile(File::open(path)?)))
     }
 
+    // Not `O_APPEND`, under which `pwrite` appends too: `append` writes at the file's
+    // length, which only the one writer changes.
     fn open_write(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        Ok(Box::new(RealFile(OpenOptions::new().read(true).append(true).open(path)?)))
+        Ok(Box::new(RealFile(OpenOptions::new().read(true).write(true).open(path)?)))
     }
 
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        Ok(Box::new(RealFile(OpenOptions::new().read(true).append(true).create_new(true).open(path)?)))
+        Ok(Box::new(RealFile(OpenOptions::new().read(true).write(true).create_new(true).open(path)?)))
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {

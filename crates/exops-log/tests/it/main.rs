@@ -8,4 +8,5 @@ mod corruption;
 mod derived;
 mod durability;
 mod faults;
+mod formats;
 mod support;

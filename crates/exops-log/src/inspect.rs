@@ -6,10 +6,11 @@ use std::path::Path;
 use exops_core::Timestamp;
 
 use crate::codec::decode_body;
+use crate::head::{Head, read_head};
 use crate::reader::UnsealedTail;
 use crate::segment::{Damage, SegmentCursor, Step, Stop, seal_after};
 use crate::storage::Storage;
-use crate::store::{StoreError, list_segments_on, stop_error};
+use crate::store::{StoreError, check_head, list_segments_on, missing_head, segments_dir, stop_error};
 
 /// What a walk of the whole log found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -27,6 +28,9 @@ pub struct LogSummary {
     pub head_hash: String,
     /// Bytes after the last seal of the last segment (a torn tail the next open cuts).
     pub unsealed_tail: Option<UnsealedTail>,
+    /// The head record (`log/HEAD`), checked against the log: `None` for a log from
+    /// before head records.
+    pub head_record: Option<Head>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -40,9 +44,14 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
 
 /// [`walk`] of a log on `storage`.
 pub fn walk_on(storage: &Storage, data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
+    let dir = segments_dir(data_dir);
+    // Read before the segments are listed: whatever it says was durable before.
+    let head = read_head(storage, &dir)?;
     let segments = list_segments_on(storage, data_dir)?;
-    let mut summary = LogSummary { segments: segments.len() as u64, ..LogSummary::default() };
+    let mut summary = LogSummary { segments: segments.len() as u64, head_record: head, ..LogSummary::default() };
     let mut expected = None;
+    // The last segment read whole: its path, where its last seal ends, its format version.
+    let mut end: Option<(std::path::PathBuf, u64, u16)> = None;
     for (index, (name_seq, path)) in segments.iter().enumerate() {
         let last = index + 1 == segments.len();
         let mut cursor = match SegmentCursor::open(storage, path, index as u64, expected) {
@@ -85,9 +94,23 @@ pub fn walk_on(storage: &Storage, data_dir: &Path, decode: bool) -> Result<LogSu
                     summary.last_seq = Some(seal.last_seq);
                 }
                 Ok(Step::End) => break,
-                Err(Stop::Unreadable { offset, error }) if last && error.is_truncation() => {
-                    if seal_after(storage, path, offset, &cursor.sealed)
-                        .map_err(|error| StoreError::Io { path: path.clone(), error })?
+                Err(Stop::Unreadable { offset, error }) if last && (error.is_truncation() || head.is_some()) => {
+                    if let Some(head) = head.filter(|head| head.blocks > cursor.sealed.next_block) {
+                        return Err(StoreError::Damaged(Damage {
+                            segment: path.clone(),
+                            offset,
+                            message: format!(
+                                "{error}, inside acknowledged data: the log's head record says block {} (seq {}) \
+                                 was acknowledged",
+                                head.blocks - 1,
+                                head.last_seq
+                            ),
+                        }));
+                    }
+                    // Past a head record nothing was acknowledged (see `SegmentWriter::open`).
+                    if head.is_none()
+                        && seal_after(storage, path, offset, &cursor.sealed)
+                            .map_err(|error| StoreError::Io { path: path.clone(), error })?
                     {
                         return Err(StoreError::Damaged(Damage {
                             segment: path.clone(),
@@ -112,6 +135,14 @@ pub fn walk_on(storage: &Storage, data_dir: &Path, decode: bool) -> Result<LogSu
         summary.last_at = cursor.sealed.last_at_micros.map(Timestamp::from_unix_micros).or(summary.last_at);
         summary.head_hash = hex(&cursor.sealed.prev_hash);
         expected = Some(cursor.sealed);
+        end = Some((path.clone(), cursor.sealed_end, cursor.header.version));
+    }
+    if let (Some((path, end_offset, version)), Some(position)) = (&end, &expected) {
+        match &head {
+            Some(head) => check_head(storage, &dir, head, path, *end_offset, position)?,
+            None if *version >= 2 => return Err(missing_head(&dir)),
+            None => {}
+        }
     }
     Ok(summary)
 }

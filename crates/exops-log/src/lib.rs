@@ -4,6 +4,7 @@
 mod admission;
 pub mod codec;
 pub mod frame;
+pub mod head;
 pub mod inspect;
 pub mod pipeline;
 pub mod reader;

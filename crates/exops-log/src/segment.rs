@@ -6,7 +6,7 @@
 //! ```text
 //! segment header (72 bytes)
 //!      0     8  magic            "EXOPSSEG"
-//!      8     2  format version   1
+//!      8     2  format version   2 (1: a log from before head records; read the same)
 //!     10     2  reserved         0
 //!     12     4  checksum         CRC32C of bytes 0..12 and 16..72
 //!     16     8  segment index    0 for the first segment, then +1
@@ -31,7 +31,11 @@ use crate::frame::{FRAME_HEADER_BYTES, FrameError, FrameHeader, FrameKind, check
 use crate::storage::{SequentialReader, Storage, read_exact_at};
 
 pub const SEGMENT_MAGIC: [u8; 8] = *b"EXOPSSEG";
-pub const SEGMENT_FORMAT_VERSION: u16 = 1;
+/// Version 2 says the log keeps a head record (`log/HEAD`, see `head.rs`): a log with a
+/// version 2 segment and no head record has lost it. Version 1 segments are laid out the
+/// same and still read.
+pub const SEGMENT_FORMAT_VERSION: u16 = 2;
+pub const SEGMENT_FORMAT_VERSION_OLDEST: u16 = 1;
 pub const SEGMENT_HEADER_BYTES: usize = 72;
 pub const SEAL_BODY_BYTES: usize = 96;
 pub const HASH_BYTES: usize = 32;
@@ -70,6 +74,8 @@ impl ChainPosition {
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct SegmentHeader {
+    /// [`SEGMENT_FORMAT_VERSION`] for what this build writes.
+    pub version: u16,
     pub segment_index: u64,
     pub first_seq: u64,
     pub first_block: u64,
@@ -84,7 +90,7 @@ impl SegmentHeader {
     pub fn encode(&self) -> [u8; SEGMENT_HEADER_BYTES] {
         let mut bytes = [0; SEGMENT_HEADER_BYTES];
         bytes[..8].copy_from_slice(&SEGMENT_MAGIC);
-        bytes[8..10].copy_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+        bytes[8..10].copy_from_slice(&self.version.to_le_bytes());
         bytes[16..24].copy_from_slice(&self.segment_index.to_le_bytes());
         bytes[24..32].copy_from_slice(&self.first_seq.to_le_bytes());
         bytes[32..40].copy_from_slice(&self.first_block.to_le_bytes());
@@ -102,8 +108,11 @@ impl SegmentHeader {
             return Err("not an exops segment (bad magic)".to_owned());
         }
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-        if version != SEGMENT_FORMAT_VERSION {
-            return Err(format!("segment format version {version}; this build reads {SEGMENT_FORMAT_VERSION}"));
+        if !(SEGMENT_FORMAT_VERSION_OLDEST..=SEGMENT_FORMAT_VERSION).contains(&version) {
+            return Err(format!(
+                "segment format version {version}; this build reads versions {SEGMENT_FORMAT_VERSION_OLDEST} to \
+                 {SEGMENT_FORMAT_VERSION}"
+            ));
         }
         let stored = u32::from_le_bytes(bytes[12..16].try_into().expect("four bytes"));
         let computed = header_checksum(bytes);
@@ -112,6 +121,7 @@ impl SegmentHeader {
         }
         let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
         Ok(SegmentHeader {
+            version,
             segment_index: u64_at(16),
             first_seq: u64_at(24),
             first_block: u64_at(32),

@@ -289,8 +289,13 @@ impl Run {
                 }
             }
         };
-        if opened.recovery.truncated.is_some() {
+        if let Some((segment, _, removed, _)) = &opened.recovery.truncated {
             tally.torn_tails_cut += 1;
+            // The bytes cut are kept aside, never deleted.
+            let kept = opened.recovery.quarantined.iter().filter_map(|path| self.sim.contents(path));
+            if !kept.into_iter().any(|bytes| bytes.len() as u64 == *removed) {
+                return Err(format!("open cut {removed} bytes from {} and kept none of them", segment.display()));
+            }
         }
         let events = self.read_back()?;
         self.check_events(&events)?;

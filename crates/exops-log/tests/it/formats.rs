@@ -1,6 +1,7 @@
 //! Golden files of the log's own stored formats (beside the event bodies' in `codec.rs`):
 //! a segment file of every segment format version, each still read by this build, the
-//! current one byte for byte what this build writes.
+//! current one byte for byte what this build writes, and the head record (`log/HEAD`,
+//! kept from segment format version 2 on).
 //!
 //! After a deliberate format change (with its version bump):
 //!
@@ -11,11 +12,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use exops_log::head::{HEAD_FORMAT_VERSION, HEAD_SLOT_BYTES, Head};
 use exops_log::segment::SEGMENT_FORMAT_VERSION;
 use exops_log::store::SEGMENTS_DIR;
-use exops_log::{LogReader, inspect};
+use exops_log::{Appended, Log, LogOptions, LogReader, inspect};
 
-use crate::support::{build_log, venue_submission};
+use crate::support::{build_log, head_path, login, venue_submission};
 
 fn golden_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)
@@ -58,16 +60,54 @@ fn check_golden(name: &str, bytes: &[u8]) {
     );
 }
 
-/// The log every golden segment holds: the venue, then a block of two logins.
-fn golden_log(dir: &Path) -> Vec<u8> {
+/// The log every golden segment holds: the venue, then a block of two logins; and its
+/// head record.
+fn golden_log(dir: &Path) -> (Vec<u8>, Vec<u8>) {
     let built = build_log(dir, 1 << 20, &[1, 2]);
-    std::fs::read(&built.segments[0]).unwrap()
+    (std::fs::read(&built.segments[0]).unwrap(), std::fs::read(head_path(dir)).unwrap())
+}
+
+fn read_golden(name: &str) -> Vec<u8> {
+    unhex(&std::fs::read_to_string(golden_path(name)).unwrap())
 }
 
 #[test]
 fn the_current_segment_format_is_what_this_build_writes() {
     let dir = tempfile::tempdir().unwrap();
-    check_golden(&format!("segment-v{SEGMENT_FORMAT_VERSION}.hex"), &golden_log(dir.path()));
+    let (segment, head) = golden_log(dir.path());
+    check_golden(&format!("segment-v{SEGMENT_FORMAT_VERSION}.hex"), &segment);
+    check_golden(&format!("head-v{HEAD_FORMAT_VERSION}.hex"), &head);
+}
+
+#[test]
+fn the_golden_head_record_decodes_to_the_golden_log_s_end() {
+    let bytes = read_golden(&format!("head-v{HEAD_FORMAT_VERSION}.hex"));
+    assert_eq!(bytes.len(), 2 * HEAD_SLOT_BYTES);
+    // Three records: the empty log's at init, then one per block, in slots 0, 1, 0.
+    let slots = [Head::decode(&bytes[..HEAD_SLOT_BYTES]).unwrap(), Head::decode(&bytes[HEAD_SLOT_BYTES..]).unwrap()];
+    assert_eq!(slots.map(|head| head.generation), [2, 1]);
+    assert_eq!((slots[0].last_seq, slots[0].blocks, slots[0].segment_first_seq), (3, 2, 1));
+    assert_eq!((slots[1].last_seq, slots[1].blocks), (1, 1));
+    let segment = read_golden(&format!("segment-v{SEGMENT_FORMAT_VERSION}.hex"));
+    assert_eq!(slots[0].end_offset, segment.len() as u64, "the head ends where the last seal does");
+}
+
+/// A log from before head records (version 1 segments, no `HEAD`) opens and appends: its
+/// first block makes the head record, and it is checked from then on.
+#[test]
+fn a_log_from_before_head_records_gets_one_with_its_first_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let segments = dir.path().join(SEGMENTS_DIR);
+    std::fs::create_dir_all(&segments).unwrap();
+    std::fs::write(segments.join("00000000000000000001.seg"), read_golden("segment-v1.hex")).unwrap();
+    assert!(inspect::walk(dir.path(), true).unwrap().head_record.is_none());
+    let opened = Log::open(dir.path(), LogOptions::default(), None).unwrap();
+    assert!(!head_path(dir.path()).exists(), "an open that writes no block makes no head record");
+    let appended = opened.log.appender().append(login(1, 50, 50)).unwrap();
+    assert!(matches!(appended, Appended::Durable { seq: 4, .. }), "{appended:?}");
+    opened.log.close().unwrap();
+    let head = inspect::walk(dir.path(), true).unwrap().head_record.expect("made with the first block");
+    assert_eq!((head.last_seq, head.blocks), (4, 3));
 }
 
 #[test]
@@ -79,11 +119,14 @@ fn every_segment_format_version_is_read() {
     assert_eq!(expected[0].event, venue_submission().event);
     for version in 1..=SEGMENT_FORMAT_VERSION {
         let name = format!("segment-v{version}.hex");
-        let bytes = unhex(&std::fs::read_to_string(golden_path(&name)).unwrap());
+        let bytes = read_golden(&name);
         let dir = tempfile::tempdir().unwrap();
         let segments = dir.path().join(SEGMENTS_DIR);
         std::fs::create_dir_all(&segments).unwrap();
         std::fs::write(segments.join("00000000000000000001.seg"), &bytes).unwrap();
+        if version >= 2 {
+            std::fs::write(head_path(dir.path()), read_golden(&format!("head-v{HEAD_FORMAT_VERSION}.hex"))).unwrap();
+        }
         let read: Vec<_> = LogReader::open(dir.path(), 1).unwrap().map(Result::unwrap).collect();
         assert_eq!(read, expected, "{name}");
         let summary = inspect::walk(dir.path(), true).unwrap();

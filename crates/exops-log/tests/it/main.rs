@@ -9,4 +9,5 @@ mod derived;
 mod durability;
 mod faults;
 mod formats;
+mod head;
 mod support;

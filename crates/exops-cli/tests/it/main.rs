@@ -8,6 +8,7 @@ mod answers;
 mod check;
 mod cli_docs;
 mod crash;
+mod head;
 mod log_commands;
 mod replay;
 mod robustness;

@@ -143,7 +143,7 @@ pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -
 }
 
 /// What becomes of an unusable snapshot, as the notes say it.
-const REMOVED: &str = "removed; snapshots are rebuilt from the log";
+const REMOVED: &str = "moved to quarantine/; snapshots are rebuilt from the log";
 const NOT_USED: &str = "not used; removed when the next block is written";
 
 /// The newest of `candidates` that loads and matches the log, with a reader positioned
@@ -209,6 +209,7 @@ pub fn restore_with_progress(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Restored, StoreError> {
     let mut notes = Vec::new();
+    notes.extend(snapshots.and_then(Snapshots::healing_note).map(str::to_owned));
     if let Some(store) = snapshots {
         let candidates = match target {
             Target::End => store.candidates_by_seq(u64::MAX),

@@ -406,6 +406,10 @@ impl SegmentWriter {
             check_head(storage, &dir, head, &path, segment_bytes, &position)?;
         }
         let file = storage.open_write(&path).map_err(io_error(&path))?;
+        // What this open read is what it builds on: made durable before anything goes on
+        // top, whatever an earlier process's failed sync left unwritten (a cut whose sync
+        // failed, say, would otherwise come back after a power loss, under a newer segment).
+        file.sync_data().map_err(io_error(&path))?;
         let head = std::sync::Arc::new(std::sync::Mutex::new(HeadFile::new(storage, &dir, head)));
         Ok((
             SegmentWriter {

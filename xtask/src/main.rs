@@ -11,7 +11,10 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci                 format check, clippy (warnings are errors), every test, fixtures up to date
+  ci                 format check, clippy (warnings are errors), every test, fixtures up to date,
+                     the supply-chain check
+  deny               cargo-deny: advisories, licences, bans and sources against deny.toml (install it
+                     with `cargo install cargo-deny --locked`)
   fixtures           regenerate the generated fixtures (fixtures/*/events.jsonl)
   fixtures --check   fail if a generated fixture differs from what the generator writes
   bench [--quick]    run the criterion benchmarks and print figure, events/s, baseline events/s and
@@ -161,6 +164,16 @@ fn crash_args(args: &[&str]) -> Result<()> {
     crash(iterations, seed)
 }
 
+/// The supply-chain check: `cargo deny check` against `deny.toml`.
+fn deny() -> Result<()> {
+    let installed =
+        Command::new("cargo").args(["deny", "--version"]).output().is_ok_and(|output| output.status.success());
+    if !installed {
+        bail!("cargo-deny is not installed: `cargo install cargo-deny --locked` (the CI script does)");
+    }
+    run("cargo", &["deny", "--locked", "check"])
+}
+
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
@@ -168,6 +181,7 @@ fn ci() -> Result<()> {
     run_with_env("cargo", &["test", "--workspace", "--all-targets", "--locked"], &[("EXOPS_SIM_SEEDS", CI_SIM_SEEDS)])?;
     run("cargo", &["test", "--workspace", "--doc", "--locked"])?;
     fixtures(true)?;
+    deny()?;
     eprintln!("xtask: ci passed");
     Ok(())
 }
@@ -177,6 +191,7 @@ fn main() -> Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["ci"] => ci(),
+        ["deny"] => deny(),
         ["fixtures"] => fixtures(false),
         ["fixtures", "--check"] => fixtures(true),
         ["crash", rest @ ..] => crash_args(rest),

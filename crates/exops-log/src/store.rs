@@ -487,6 +487,7 @@ impl SegmentWriter {
             hash: block_hash(&self.position.prev_hash, &buffer),
         };
         write_frame(&mut buffer, FrameKind::Seal, 0, seq - 1, last_at.unwrap_or(0), &seal.encode());
+        assert_block_before_write(&buffer, &seal, count);
         if self.segment_bytes > SEGMENT_HEADER_BYTES as u64
             && self.segment_bytes + buffer.len() as u64 > self.segment_bytes_max
         {
@@ -529,6 +530,23 @@ impl SegmentWriter {
         self.segment_bytes = SEGMENT_HEADER_BYTES as u64;
         Ok(())
     }
+}
+
+/// The block about to be written reads back as what it claims, checked the way the
+/// cursor will check it when it is read (`SegmentCursor::step`): paired assertions, so a
+/// bug in framing stops the writer instead of reaching the disk. Cheap: the seal frame is
+/// parsed again, the event frames are only counted.
+fn assert_block_before_write(buffer: &[u8], seal: &Seal, count: u32) {
+    use crate::frame::{FRAME_HEADER_BYTES, parse_frame};
+    use crate::segment::SEAL_BODY_BYTES;
+    let seal_frame_bytes = FRAME_HEADER_BYTES + SEAL_BODY_BYTES;
+    assert!(buffer.len() > seal_frame_bytes, "a block holds at least one event frame before its seal");
+    assert_eq!(seal.record_count, count, "the seal counts the block's records");
+    assert_eq!(seal.last_seq - seal.first_seq + 1, u64::from(count), "the seal's seqs span its records");
+    let (header, body) = parse_frame(&buffer[buffer.len() - seal_frame_bytes..]).expect("the seal frame parses back");
+    assert_eq!(header.kind, FrameKind::Seal, "the block ends with its seal");
+    assert_eq!(header.seq, seal.last_seq, "the seal frame's seq is the block's last");
+    assert_eq!(Seal::decode(body).as_ref(), Some(seal), "the seal body decodes to the seal");
 }
 
 /// A block written by [`SegmentWriter::write_block`], not yet known to be durable: the

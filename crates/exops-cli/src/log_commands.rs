@@ -687,6 +687,9 @@ struct StatsJson<'a> {
     #[serde(flatten)]
     summary: SummaryJson<'a>,
     snapshots: SnapshotCoverage,
+    /// The notes of the bytes earlier opens cut and kept in `quarantine/`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    quarantined: Vec<String>,
 }
 
 /// Only reads: the log's summary and the snapshot files, never the sled index (which
@@ -705,9 +708,18 @@ pub fn stats(data_dir: &Path, json: bool) -> Result<(), Failure> {
     {
         note(&tail.describe());
     }
+    let quarantined: Vec<String> = summary.quarantined.iter().map(|note| note.display().to_string()).collect();
     if json {
-        return emit(&to_json(&StatsJson { summary: summary_json(&summary), snapshots: coverage })?);
+        return emit(&to_json(&StatsJson { summary: summary_json(&summary), snapshots: coverage, quarantined })?);
     }
+    let quarantine = match quarantined.as_slice() {
+        [] => String::new(),
+        notes => format!(
+            "quarantine  {} cut by earlier opens and kept, each with a note: {}\n",
+            notes.len(),
+            notes.join(", ")
+        ),
+    };
     let snapshots = match &coverage {
         SnapshotCoverage { count: 0, every, .. } => format!("snapshots   none yet (one every {every} events)\n"),
         SnapshotCoverage { count, first_seq, last_seq, every } => format!(
@@ -718,7 +730,7 @@ pub fn stats(data_dir: &Path, json: bool) -> Result<(), Failure> {
     };
     let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
     emit(&format!(
-        "events      {}\nsequence    {} .. {}\nsegments    {}\nblocks      {}\nbytes       {}\nfirst event {}\nlast event  {}\nhead hash   {}\n{snapshots}{}",
+        "events      {}\nsequence    {} .. {}\nsegments    {}\nblocks      {}\nbytes       {}\nfirst event {}\nlast event  {}\nhead hash   {}\n{snapshots}{quarantine}{}",
         summary.events,
         or_dash(summary.first_seq.map(|seq| seq.to_string())),
         or_dash(summary.last_seq.map(|seq| seq.to_string())),

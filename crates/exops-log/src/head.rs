@@ -201,3 +201,56 @@ impl HeadFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::ChainPosition;
+
+    fn resume(seq: u64) -> ResumePoint {
+        let position =
+            ChainPosition { next_seq: seq + 1, next_block: seq, prev_hash: [seq as u8; 32], last_at_micros: None };
+        ResumePoint { segment_first_seq: 1, offset: 72 + seq * 100, position }
+    }
+
+    #[test]
+    fn every_flipped_bit_of_a_slot_is_caught() {
+        let good = Head::at(7, &resume(5)).encode();
+        assert_eq!(Head::decode(&good), Some(Head::at(7, &resume(5))));
+        for bit in 0..HEAD_RECORD_BYTES * 8 {
+            let mut bad = good;
+            bad[bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(Head::decode(&bad), None, "bit {bit} flipped unnoticed");
+        }
+    }
+
+    /// A torn write of the slot being written leaves the other, older, head: the head is
+    /// never ahead of what was durable, and never lost.
+    #[test]
+    fn a_torn_slot_leaves_the_other_one() {
+        let sim = crate::sim_storage::SimStorage::new(3);
+        let storage = Storage::new(Arc::new(sim.clone()));
+        let dir = Path::new("/sim/log");
+        storage.create_dir_all(dir).unwrap();
+        let mut file = HeadFile::new(&storage, dir, None);
+        for seq in 1..=3 {
+            file.record(&resume(seq)).unwrap();
+        }
+        assert_eq!(read_head(&storage, dir).unwrap().map(|head| head.last_seq), Some(3));
+        // Generation 3 goes to slot 1: tear it at every length.
+        let before = sim.contents(&head_path(dir)).unwrap();
+        let next = Head::at(3, &resume(4)).encode();
+        for kept in 0..HEAD_RECORD_BYTES {
+            let mut torn = before.clone();
+            torn[HEAD_SLOT_BYTES..HEAD_SLOT_BYTES + kept].copy_from_slice(&next[..kept]);
+            let whole = torn[HEAD_SLOT_BYTES..] == next[..];
+            sim.overwrite(&head_path(dir), Some(torn));
+            let head = read_head(&storage, dir).unwrap().unwrap();
+            // The new head once its slot holds it whole (its last bytes are zeros, as the
+            // old slot's were), the old one before.
+            assert_eq!(head.last_seq, if whole { 4 } else { 3 }, "{kept} bytes of the new slot");
+        }
+        sim.overwrite(&head_path(dir), Some(vec![0; 2 * HEAD_SLOT_BYTES]));
+        assert!(matches!(read_head(&storage, dir), Err(StoreError::Damaged(_))), "no valid slot is damage");
+    }
+}

@@ -31,6 +31,9 @@ pub struct LogSummary {
     /// The head record (`log/HEAD`), checked against the log: `None` for a log from
     /// before head records.
     pub head_record: Option<Head>,
+    /// The notes of what earlier opens cut and kept in `quarantine/` (torn tails, a
+    /// segment whose creation did not finish), in name order.
+    pub quarantined: Vec<std::path::PathBuf>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -136,6 +139,17 @@ pub fn walk_on(storage: &Storage, data_dir: &Path, decode: bool) -> Result<LogSu
         summary.head_hash = hex(&cursor.sealed.prev_hash);
         expected = Some(cursor.sealed);
         end = Some((path.clone(), cursor.sealed_end, cursor.header.version));
+    }
+    let quarantine = data_dir.join(crate::store::QUARANTINE_DIR);
+    if storage.is_dir(&quarantine) {
+        let mut notes: Vec<_> = storage
+            .list_dir(&quarantine)
+            .map_err(|error| StoreError::Io { path: quarantine.clone(), error })?
+            .into_iter()
+            .filter(|path| path.extension().is_some_and(|extension| extension == "note"))
+            .collect();
+        notes.sort();
+        summary.quarantined = notes;
     }
     if let (Some((path, end_offset, version)), Some(position)) = (&end, &expected) {
         match &head {

@@ -95,3 +95,27 @@ fn a_garbled_index_is_rebuilt_by_the_next_replay_which_says_so_and_the_one_after
     assert_eq!(after.stdout, first);
     assert_eq!(after.stderr, "", "the replay after the repair is silent");
 }
+
+/// A torn tail past the head: the next append cuts it into `quarantine/`, says so, and
+/// `stats` lists what is kept there.
+#[test]
+fn a_torn_tail_is_cut_by_append_into_quarantine_and_stats_lists_it() {
+    let (_dir, data) = imported();
+    let segment = data.join("log/00000000000000000001.seg");
+    let mut bytes = fs::read(&segment).unwrap();
+    // Half a frame header after the last seal: a write torn by a crash.
+    let half_header = bytes[72..92].to_vec();
+    bytes.extend_from_slice(&half_header);
+    fs::write(&segment, &bytes).unwrap();
+    let stats = exops(&["log", "stats", "--data-dir", arg(&data)]).expect_code(0).stdout.clone();
+    assert!(stats.contains("20 unsealed bytes") && !stats.contains("quarantine"), "{stats}");
+    let run = crate::exops_with_stdin(&["log", "append", "--data-dir", arg(&data)], Vec::new());
+    run.expect_code(0);
+    assert!(run.stderr.contains("cut a torn tail of 20 bytes") && run.stderr.contains("quarantine"), "{}", run.stderr);
+    let kept = fs::read(data.join("quarantine/00000000000000000001.seg.at-61142.bytes")).unwrap();
+    assert_eq!(kept, bytes[bytes.len() - 20..]);
+    let stats = exops(&["log", "stats", "--data-dir", arg(&data), "--format", "json"]).expect_code(0).json();
+    let notes = stats["quarantined"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{stats}");
+    assert!(notes[0].as_str().unwrap().ends_with("00000000000000000001.seg.at-61142.note"), "{stats}");
+}

@@ -1,6 +1,6 @@
 //! Durable appends. Each figure has its disk baseline measured in the same run: a plain
 //! file receiving the same framed bytes in the same batches, with one `fdatasync` per
-//! batch. A third figure stores one sled key per event, flushed per batch, which is why
+//! batch. Another adds the head record's write and sync per batch to that file. A last figure stores one sled key per event, flushed per batch, which is why
 //! the log is not kept in sled (docs/adr/0002-log-storage.md).
 
 use std::fs::OpenOptions;
@@ -63,6 +63,36 @@ fn bench_append(c: &mut Criterion) {
                         }
                         file.write_all(black_box(&buffer)).expect("writes");
                         file.sync_data().expect("syncs");
+                    }
+                    dir
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        // The same, plus what the log's head record costs: after each batch's sync, one
+        // 512-byte slot of a second file rewritten (slots taking turns) and `fdatasync`ed
+        // (docs/adr/0004-head-record.md).
+        group.bench_function(format!("plain_file_with_head_record/batch_{batch}"), |b| {
+            b.iter_batched(
+                || tempfile::tempdir().expect("a temporary directory"),
+                |dir| {
+                    use std::os::unix::fs::FileExt;
+                    let mut file =
+                        OpenOptions::new().create(true).append(true).open(dir.path().join("plain")).expect("opens");
+                    let head = OpenOptions::new().create(true).write(true).truncate(true).open(dir.path().join("HEAD"));
+                    let head = head.expect("opens");
+                    let mut buffer = Vec::new();
+                    for (index, chunk) in bodies[1..=events].chunks(batch).enumerate() {
+                        buffer.clear();
+                        for (offset, (at, body)) in chunk.iter().enumerate() {
+                            let seq = (index * batch + offset + 1) as u64;
+                            write_frame(&mut buffer, FrameKind::Event, EVENT_SCHEMA_VERSION, seq, *at, body);
+                        }
+                        file.write_all(black_box(&buffer)).expect("writes");
+                        file.sync_data().expect("syncs");
+                        let slot = [index as u8; 512];
+                        head.write_all_at(&slot, (index % 2 * 512) as u64).expect("writes the head");
+                        head.sync_data().expect("syncs the head");
                     }
                     dir
                 },

@@ -1,4 +1,4 @@
-//! `cargo xtask deny`: cargo-deny over the dependency tree (`deny.toml`, ADR 0004). The
+//! `cargo xtask deny`: cargo-deny over the dependency tree (`deny.toml`, ADR 0005). The
 //! advisory database is fetched when it can be; where it cannot (a machine that reaches
 //! only the package registries), licences, bans and sources are still checked and the
 //! command says that advisories were not.
@@ -41,12 +41,12 @@ pub fn deny(root: &Path) -> Result<()> {
             dbs.display()
         );
         if !cargo_deny(root, &["--offline", "check", "licenses", "bans", "sources"])? {
-            bail!("cargo deny found a problem (deny.toml, docs/adr/0004-supply-chain.md)");
+            bail!("cargo deny found a problem (deny.toml, docs/adr/0005-supply-chain.md)");
         }
         return Ok(());
     }
     if !cargo_deny(root, &["--offline", "check"])? {
-        bail!("cargo deny found a problem (deny.toml, docs/adr/0004-supply-chain.md)");
+        bail!("cargo deny found a problem (deny.toml, docs/adr/0005-supply-chain.md)");
     }
     eprintln!("xtask: advisories, bans, licences and sources check");
     Ok(())

@@ -15,7 +15,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   ci                 format check, the testkit's dependencies, clippy (warnings are errors), every
-                     test and doc test, fixtures up to date, docs-check
+                     test and doc test (the fault loop with 2,000 seeds), fixtures up to date,
+                     docs-check
   docs-check         run every command README.md and docs/*.md mark runnable (```text runnable)
                      and compare its output with what the document shows
   testkit-deps       fail if exops-testkit's normal dependencies include the storage stack
@@ -31,7 +32,14 @@ commands:
                      run every cargo-fuzz target in fuzz/ for N seconds (default 60) from the seed
                      corpora in fuzz/corpus (needs the nightly toolchain and `cargo install cargo-fuzz`)
   deny               cargo-deny: advisories, licences, bans, sources (deny.toml; needs
-                     `cargo install cargo-deny --locked`; says so when advisories cannot be fetched)";
+                     `cargo install cargo-deny --locked`; says so when advisories cannot be fetched)
+  sim-faults [--seeds N] [--seed S]
+                     the seeded fault loop of crates/exops-log/tests/it/faults.rs on the simulated disk
+                     (failed writes and syncs, short and corrupt reads, crashes that keep, drop, tear or
+                     bit-flip unsynced writes), N seeds from 0 (default 10000) or the one seed S, in release";
+
+/// Seeds `cargo xtask ci` runs the fault loop with (in its debug test run).
+const CI_SIM_SEEDS: &str = "2000";
 
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
@@ -98,6 +106,51 @@ fn crash(iterations: u64, seed: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// Parses a seed: decimal, or hexadecimal after `0x`.
+fn check_seed(value: &str) -> Result<()> {
+    let parsed = match value.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).is_ok(),
+        None => value.parse::<u64>().is_ok(),
+    };
+    if !parsed {
+        bail!("--seed {value}: not a whole number (decimal, or hexadecimal after `0x`)");
+    }
+    Ok(())
+}
+
+/// The fault loop of `crates/exops-log/tests/it/faults.rs` in release mode.
+fn sim_faults(args: &[&str]) -> Result<()> {
+    let mut seeds = "10000".to_owned();
+    let mut seed = None;
+    let mut rest = args;
+    while let [flag, value, tail @ ..] = rest {
+        match *flag {
+            "--seeds" => {
+                let count: u64 = value.parse().with_context(|| format!("--seeds {value}: not a whole number"))?;
+                if count == 0 {
+                    bail!("--seeds must be at least 1");
+                }
+                seeds = count.to_string();
+            }
+            "--seed" => {
+                check_seed(value)?;
+                seed = Some(*value);
+            }
+            _ => bail!("unknown option `{flag}`\n{USAGE}"),
+        }
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        bail!("`{}` needs a value\n{USAGE}", rest[0]);
+    }
+    let args = ["test", "--release", "--locked", "-p", "exops-log", "--test", "it", "faults::", "--", "--nocapture"];
+    let mut env = vec![("EXOPS_SIM_SEEDS", seeds.as_str())];
+    if let Some(seed) = seed {
+        env.push(("EXOPS_SIM_SEED", seed));
+    }
+    run_with_env("cargo", &args, &env).context("the fault loop failed: its message names the seed")
+}
+
 fn crash_args(args: &[&str]) -> Result<()> {
     let mut iterations = 1000;
     let mut seed = None;
@@ -108,13 +161,7 @@ fn crash_args(args: &[&str]) -> Result<()> {
                 iterations = value.parse().with_context(|| format!("--iterations {value}: not a whole number"))?;
             }
             "--seed" => {
-                let parsed = match value.strip_prefix("0x") {
-                    Some(hex) => u64::from_str_radix(hex, 16).is_ok(),
-                    None => value.parse::<u64>().is_ok(),
-                };
-                if !parsed {
-                    bail!("--seed {value}: not a whole number (decimal, or hexadecimal after `0x`)");
-                }
+                check_seed(value)?;
                 seed = Some(*value);
             }
             _ => bail!("unknown option `{flag}`\n{USAGE}"),
@@ -160,7 +207,8 @@ fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     testkit_dependencies()?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
-    run("cargo", &["test", "--workspace", "--all-targets", "--locked"])?;
+    // Thousands of seeds of the fault loop ride along in the one debug test run.
+    run_with_env("cargo", &["test", "--workspace", "--all-targets", "--locked"], &[("EXOPS_SIM_SEEDS", CI_SIM_SEEDS)])?;
     run("cargo", &["test", "--workspace", "--doc", "--locked"])?;
     fixtures(true)?;
     docs_check::docs_check(&project_root())?;
@@ -178,6 +226,7 @@ fn main() -> Result<()> {
         ["fixtures"] => fixtures(false),
         ["fixtures", "--check"] => fixtures(true),
         ["crash", rest @ ..] => crash_args(rest),
+        ["sim-faults", rest @ ..] => sim_faults(rest),
         ["fuzz", rest @ ..] => fuzz::fuzz_args(&project_root(), rest),
         ["deny"] => deny::deny(&project_root()),
         ["bench"] => bench::bench(false, false),

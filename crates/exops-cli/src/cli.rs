@@ -289,6 +289,34 @@ fn parse_instant(text: &str) -> Result<Timestamp, String> {
     Timestamp::parse_rfc3339(text).map_err(|error| error.to_string())
 }
 
+/// A head recorded elsewhere: the chain hash after the last block, or after the block
+/// ending at a sequence number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedHead {
+    pub seq: Option<u64>,
+    /// 64 hexadecimal digits, lower case.
+    pub hash: String,
+}
+
+fn parse_expected_head(text: &str) -> Result<ExpectedHead, String> {
+    let (seq, hash) = match text.split_once(':') {
+        Some((seq, hash)) => {
+            let seq = seq.parse::<u64>().map_err(|_| {
+                format!("`{seq}` is not a sequence number: expected HASH or SEQ:HASH, as `exops log head` prints them")
+            })?;
+            (Some(seq), hash)
+        }
+        None => (None, text),
+    };
+    if hash.len() != 64 || !hash.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return Err(format!(
+            "`{hash}` is not a chain hash: expected 64 hexadecimal digits (HASH or SEQ:HASH, as `exops log head` \
+             prints them)"
+        ));
+    }
+    Ok(ExpectedHead { seq, hash: hash.to_ascii_lowercase() })
+}
+
 #[derive(Subcommand, Debug)]
 pub enum LogCommand {
     /// Create an empty log in a data directory.
@@ -376,13 +404,33 @@ Exit codes: 0 appended; 1 a line is invalid; 2 usage; 3 the log cannot be writte
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
-    /// Check every checksum, the sequence and the hash chain; exit 1 naming the first damage.
-    #[command(after_help = "Example:
+    /// Check every checksum, the sequence, the hash chain and the head record; exit 1 naming the first damage.
+    #[command(after_help = "Examples:
   exops log verify --data-dir ./bitpoint
+  exops log verify --data-dir ./bitpoint --expect-head 755:HASH   (as `exops log head` printed it)
 
-Exit codes: 0 whole; 1 damaged (the segment file and byte offset are named) or a torn tail
-awaits cutting; 2 usage.")]
+Exit codes: 0 whole (and the expected head is in the log); 1 damaged (the segment file and
+byte offset are named), a torn tail awaits cutting, or the expected head is not in the
+log; 2 usage.")]
     Verify {
+        #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
+        /// A head recorded elsewhere, as `exops log head` prints it: HASH (the chain hash
+        /// after the last block must be it) or SEQ:HASH (the block ending at SEQ must have
+        /// it; the log may have grown since).
+        #[arg(long, value_name = "HASH|SEQ:HASH", value_parser = parse_expected_head)]
+        expect_head: Option<ExpectedHead>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+    /// The head of the log: last sequence number, block and chain hash, checked against the head record. Only reads.
+    #[command(after_help = "Example:
+  exops log head --data-dir ./bitpoint
+  (record its SEQ:HASH elsewhere; `exops log verify --expect-head SEQ:HASH` checks it later)
+
+Exit codes: 0 printed; 1 the log is damaged (or shorter than its head record); 2 usage.")]
+    Head {
         #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
         data_dir: PathBuf,
         /// Output format.
@@ -447,6 +495,7 @@ impl Command {
                 | LogCommand::Import { format, .. }
                 | LogCommand::Append { format, .. }
                 | LogCommand::Verify { format, .. }
+                | LogCommand::Head { format, .. }
                 | LogCommand::Stats { format, .. } => *format == ReportFormat::Json,
                 LogCommand::Export { format, .. } => *format == ExportFormat::Json,
             },

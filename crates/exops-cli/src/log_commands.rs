@@ -12,7 +12,7 @@ use exops_log::{Appended, BatchTicket, Log, LogOptions, LogReader, Submission, T
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::cli::ExportFormat;
+use crate::cli::{ExpectedHead, ExportFormat};
 use crate::failure::{Code, Failure, input_file};
 use crate::output::{emit, note, progress_bar, spinner, to_json};
 
@@ -522,7 +522,55 @@ fn summary_json(summary: &LogSummary) -> SummaryJson<'_> {
     }
 }
 
-pub fn verify(data_dir: &Path, json: bool) -> Result<(), Failure> {
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Whether the log holds `expected`: the chain hash after its last block, or after the
+/// block ending at the expected seq. An error says how it differs.
+fn check_expected_head(data_dir: &Path, summary: &LogSummary, expected: &ExpectedHead) -> Result<(), String> {
+    let last_seq = summary.last_seq.unwrap_or(0);
+    let Some(seq) = expected.seq else {
+        return match summary.head_hash == expected.hash {
+            true => Ok(()),
+            false => Err(format!(
+                "the log's head is seq {last_seq} with chain hash {}, not the expected {}: the log was cut, \
+                 extended or rewritten since (give SEQ:HASH to allow it to have grown)",
+                summary.head_hash, expected.hash
+            )),
+        };
+    };
+    if seq > last_seq {
+        return Err(format!(
+            "the log ends at seq {last_seq}, before the expected head at seq {seq}: acknowledged events were cut off"
+        ));
+    }
+    let mut reader = LogReader::open(data_dir, 1).map_err(|error| error.to_string())?;
+    let mut previous_end = 0;
+    while let Some(block) = reader.next_raw_block() {
+        let (end, hash, _) = block.map_err(|error| error.to_string())?.seal;
+        if end == seq {
+            return match hex(&hash) == expected.hash {
+                true => Ok(()),
+                false => Err(format!(
+                    "the chain hash after seq {seq} is {}, not the expected {}: the log was rewritten up to there",
+                    hex(&hash),
+                    expected.hash
+                )),
+            };
+        }
+        if end > seq {
+            return Err(format!(
+                "seq {seq} does not end a block (blocks end at seq {previous_end} and {end}): the expected head \
+                 is not from this log"
+            ));
+        }
+        previous_end = end;
+    }
+    Err(format!("the log ends at seq {previous_end}, before the expected head at seq {seq}"))
+}
+
+pub fn verify(data_dir: &Path, expected: Option<&ExpectedHead>, json: bool) -> Result<(), Failure> {
     let bar = spinner("verifying");
     let result = walk(data_dir, true);
     bar.finish_and_clear();
@@ -537,6 +585,19 @@ pub fn verify(data_dir: &Path, json: bool) -> Result<(), Failure> {
         Err(other) => return Err(other.into()),
         Ok(summary) => summary,
     };
+    if let Some(expected) = expected
+        && let Err(difference) = check_expected_head(data_dir, &summary, expected)
+    {
+        let message = format!("the expected head is not in the log: {difference}");
+        if json {
+            emit(&to_json(&VerifyJson {
+                ok: false,
+                damage: Some(message.clone()),
+                summary: Some(summary_json(&summary)),
+            })?)?;
+        }
+        return Err(Failure::new(Code::Damaged, message));
+    }
     let whole = summary.unsealed_tail.is_none();
     if json {
         emit(&to_json(&VerifyJson { ok: whole, damage: None, summary: Some(summary_json(&summary)) })?)?;
@@ -558,6 +619,66 @@ pub fn verify(data_dir: &Path, json: bool) -> Result<(), Failure> {
 }
 
 #[derive(Serialize)]
+struct HeadRecordJson {
+    seq: u64,
+    block: Option<u64>,
+    segment: String,
+    offset: u64,
+    hash: String,
+}
+
+#[derive(Serialize)]
+struct HeadJson<'a> {
+    seq: u64,
+    /// The last block's index; `None` for a log with no block yet.
+    block: Option<u64>,
+    hash: &'a str,
+    /// `SEQ:HASH`, to record elsewhere and give to `verify --expect-head`.
+    expect_head: String,
+    /// The head record (`log/HEAD`); `None` for a log from before head records.
+    recorded: Option<HeadRecordJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unsealed_tail: Option<String>,
+}
+
+/// Only reads: the log walked (checksums, chain, head record) and its head printed.
+pub fn head(data_dir: &Path, json: bool) -> Result<(), Failure> {
+    let summary = walk(data_dir, false)?;
+    let seq = summary.last_seq.unwrap_or(0);
+    let block = summary.blocks.checked_sub(1);
+    let recorded = summary.head_record.map(|head| HeadRecordJson {
+        seq: head.last_seq,
+        block: head.blocks.checked_sub(1),
+        segment: format!("{:020}.seg", head.segment_first_seq),
+        offset: head.end_offset,
+        hash: hex(&head.hash),
+    });
+    let expect_head = format!("{seq}:{}", summary.head_hash);
+    let tail = summary.unsealed_tail.as_ref().map(exops_log::UnsealedTail::describe);
+    if json {
+        if let Some(tail) = &tail {
+            note(tail);
+        }
+        let head = HeadJson { seq, block, hash: &summary.head_hash, expect_head, recorded, unsealed_tail: tail };
+        return emit(&to_json(&head)?);
+    }
+    let block_text = block.map_or_else(|| "none yet".to_owned(), |block| block.to_string());
+    let recorded_text = match &recorded {
+        Some(head) => format!(
+            "recorded    log/HEAD: seq {}, its block ending at byte offset {} of {}\n",
+            head.seq, head.offset, head.segment
+        ),
+        None => "recorded    no head record (a log from before head records; its next block makes one)\n".to_owned(),
+    };
+    let tail_text = tail.map(|tail| format!("note        {tail}\n")).unwrap_or_default();
+    emit(&format!(
+        "seq         {seq}\nblock       {block_text}\nhash        {}\n{recorded_text}{tail_text}\
+         expect      {expect_head}   (exops log verify --expect-head {expect_head})\n",
+        summary.head_hash
+    ))
+}
+
+#[derive(Serialize)]
 struct SnapshotCoverage {
     count: usize,
     first_seq: Option<u64>,
@@ -570,6 +691,9 @@ struct StatsJson<'a> {
     #[serde(flatten)]
     summary: SummaryJson<'a>,
     snapshots: SnapshotCoverage,
+    /// The notes of the bytes earlier opens cut and kept in `quarantine/`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    quarantined: Vec<String>,
 }
 
 /// Only reads: the log's summary and the snapshot files, never the sled index (which
@@ -588,9 +712,18 @@ pub fn stats(data_dir: &Path, json: bool) -> Result<(), Failure> {
     {
         note(&tail.describe());
     }
+    let quarantined: Vec<String> = summary.quarantined.iter().map(|note| note.display().to_string()).collect();
     if json {
-        return emit(&to_json(&StatsJson { summary: summary_json(&summary), snapshots: coverage })?);
+        return emit(&to_json(&StatsJson { summary: summary_json(&summary), snapshots: coverage, quarantined })?);
     }
+    let quarantine = match quarantined.as_slice() {
+        [] => String::new(),
+        notes => format!(
+            "quarantine  {} cut by earlier opens and kept, each with a note: {}\n",
+            notes.len(),
+            notes.join(", ")
+        ),
+    };
     let snapshots = match &coverage {
         SnapshotCoverage { count: 0, every, .. } => format!("snapshots   none yet (one every {every} events)\n"),
         SnapshotCoverage { count, first_seq, last_seq, every } => format!(
@@ -601,7 +734,7 @@ pub fn stats(data_dir: &Path, json: bool) -> Result<(), Failure> {
     };
     let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
     emit(&format!(
-        "events      {}\nsequence    {} .. {}\nsegments    {}\nblocks      {}\nbytes       {}\nfirst event {}\nlast event  {}\nhead hash   {}\n{snapshots}{}",
+        "events      {}\nsequence    {} .. {}\nsegments    {}\nblocks      {}\nbytes       {}\nfirst event {}\nlast event  {}\nhead hash   {}\n{snapshots}{quarantine}{}",
         summary.events,
         or_dash(summary.first_seq.map(|seq| seq.to_string())),
         or_dash(summary.last_seq.map(|seq| seq.to_string())),

@@ -95,7 +95,10 @@ fn run(command: Command) -> Result<(), Failure> {
             LogCommand::Append { data_dir, snapshot_every, format } => {
                 log_commands::append(&data_dir, snapshot_every, format == ReportFormat::Json)
             }
-            LogCommand::Verify { data_dir, format } => log_commands::verify(&data_dir, format == ReportFormat::Json),
+            LogCommand::Verify { data_dir, expect_head, format } => {
+                log_commands::verify(&data_dir, expect_head.as_ref(), format == ReportFormat::Json)
+            }
+            LogCommand::Head { data_dir, format } => log_commands::head(&data_dir, format == ReportFormat::Json),
             LogCommand::Stats { data_dir, format } => log_commands::stats(&data_dir, format == ReportFormat::Json),
         },
     }

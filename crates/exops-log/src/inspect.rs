@@ -6,9 +6,11 @@ use std::path::Path;
 use exops_core::Timestamp;
 
 use crate::codec::decode_body;
+use crate::head::{Head, read_head};
 use crate::reader::UnsealedTail;
 use crate::segment::{Damage, SegmentCursor, Step, Stop, seal_after};
-use crate::store::{StoreError, list_segments, stop_error};
+use crate::storage::Storage;
+use crate::store::{StoreError, check_head, list_segments_on, missing_head, segments_dir, stop_error};
 
 /// What a walk of the whole log found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,6 +28,12 @@ pub struct LogSummary {
     pub head_hash: String,
     /// Bytes after the last seal of the last segment (a torn tail the next open cuts).
     pub unsealed_tail: Option<UnsealedTail>,
+    /// The head record (`log/HEAD`), checked against the log: `None` for a log from
+    /// before head records.
+    pub head_record: Option<Head>,
+    /// The notes of what earlier opens cut and kept in `quarantine/` (torn tails, a
+    /// segment whose creation did not finish), in name order.
+    pub quarantined: Vec<std::path::PathBuf>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -34,16 +42,26 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Walks the whole log. With `decode`, every event body is decoded too.
 pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
-    let segments = list_segments(data_dir)?;
-    let mut summary = LogSummary { segments: segments.len() as u64, ..LogSummary::default() };
+    walk_on(&Storage::real(), data_dir, decode)
+}
+
+/// [`walk`] of a log on `storage`.
+pub fn walk_on(storage: &Storage, data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
+    let dir = segments_dir(data_dir);
+    // Read before the segments are listed: whatever it says was durable before.
+    let head = read_head(storage, &dir)?;
+    let segments = list_segments_on(storage, data_dir)?;
+    let mut summary = LogSummary { segments: segments.len() as u64, head_record: head, ..LogSummary::default() };
     let mut expected = None;
+    // The last segment read whole: its path, where its last seal ends, its format version.
+    let mut end: Option<(std::path::PathBuf, u64, u16)> = None;
     for (index, (name_seq, path)) in segments.iter().enumerate() {
         let last = index + 1 == segments.len();
-        let mut cursor = match SegmentCursor::open(path, index as u64, expected) {
+        let mut cursor = match SegmentCursor::open(storage, path, index as u64, expected) {
             Ok(cursor) => cursor,
             // A rollover that has not finished, or that a crash cut short.
             Err(Stop::Unreadable { error, .. }) if last && index > 0 && error.is_truncation() => {
-                let len = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
+                let len = storage.len(path).unwrap_or(0);
                 summary.bytes += len;
                 summary.unsealed_tail = Some(UnsealedTail { segment: path.clone(), offset: 0, bytes: len });
                 break;
@@ -79,9 +97,23 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
                     summary.last_seq = Some(seal.last_seq);
                 }
                 Ok(Step::End) => break,
-                Err(Stop::Unreadable { offset, error }) if last && error.is_truncation() => {
-                    if seal_after(path, offset, &cursor.sealed)
-                        .map_err(|error| StoreError::Io { path: path.clone(), error })?
+                Err(Stop::Unreadable { offset, error }) if last && (error.is_truncation() || head.is_some()) => {
+                    if let Some(head) = head.filter(|head| head.blocks > cursor.sealed.next_block) {
+                        return Err(StoreError::Damaged(Damage {
+                            segment: path.clone(),
+                            offset,
+                            message: format!(
+                                "{error}, inside acknowledged data: the log's head record says block {} (seq {}) \
+                                 was acknowledged",
+                                head.blocks - 1,
+                                head.last_seq
+                            ),
+                        }));
+                    }
+                    // Past a head record nothing was acknowledged (see `SegmentWriter::open`).
+                    if head.is_none()
+                        && seal_after(storage, path, offset, &cursor.sealed)
+                            .map_err(|error| StoreError::Io { path: path.clone(), error })?
                     {
                         return Err(StoreError::Damaged(Damage {
                             segment: path.clone(),
@@ -101,17 +133,36 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
         }
         if summary.first_at.is_none() && summary.blocks > 0 {
             // The first event's time is the first sealed event's; read it back cheaply.
-            summary.first_at = first_timestamp(path)?;
+            summary.first_at = first_timestamp(storage, path)?;
         }
         summary.last_at = cursor.sealed.last_at_micros.map(Timestamp::from_unix_micros).or(summary.last_at);
         summary.head_hash = hex(&cursor.sealed.prev_hash);
         expected = Some(cursor.sealed);
+        end = Some((path.clone(), cursor.sealed_end, cursor.header.version));
+    }
+    let quarantine = data_dir.join(crate::store::QUARANTINE_DIR);
+    if storage.is_dir(&quarantine) {
+        let mut notes: Vec<_> = storage
+            .list_dir(&quarantine)
+            .map_err(|error| StoreError::Io { path: quarantine.clone(), error })?
+            .into_iter()
+            .filter(|path| path.extension().is_some_and(|extension| extension == "note"))
+            .collect();
+        notes.sort();
+        summary.quarantined = notes;
+    }
+    if let (Some((path, end_offset, version)), Some(position)) = (&end, &expected) {
+        match &head {
+            Some(head) => check_head(storage, &dir, head, path, *end_offset, position)?,
+            None if *version >= 2 => return Err(missing_head(&dir)),
+            None => {}
+        }
     }
     Ok(summary)
 }
 
-fn first_timestamp(path: &Path) -> Result<Option<Timestamp>, StoreError> {
-    let mut cursor = SegmentCursor::open(path, 0, None).map_err(|stop| stop_error(path, stop));
+fn first_timestamp(storage: &Storage, path: &Path) -> Result<Option<Timestamp>, StoreError> {
+    let mut cursor = SegmentCursor::open(storage, path, 0, None).map_err(|stop| stop_error(path, stop));
     let Ok(cursor) = cursor.as_mut() else { return Ok(None) };
     match cursor.step() {
         Ok(Step::Event { header, .. }) => Ok(Some(Timestamp::from_unix_micros(header.at_micros))),

@@ -4,13 +4,16 @@
 mod admission;
 pub mod codec;
 pub mod frame;
+pub mod head;
 pub mod inspect;
 pub mod pipeline;
 pub mod reader;
 pub mod restore;
 pub mod segment;
+pub mod sim_storage;
 pub mod snapshots;
 mod spool;
+pub mod storage;
 pub mod store;
 pub mod writer;
 

@@ -9,8 +9,10 @@ use exops_core::{Envelope, Timestamp};
 
 use crate::codec::decode_body;
 use crate::frame::{FRAME_HEADER_BYTES, FrameHeader, checked_frames};
+use crate::head::{Head, read_head};
 use crate::segment::{Damage, Hash, ResumePoint, SegmentCursor, Step, Stop, seal_after};
-use crate::store::{StoreError, list_segments, stop_error};
+use crate::storage::Storage;
+use crate::store::{StoreError, check_head, list_segments_on, missing_head, segments_dir, stop_error};
 
 /// The events of one block (those at or after the reader's start) and the block's seal.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +104,10 @@ fn damaged(segment: PathBuf, offset: u64, message: String) -> StoreError {
 
 #[derive(Debug)]
 pub struct LogReader {
+    storage: Storage,
+    /// The segment directory, and its head record as the reader was opened.
+    dir: PathBuf,
+    head: Option<Head>,
     segments: Vec<(u64, PathBuf)>,
     next_segment: usize,
     cursor: Option<SegmentCursor>,
@@ -123,10 +129,20 @@ pub struct LogReader {
 impl LogReader {
     /// A reader of every event with `seq >= from_seq`.
     pub fn open(data_dir: &Path, from_seq: u64) -> Result<LogReader, StoreError> {
-        let segments = list_segments(data_dir)?;
+        LogReader::open_on(&Storage::real(), data_dir, from_seq)
+    }
+
+    /// [`LogReader::open`] of a log on `storage`.
+    pub fn open_on(storage: &Storage, data_dir: &Path, from_seq: u64) -> Result<LogReader, StoreError> {
+        // Read before the segments are listed: whatever it says was durable before.
+        let head = read_head(storage, &segments_dir(data_dir))?;
+        let segments = list_segments_on(storage, data_dir)?;
         // Start in the last segment whose first event is at or before `from_seq`.
         let start = segments.iter().rposition(|(first, _)| *first <= from_seq.max(1)).unwrap_or(0);
         Ok(LogReader {
+            storage: storage.clone(),
+            dir: segments_dir(data_dir),
+            head,
             segments,
             next_segment: start,
             cursor: None,
@@ -144,7 +160,13 @@ impl LogReader {
     /// A reader of the events after `resume`, starting there: nothing before it is read.
     /// Refused unless the seal ending at `resume` is the block `resume` continues.
     pub fn open_at(data_dir: &Path, resume: &ResumePoint) -> Result<LogReader, StoreError> {
-        let segments = list_segments(data_dir)?;
+        LogReader::open_at_on(&Storage::real(), data_dir, resume)
+    }
+
+    /// [`LogReader::open_at`] of a log on `storage`.
+    pub fn open_at_on(storage: &Storage, data_dir: &Path, resume: &ResumePoint) -> Result<LogReader, StoreError> {
+        let head = read_head(storage, &segments_dir(data_dir))?;
+        let segments = list_segments_on(storage, data_dir)?;
         let Some(index) = segments.iter().position(|(first, _)| *first == resume.segment_first_seq) else {
             return Err(StoreError::Damaged(Damage {
                 segment: data_dir.to_owned(),
@@ -153,8 +175,11 @@ impl LogReader {
             }));
         };
         let path = segments[index].1.clone();
-        let cursor = SegmentCursor::open_at(&path, resume).map_err(|stop| stop_error(&path, stop))?;
+        let cursor = SegmentCursor::open_at(storage, &path, resume).map_err(|stop| stop_error(&path, stop))?;
         Ok(LogReader {
+            storage: storage.clone(),
+            dir: segments_dir(data_dir),
+            head,
             segments,
             next_segment: index + 1,
             cursor: Some(cursor),
@@ -221,12 +246,14 @@ impl LogReader {
         };
         let last_segment = self.next_segment + 1 == self.segments.len();
         let expected = self.cursor.as_ref().map(|cursor| cursor.sealed);
-        let cursor = match SegmentCursor::open(&path, self.next_segment as u64, expected) {
+        let cursor = match SegmentCursor::open(&self.storage, &path, self.next_segment as u64, expected) {
             Ok(cursor) => cursor,
             // A segment whose creation has not finished (or was cut short by a crash).
             Err(Stop::Unreadable { error, .. }) if last_segment && self.next_segment > 0 && error.is_truncation() => {
-                let bytes =
-                    std::fs::metadata(&path).map_err(|error| StoreError::Io { path: path.clone(), error })?.len();
+                let bytes = self.storage.len(&path).map_err(|error| StoreError::Io { path: path.clone(), error })?;
+                if let Some(cursor) = &self.cursor {
+                    self.check_end(cursor)?;
+                }
                 self.unsealed_tail = Some(UnsealedTail { segment: path, offset: 0, bytes });
                 return Ok(false);
             }
@@ -312,6 +339,7 @@ impl LogReader {
                 }
                 Ok(Step::End) => {
                     if last_segment {
+                        self.check_end(self.cursor.as_ref().expect("read above"))?;
                         return Ok(false);
                     }
                     // Keep the cursor's chain position for the next segment's check.
@@ -319,10 +347,26 @@ impl LogReader {
                         return Ok(false);
                     }
                 }
-                Err(Stop::Unreadable { offset, error }) if last_segment && error.is_truncation() => {
+                Err(Stop::Unreadable { offset, error })
+                    if last_segment && (error.is_truncation() || self.head.is_some()) =>
+                {
                     let path = cursor.path().to_owned();
-                    if seal_after(&path, offset, &cursor.sealed)
-                        .map_err(|error| StoreError::Io { path: path.clone(), error })?
+                    if let Some(head) = self.head.filter(|head| head.blocks > cursor.sealed.next_block) {
+                        return Err(StoreError::Damaged(Damage {
+                            segment: path,
+                            offset,
+                            message: format!(
+                                "{error}, inside acknowledged data: the log's head record says block {} (seq {}) \
+                                 was acknowledged",
+                                head.blocks - 1,
+                                head.last_seq
+                            ),
+                        }));
+                    }
+                    // Past a head record nothing was acknowledged (see `SegmentWriter::open`).
+                    if self.head.is_none()
+                        && seal_after(&self.storage, &path, offset, &cursor.sealed)
+                            .map_err(|error| StoreError::Io { path: path.clone(), error })?
                     {
                         return Err(StoreError::Damaged(Damage {
                             segment: path,
@@ -331,6 +375,8 @@ impl LogReader {
                         }));
                     }
                     let bytes = cursor.file_len - cursor.sealed_end;
+                    let cursor = self.cursor.as_ref().expect("read above");
+                    self.check_end(cursor)?;
                     self.unsealed_tail = Some(UnsealedTail { segment: path, offset: cursor.sealed_end, bytes });
                     self.block.clear();
                     return Ok(false);
@@ -340,6 +386,18 @@ impl LogReader {
                     return Err(stop_error(&path, stop));
                 }
             }
+        }
+    }
+}
+
+impl LogReader {
+    /// At the end of the log: it must reach its head record, and hold the head's block
+    /// where the head says; a log whose segments say it keeps a head record must have one.
+    fn check_end(&self, cursor: &SegmentCursor) -> Result<(), StoreError> {
+        match &self.head {
+            Some(head) => check_head(&self.storage, &self.dir, head, cursor.path(), cursor.sealed_end, &cursor.sealed),
+            None if cursor.header.version >= 2 => Err(missing_head(&self.dir)),
+            None => Ok(()),
         }
     }
 }

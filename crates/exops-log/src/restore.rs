@@ -13,6 +13,7 @@ use exops_core::{Envelope, State, Timestamp};
 use crate::pipeline::PipelinedReader;
 use crate::reader::{LogReader, UnsealedTail};
 use crate::snapshots::{SnapshotFiles, SnapshotMeta, Snapshots};
+use crate::storage::Storage;
 use crate::store::StoreError;
 
 /// Where a restore stops.
@@ -61,17 +62,18 @@ pub fn fold_pipelined(
     target: Target,
     snapshots: Option<&Snapshots>,
 ) -> Result<(State, u64, Option<Timestamp>), StoreError> {
-    let (state, folded) = fold_from_start(data_dir, target, snapshots, &mut |_| {})?;
+    let (state, folded) = fold_from_start(&Storage::real(), data_dir, target, snapshots, &mut |_| {})?;
     Ok((state, folded.events, folded.last_at))
 }
 
 fn fold_from_start(
+    storage: &Storage,
     data_dir: &Path,
     target: Target,
     snapshots: Option<&Snapshots>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(State, Folded), StoreError> {
-    let reader = LogReader::open(data_dir, 1)?;
+    let reader = LogReader::open_on(storage, data_dir, 1)?;
     let mut state = State::new();
     let folded = fold_blocks(reader, &mut state, target, snapshots, progress)?;
     Ok((state, folded))
@@ -141,7 +143,7 @@ pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -
 }
 
 /// What becomes of an unusable snapshot, as the notes say it.
-const REMOVED: &str = "removed; snapshots are rebuilt from the log";
+const REMOVED: &str = "moved to quarantine/; snapshots are rebuilt from the log";
 const NOT_USED: &str = "not used; removed when the next block is written";
 
 /// The newest of `candidates` that loads and matches the log, with a reader positioned
@@ -207,6 +209,7 @@ pub fn restore_with_progress(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Restored, StoreError> {
     let mut notes = Vec::new();
+    notes.extend(snapshots.and_then(Snapshots::healing_note).map(str::to_owned));
     if let Some(store) = snapshots {
         let candidates = match target {
             Target::End => store.candidates_by_seq(u64::MAX),
@@ -234,7 +237,7 @@ pub fn restore_with_progress(
         }
     }
     let had_snapshots = snapshots.is_some_and(|store| store.coverage().0 > 0);
-    let (state, folded) = fold_from_start(data_dir, target, snapshots, progress)?;
+    let (state, folded) = fold_from_start(&Storage::real(), data_dir, target, snapshots, progress)?;
     if let Some(store) = snapshots {
         if !notes.is_empty() {
             notes.push("replayed the log from the start and rebuilt its snapshots".to_owned());
@@ -269,15 +272,17 @@ pub(crate) struct Repairs {
 
 /// The state at the end of the log, from the newest usable snapshot in `files` (none:
 /// from the start), writing nothing: no snapshot removed, none stored, no index opened.
-/// What a restore with the index would have repaired is returned instead.
+/// What a restore with the index would have repaired is returned instead. Snapshots are
+/// files on the real file system: a log on other storage is folded from the start.
 pub(crate) fn restore_read_only(
+    storage: &Storage,
     data_dir: &Path,
     files: Option<&SnapshotFiles>,
     every: u64,
 ) -> Result<(Restored, Repairs), StoreError> {
     let mut notes = Vec::new();
     let mut unusable = Vec::new();
-    let found = files.and_then(|files| {
+    let found = files.filter(|_| storage.is_real()).and_then(|files| {
         newest_usable(data_dir, files, files.candidates_by_seq(u64::MAX), NOT_USED, &mut notes, &mut unusable)
     });
     let (state, from_snapshot, folded, last_at) = match found {
@@ -287,7 +292,7 @@ pub(crate) fn restore_read_only(
             (state, Some(meta.seq), folded, last_at)
         }
         None => {
-            let (state, folded) = fold_from_start(data_dir, Target::End, None, &mut |_| {})?;
+            let (state, folded) = fold_from_start(storage, data_dir, Target::End, None, &mut |_| {})?;
             let last_at = folded.last_at;
             (state, None, folded, last_at)
         }

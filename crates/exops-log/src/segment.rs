@@ -6,7 +6,7 @@
 //! ```text
 //! segment header (72 bytes)
 //!      0     8  magic            "EXOPSSEG"
-//!      8     2  format version   1
+//!      8     2  format version   2 (1: a log from before head records; read the same)
 //!     10     2  reserved         0
 //!     12     4  checksum         CRC32C of bytes 0..12 and 16..72
 //!     16     8  segment index    0 for the first segment, then +1
@@ -24,14 +24,18 @@
 //!     64    32  hash             BLAKE3(previous hash ‖ every event frame of the block)
 //! ```
 
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::frame::{FRAME_HEADER_BYTES, FrameError, FrameHeader, FrameKind, check_body, parse_header};
+use crate::storage::{SequentialReader, Storage, read_exact_at};
 
 pub const SEGMENT_MAGIC: [u8; 8] = *b"EXOPSSEG";
-pub const SEGMENT_FORMAT_VERSION: u16 = 1;
+/// Version 2 says the log keeps a head record (`log/HEAD`, see `head.rs`): a log with a
+/// version 2 segment and no head record has lost it. Version 1 segments are laid out the
+/// same and still read.
+pub const SEGMENT_FORMAT_VERSION: u16 = 2;
+pub const SEGMENT_FORMAT_VERSION_OLDEST: u16 = 1;
 pub const SEGMENT_HEADER_BYTES: usize = 72;
 pub const SEAL_BODY_BYTES: usize = 96;
 pub const HASH_BYTES: usize = 32;
@@ -70,6 +74,8 @@ impl ChainPosition {
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct SegmentHeader {
+    /// [`SEGMENT_FORMAT_VERSION`] for what this build writes.
+    pub version: u16,
     pub segment_index: u64,
     pub first_seq: u64,
     pub first_block: u64,
@@ -84,7 +90,7 @@ impl SegmentHeader {
     pub fn encode(&self) -> [u8; SEGMENT_HEADER_BYTES] {
         let mut bytes = [0; SEGMENT_HEADER_BYTES];
         bytes[..8].copy_from_slice(&SEGMENT_MAGIC);
-        bytes[8..10].copy_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+        bytes[8..10].copy_from_slice(&self.version.to_le_bytes());
         bytes[16..24].copy_from_slice(&self.segment_index.to_le_bytes());
         bytes[24..32].copy_from_slice(&self.first_seq.to_le_bytes());
         bytes[32..40].copy_from_slice(&self.first_block.to_le_bytes());
@@ -102,8 +108,11 @@ impl SegmentHeader {
             return Err("not an exops segment (bad magic)".to_owned());
         }
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-        if version != SEGMENT_FORMAT_VERSION {
-            return Err(format!("segment format version {version}; this build reads {SEGMENT_FORMAT_VERSION}"));
+        if !(SEGMENT_FORMAT_VERSION_OLDEST..=SEGMENT_FORMAT_VERSION).contains(&version) {
+            return Err(format!(
+                "segment format version {version}; this build reads versions {SEGMENT_FORMAT_VERSION_OLDEST} to \
+                 {SEGMENT_FORMAT_VERSION}"
+            ));
         }
         let stored = u32::from_le_bytes(bytes[12..16].try_into().expect("four bytes"));
         let computed = header_checksum(bytes);
@@ -112,6 +121,7 @@ impl SegmentHeader {
         }
         let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
         Ok(SegmentHeader {
+            version,
             segment_index: u64_at(16),
             first_seq: u64_at(24),
             first_block: u64_at(32),
@@ -248,7 +258,7 @@ pub enum Stop {
 #[derive(Debug)]
 pub struct SegmentCursor {
     path: PathBuf,
-    input: BufReader<File>,
+    input: BufReader<SequentialReader>,
     pub header: SegmentHeader,
     /// Offset of the next frame.
     pub offset: u64,
@@ -269,10 +279,15 @@ impl SegmentCursor {
     /// Opens a segment whose header must continue `expected` (pass `None` to trust the
     /// header, e.g. for a segment a reader opens mid-log). The first segment (index 0)
     /// must always start the log: sequence 1, block 0, a zero previous hash.
-    pub fn open(path: &Path, expected_index: u64, expected: Option<ChainPosition>) -> Result<SegmentCursor, Stop> {
-        let file = File::open(path).map_err(Stop::Io)?;
-        let file_len = file.metadata().map_err(Stop::Io)?.len();
-        let mut input = BufReader::with_capacity(1 << 16, file);
+    pub fn open(
+        storage: &Storage,
+        path: &Path,
+        expected_index: u64,
+        expected: Option<ChainPosition>,
+    ) -> Result<SegmentCursor, Stop> {
+        let file = storage.open_read(path).map_err(Stop::Io)?;
+        let file_len = file.size().map_err(Stop::Io)?;
+        let mut input = BufReader::with_capacity(1 << 16, SequentialReader::new(file));
         let mut bytes = [0; SEGMENT_HEADER_BYTES];
         let damage = |offset, message: String| Stop::Damaged(Damage { segment: path.to_owned(), offset, message });
         if file_len < SEGMENT_HEADER_BYTES as u64 {
@@ -329,14 +344,16 @@ impl SegmentCursor {
     /// Opens a segment to read from `resume` on: the segment's header is checked, and the
     /// block seal ending at `resume.offset` must be the one `resume.position` continues
     /// (its last seq, block number and hash); reading then starts there.
-    pub fn open_at(path: &Path, resume: &ResumePoint) -> Result<SegmentCursor, Stop> {
+    pub fn open_at(storage: &Storage, path: &Path, resume: &ResumePoint) -> Result<SegmentCursor, Stop> {
         use std::io::Seek;
         let mut bytes = [0; SEGMENT_HEADER_BYTES];
-        File::open(path).and_then(|file| BufReader::new(file).read_exact(&mut bytes)).map_err(Stop::Io)?;
+        if !storage.read_exact_at(path, &mut bytes, 0).map_err(Stop::Io)? {
+            return Err(Stop::Io(io::Error::new(io::ErrorKind::UnexpectedEof, "segment header truncated")));
+        }
         let index = SegmentHeader::decode(&bytes)
             .map_err(|message| Stop::Damaged(Damage { segment: path.to_owned(), offset: 0, message }))?
             .segment_index;
-        let mut cursor = SegmentCursor::open(path, index, None)?;
+        let mut cursor = SegmentCursor::open(storage, path, index, None)?;
         let position = resume.position;
         if resume.offset < SEGMENT_HEADER_BYTES as u64
             || resume.offset > cursor.file_len
@@ -345,7 +362,7 @@ impl SegmentCursor {
         {
             return Err(cursor.damage(resume.offset, "not a place to resume reading this segment".to_owned()));
         }
-        let seal = seal_before(path, resume.offset).map_err(Stop::Io)?;
+        let seal = seal_before(storage, path, resume.offset).map_err(Stop::Io)?;
         let continues = seal.is_some_and(|seal| {
             seal.hash == position.prev_hash
                 && seal.last_seq.checked_add(1) == Some(position.next_seq)
@@ -499,17 +516,14 @@ impl SegmentCursor {
 
 /// The block seal whose frame ends exactly at byte `end` of the segment at `path`, if a
 /// whole, checksummed one does.
-pub fn seal_before(path: &Path, end: u64) -> io::Result<Option<Seal>> {
-    use std::os::unix::fs::FileExt;
+pub fn seal_before(storage: &Storage, path: &Path, end: u64) -> io::Result<Option<Seal>> {
     let frame_len = (FRAME_HEADER_BYTES + SEAL_BODY_BYTES) as u64;
     let Some(start) = end.checked_sub(frame_len).filter(|start| *start >= SEGMENT_HEADER_BYTES as u64) else {
         return Ok(None);
     };
     let mut bytes = [0_u8; FRAME_HEADER_BYTES + SEAL_BODY_BYTES];
-    match File::open(path)?.read_exact_at(&mut bytes, start) {
-        Ok(()) => {}
-        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(error) => return Err(error),
+    if !storage.read_exact_at(path, &mut bytes, start)? {
+        return Ok(None);
     }
     Ok(match crate::frame::parse_frame(&bytes) {
         Ok((header, body)) if header.kind == FrameKind::Seal => Seal::decode(body),
@@ -521,10 +535,10 @@ pub fn seal_before(path: &Path, end: u64) -> io::Result<Option<Seal>> {
 /// starts in `path` after byte `from`. A cut that would remove one is not a torn write: a
 /// crash leaves at most one unsealed block. Only the seal that continues the chain counts,
 /// so bytes inside an event body that happen to look like a seal cannot block a repair.
-pub fn seal_after(path: &Path, from: u64, sealed: &ChainPosition) -> io::Result<bool> {
-    use std::os::unix::fs::FileExt;
-    let file = File::open(path)?;
-    let len = file.metadata()?.len();
+pub fn seal_after(storage: &Storage, path: &Path, from: u64, sealed: &ChainPosition) -> io::Result<bool> {
+    let file = storage.open_read(path)?;
+    let file = &*file;
+    let len = file.size()?;
     let mut chunk = vec![0_u8; 1 << 16];
     let mut position = from.saturating_add(1);
     while position < len {
@@ -541,7 +555,7 @@ pub fn seal_after(path: &Path, from: u64, sealed: &ChainPosition) -> io::Result<
             }
             let at = position + index as u64;
             let mut header = [0_u8; FRAME_HEADER_BYTES];
-            if file.read_at(&mut header, at)? < FRAME_HEADER_BYTES {
+            if !read_exact_at(file, &mut header, at)? {
                 continue;
             }
             let Ok(parsed) = parse_header(&header) else { continue };
@@ -549,7 +563,7 @@ pub fn seal_after(path: &Path, from: u64, sealed: &ChainPosition) -> io::Result<
                 continue;
             }
             let mut body = vec![0_u8; parsed.body_len as usize];
-            if file.read_at(&mut body, at + FRAME_HEADER_BYTES as u64)? == body.len()
+            if read_exact_at(file, &mut body, at + FRAME_HEADER_BYTES as u64)?
                 && check_body(&parsed, &body).is_ok()
                 && Seal::decode(&body).is_some_and(|seal| {
                     seal.block_index == sealed.next_block

@@ -272,6 +272,68 @@ pub struct Snapshots {
     path: PathBuf,
     db: sled::Db,
     snapshots_by_time: sled::Tree,
+    /// What opening repaired: an index that could not be opened, moved aside and made anew.
+    healed: Option<String>,
+}
+
+/// Where derived files that could not be used are moved, beside the log's cut bytes.
+fn quarantine_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(crate::store::QUARANTINE_DIR)
+}
+
+/// Moves `path` (a file or a directory) into `DATA_DIR/quarantine/`, under its own name
+/// and a number not taken yet; returns where it went.
+fn move_aside(data_dir: &Path, path: &Path) -> Result<PathBuf, String> {
+    let dir = quarantine_dir(data_dir);
+    std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or("derived");
+    for attempt in 1..=10_000_u32 {
+        let target = dir.join(format!("{name}.{attempt}"));
+        if target.exists() {
+            continue;
+        }
+        std::fs::rename(path, &target).map_err(io_error(path))?;
+        return Ok(target);
+    }
+    Err(format!("{}: ten thousand earlier copies are in the way", dir.display()))
+}
+
+/// Whether another process holds sled's lock on the index at `path` (a running append
+/// or replay): then the index is busy, not damaged, and is left alone.
+fn held_elsewhere(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path.join("db")) else { return false };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
+
+/// The key and value every index made by this build holds: sled recovers some damage by
+/// dropping what it cannot read, so an index that opens without its marker was damaged
+/// (or is not an exops index) and is rebuilt.
+const INDEX_MARKER_KEY: &[u8] = b"exops-snapshot-index";
+const INDEX_MARKER: &[u8] = b"exops snapshot index, version 1";
+
+fn open_sled(path: &Path) -> Result<(sled::Db, sled::Tree), String> {
+    let fresh = !path.exists();
+    let db = sled::Config::new().path(path).cache_capacity(SLED_CACHE_BYTES).open().map_err(sled_error(path))?;
+    match db.get(INDEX_MARKER_KEY).map_err(sled_error(path))? {
+        Some(marker) if marker.as_ref() == INDEX_MARKER => {}
+        None if fresh => {
+            db.insert(INDEX_MARKER_KEY, INDEX_MARKER).map_err(sled_error(path))?;
+        }
+        Some(_) | None => {
+            return Err(format!(
+                "{}: not an exops snapshot index, or a damaged one (its marker `{}` is missing or wrong)",
+                path.display(),
+                String::from_utf8_lossy(INDEX_MARKER_KEY)
+            ));
+        }
+    }
+    for retired in RETIRED_TREES {
+        if db.tree_names().iter().any(|name| name.as_ref() == retired.as_bytes()) {
+            db.drop_tree(retired).map_err(sled_error(path))?;
+        }
+    }
+    let tree = db.open_tree("snapshots_by_time").map_err(sled_error(path))?;
+    Ok((db, tree))
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
@@ -312,6 +374,11 @@ impl Snapshots {
     /// against other processes, so within one process every caller shares one handle per
     /// directory; another process that holds the index (a running `exops log append`)
     /// makes this fail, and callers fall back to the log alone.
+    ///
+    /// An index that cannot be opened for any other reason (damaged, truncated, not a
+    /// sled database, not a directory) is moved to `DATA_DIR/quarantine/` and made anew,
+    /// every time: [`Snapshots::healing_note`] says so, and the snapshots it indexed are
+    /// rebuilt as the log is folded.
     pub fn open(data_dir: &Path) -> Result<Snapshots, String> {
         let path = data_dir.join(INDEX_DIR);
         let key = index_key(data_dir);
@@ -320,26 +387,36 @@ impl Snapshots {
         if !path.exists() {
             open.remove(&key);
         }
-        let db = match open.get(&key) {
-            Some(db) => db.clone(),
+        let mut healed = None;
+        let (db, snapshots_by_time) = match open.get(&key) {
+            Some(db) => {
+                let tree = db.open_tree("snapshots_by_time").map_err(sled_error(&path))?;
+                (db.clone(), tree)
+            }
             None => {
-                let db = sled::Config::new()
-                    .path(&path)
-                    .cache_capacity(SLED_CACHE_BYTES)
-                    .open()
-                    .map_err(sled_error(&path))?;
-                open.insert(key, db.clone());
-                db
+                let opened = match open_sled(&path) {
+                    Ok(opened) => opened,
+                    Err(error) if path.is_dir() && held_elsewhere(&path) => return Err(error),
+                    Err(error) => {
+                        let aside = move_aside(data_dir, &path)?;
+                        healed = Some(format!(
+                            "the snapshot index could not be opened ({error}): moved to {} and rebuilt from the log",
+                            aside.display()
+                        ));
+                        open_sled(&path)?
+                    }
+                };
+                open.insert(key, opened.0.clone());
+                opened
             }
         };
         drop(open);
-        for retired in RETIRED_TREES {
-            if db.tree_names().iter().any(|name| name.as_ref() == retired.as_bytes()) {
-                db.drop_tree(retired).map_err(sled_error(&path))?;
-            }
-        }
-        let tree = |name: &str| db.open_tree(name).map_err(sled_error(&path));
-        Ok(Snapshots { files: SnapshotFiles::new(data_dir), snapshots_by_time: tree("snapshots_by_time")?, db, path })
+        Ok(Snapshots { files: SnapshotFiles::new(data_dir), snapshots_by_time, db, path, healed })
+    }
+
+    /// What opening repaired, if anything: say it to the user.
+    pub fn healing_note(&self) -> Option<&str> {
+        self.healed.as_deref()
     }
 
     /// Whether [`Snapshots::open`] would succeed, as far as can be told without writing
@@ -441,7 +518,8 @@ impl Snapshots {
         self.files.load(seq)
     }
 
-    /// Forgets one snapshot (damaged, or not matching the log).
+    /// Forgets one snapshot (damaged, or not matching the log): out of the index, and
+    /// its file moved to `DATA_DIR/quarantine/`.
     pub fn remove(&self, seq: u64) {
         let stale: Vec<sled::IVec> = self
             .snapshots_by_time
@@ -453,7 +531,13 @@ impl Snapshots {
         for key in stale {
             let _ = self.snapshots_by_time.remove(key);
         }
-        let _ = std::fs::remove_file(self.files.file(seq));
+        let file = self.files.file(seq);
+        if file.exists() {
+            let data_dir = self.path.parent().unwrap_or(Path::new("."));
+            if move_aside(data_dir, &file).is_err() {
+                let _ = std::fs::remove_file(&file);
+            }
+        }
     }
 
     /// Forgets everything derived at or after `seq` (the log no longer has it).

@@ -6,16 +6,17 @@
 //! of the block acknowledged. A new segment is created, written with its header and
 //! `fsync`ed, and the directory is `fsync`ed, before the first block goes into it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::frame::{FrameKind, write_frame};
+use crate::head::{Head, HeadFile, SharedHead, head_path, read_head};
 use crate::segment::{
     ChainPosition, Damage, ResumePoint, SEGMENT_HEADER_BYTES, Seal, SegmentCursor, SegmentHeader, Step, Stop,
-    block_hash, seal_after,
+    block_hash, seal_after, seal_before,
 };
+use crate::storage::{LockError, LockGuard, Storage, StorageFile};
 
 /// The segments live in this subdirectory of a data directory.
 pub const SEGMENTS_DIR: &str = "log";
@@ -82,6 +83,8 @@ pub struct Recovery {
     pub truncated: Option<(PathBuf, u64, u64, u32)>,
     /// A segment created by a rollover that crashed before its header was whole.
     pub removed_segment: Option<PathBuf>,
+    /// Where the bytes cut or removed were moved (`DATA_DIR/quarantine/`), with a note.
+    pub quarantined: Vec<PathBuf>,
 }
 
 impl Recovery {
@@ -95,6 +98,9 @@ impl Recovery {
         }
         if let Some(path) = &self.removed_segment {
             parts.push(format!("removed {}, a segment whose creation did not finish", path.display()));
+        }
+        for path in &self.quarantined {
+            parts.push(format!("the bytes are kept in {}", path.display()));
         }
         (!parts.is_empty()).then(|| parts.join("; "))
     }
@@ -110,13 +116,17 @@ fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
 
 /// The segment files, in order, with the first sequence number their name gives.
 pub fn list_segments(data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    list_segments_on(&Storage::real(), data_dir)
+}
+
+/// [`list_segments`] of a log on `storage`.
+pub fn list_segments_on(storage: &Storage, data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     let dir = segments_dir(data_dir);
-    if !dir.is_dir() {
+    if !storage.is_dir(&dir) {
         return Err(StoreError::NotALog { path: data_dir.to_owned(), is_file: data_dir.is_file() });
     }
     let mut segments = Vec::new();
-    for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
-        let path = entry.map_err(io_error(&dir))?.path();
+    for path in storage.list_dir(&dir).map_err(io_error(&dir))? {
         if path.extension().and_then(|ext| ext.to_str()) != Some(SEGMENT_EXTENSION) {
             continue;
         }
@@ -137,31 +147,44 @@ pub fn list_segments(data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError>
     Ok(segments)
 }
 
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir).and_then(|handle| handle.sync_all()).map_err(io_error(dir))
+fn sync_dir(storage: &Storage, dir: &Path) -> Result<(), StoreError> {
+    storage.sync_dir(dir).map_err(io_error(dir))
 }
 
 /// Creates an empty log in `data_dir` (and the directory itself); an existing log is left
 /// as it is.
 pub fn init(data_dir: &Path) -> Result<bool, StoreError> {
+    init_on(&Storage::real(), data_dir)
+}
+
+/// [`init`] on `storage`.
+pub fn init_on(storage: &Storage, data_dir: &Path) -> Result<bool, StoreError> {
     let dir = segments_dir(data_dir);
-    if dir.is_dir() {
-        let segments = list_segments(data_dir)?;
+    if storage.is_dir(&dir) {
+        let segments = list_segments_on(storage, data_dir)?;
         match segments.as_slice() {
             [] => {}
             // A crash inside `init` itself leaves a first segment shorter than its header:
             // it can hold nothing, so it is made again.
-            [(_, only)] if fs::metadata(only).map_err(io_error(only))?.len() < SEGMENT_HEADER_BYTES as u64 => {
-                fs::remove_file(only).map_err(io_error(only))?;
+            [(_, only)] if storage.len(only).map_err(io_error(only))? < SEGMENT_HEADER_BYTES as u64 => {
+                storage.remove_file(only).map_err(io_error(only))?;
             }
             _ => return Ok(false),
         }
     }
-    fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-    create_segment(&dir, 0, ChainPosition::GENESIS)?;
-    sync_dir(data_dir)?;
+    storage.create_dir_all(&dir).map_err(io_error(&dir))?;
+    // The head record first (its directory synced): a log whose segments say it keeps
+    // one and that has none has lost it.
+    let genesis = ResumePoint {
+        segment_first_seq: ChainPosition::GENESIS.next_seq,
+        offset: SEGMENT_HEADER_BYTES as u64,
+        position: ChainPosition::GENESIS,
+    };
+    HeadFile::new(storage, &dir, read_head(storage, &dir).ok().flatten()).record(&genesis)?;
+    create_segment(storage, &dir, 0, ChainPosition::GENESIS)?;
+    sync_dir(storage, data_dir)?;
     if let Some(parent) = data_dir.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-        sync_dir(parent)?;
+        sync_dir(storage, parent)?;
     }
     Ok(true)
 }
@@ -169,36 +192,35 @@ pub fn init(data_dir: &Path) -> Result<bool, StoreError> {
 /// The lock a writer holds on the log: one writer per data directory, across processes.
 pub const LOCK_FILE: &str = "LOCK";
 
-fn lock_log(dir: &Path) -> Result<File, StoreError> {
+fn lock_log(storage: &Storage, dir: &Path) -> Result<Box<dyn LockGuard>, StoreError> {
     let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io_error(&path))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Busy(dir.to_owned())),
-        Err(fs::TryLockError::Error(error)) => Err(StoreError::Io { path, error }),
+    match storage.lock(&path) {
+        Ok(guard) => Ok(guard),
+        Err(LockError::Busy) => Err(StoreError::Busy(dir.to_owned())),
+        Err(LockError::Io(error)) => Err(StoreError::Io { path, error }),
     }
 }
 
 /// Reads every segment's header (cheap) and checks that they form one log: indices from
 /// 0, names matching first sequence numbers that increase, the first at the genesis.
 /// The frames inside earlier segments are checked by `verify`, not here.
-fn check_headers(segments: &[(u64, PathBuf)]) -> Result<(), StoreError> {
+/// Returns whether a segment says the log keeps a head record (format version 2 on).
+fn check_headers(storage: &Storage, segments: &[(u64, PathBuf)]) -> Result<bool, StoreError> {
     let mut previous_first = 0;
+    let mut keeps_head = false;
     for (index, (name_seq, path)) in segments.iter().enumerate() {
         let mut bytes = [0_u8; SEGMENT_HEADER_BYTES];
-        let read = File::open(path).and_then(|mut file| {
-            use std::io::Read;
-            file.read(&mut bytes)
-        });
-        let read = read.map_err(io_error(path))?;
+        let whole = storage.read_exact_at(path, &mut bytes, 0).map_err(io_error(path))?;
         let damage = |offset, message: String| StoreError::Damaged(Damage { segment: path.clone(), offset, message });
-        if read < SEGMENT_HEADER_BYTES {
+        if !whole {
+            let read = storage.len(path).map_err(io_error(path))?;
             if index + 1 == segments.len() {
                 continue; // A rollover cut short; open removes it.
             }
             return Err(damage(0, format!("segment header truncated: {read} of {SEGMENT_HEADER_BYTES} bytes")));
         }
         let header = SegmentHeader::decode(&bytes).map_err(|message| damage(0, message))?;
+        keeps_head |= header.version >= 2;
         if header.segment_index != index as u64 {
             return Err(damage(16, format!("segment index {}, expected {index}", header.segment_index)));
         }
@@ -218,21 +240,27 @@ fn check_headers(segments: &[(u64, PathBuf)]) -> Result<(), StoreError> {
         }
         previous_first = header.first_seq;
     }
-    Ok(())
+    Ok(keeps_head)
 }
 
-fn create_segment(dir: &Path, index: u64, position: ChainPosition) -> Result<(PathBuf, File), StoreError> {
+fn create_segment(
+    storage: &Storage,
+    dir: &Path,
+    index: u64,
+    position: ChainPosition,
+) -> Result<(PathBuf, Box<dyn StorageFile>), StoreError> {
     let path = segment_path(dir, position.next_seq);
     let header = SegmentHeader {
+        version: crate::segment::SEGMENT_FORMAT_VERSION,
         segment_index: index,
         first_seq: position.next_seq,
         first_block: position.next_block,
         prev_hash: position.prev_hash,
     };
-    let mut file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_error(&path))?;
-    file.write_all(&header.encode()).map_err(io_error(&path))?;
-    file.sync_all().map_err(io_error(&path))?;
-    sync_dir(dir)?;
+    let file = storage.create_new(&path).map_err(io_error(&path))?;
+    file.append(&header.encode()).map_err(io_error(&path))?;
+    file.sync_data().map_err(io_error(&path))?;
+    sync_dir(storage, dir)?;
     Ok((path, file))
 }
 
@@ -251,10 +279,11 @@ pub fn scan_to_end(cursor: &mut SegmentCursor) -> Result<(), Stop> {
 #[derive(Debug)]
 pub struct SegmentWriter {
     /// Held for as long as the writer lives: the cross-process writer lock.
-    _lock: File,
+    _lock: Box<dyn LockGuard>,
+    storage: Storage,
     dir: PathBuf,
     path: PathBuf,
-    file: Arc<File>,
+    file: Arc<dyn StorageFile>,
     segment_index: u64,
     /// The first sequence number of the current segment (its name).
     segment_first_seq: u64,
@@ -262,6 +291,8 @@ pub struct SegmentWriter {
     segment_bytes_max: u64,
     position: ChainPosition,
     buffer: Vec<u8>,
+    /// The head record, written after each block is durable and before it is answered.
+    head: SharedHead,
 }
 
 impl SegmentWriter {
@@ -269,39 +300,67 @@ impl SegmentWriter {
     /// chain), cuts a torn tail off the last one, and refuses any other damage with its
     /// segment and offset.
     pub fn open(data_dir: &Path, segment_bytes_max: u64) -> Result<(SegmentWriter, Recovery), StoreError> {
+        SegmentWriter::open_on(&Storage::real(), data_dir, segment_bytes_max)
+    }
+
+    /// [`SegmentWriter::open`] of a log on `storage`.
+    pub fn open_on(
+        storage: &Storage,
+        data_dir: &Path,
+        segment_bytes_max: u64,
+    ) -> Result<(SegmentWriter, Recovery), StoreError> {
         let dir = segments_dir(data_dir);
-        list_segments(data_dir)?;
-        let lock = lock_log(&dir)?;
+        list_segments_on(storage, data_dir)?;
+        let lock = lock_log(storage, &dir)?;
         let mut recovery = Recovery::default();
         // A crash inside `init`: no segment, or one shorter than its header.
-        init(data_dir)?;
-        let mut segments = list_segments(data_dir)?;
-        check_headers(&segments)?;
-        // A rollover that crashed before the new segment's header was whole leaves a file
-        // shorter than a header: it holds nothing and goes.
+        init_on(storage, data_dir)?;
+        // The head is read before the segments: whatever it says was durable before it.
+        let head = read_head(storage, &dir)?;
+        let mut segments = list_segments_on(storage, data_dir)?;
+        // A rollover that crashed before the new segment's header was whole (or durable)
+        // leaves a file shorter than a header, or, past the head record, one whose header
+        // does not check: it holds nothing acknowledged and goes (to quarantine).
         if segments.len() > 1
-            && let Some((_, last)) = segments.last()
+            && let Some((name_seq, last)) = segments.last()
         {
-            let len = fs::metadata(last).map_err(io_error(last))?.len();
-            if len < SEGMENT_HEADER_BYTES as u64 {
-                fs::remove_file(last).map_err(io_error(last))?;
-                sync_dir(&dir)?;
+            let len = storage.len(last).map_err(io_error(last))?;
+            let mut header = [0_u8; SEGMENT_HEADER_BYTES];
+            let garbled = head.is_some_and(|head| head.last_seq < *name_seq)
+                && storage.read_exact_at(last, &mut header, 0).map_err(io_error(last))?
+                && SegmentHeader::decode(&header).is_err();
+            if len < SEGMENT_HEADER_BYTES as u64 || garbled {
+                let note = if garbled {
+                    "a segment made after the last acknowledged block, whose header does not check"
+                } else {
+                    "a segment whose creation did not finish (shorter than its header)"
+                };
+                if len > 0 {
+                    recovery.quarantined.push(quarantine(storage, data_dir, last, 0, note)?);
+                }
+                storage.remove_file(last).map_err(io_error(last))?;
+                sync_dir(storage, &dir)?;
                 recovery.removed_segment = Some(last.clone());
                 segments.pop();
             }
+        }
+        let keeps_head = check_headers(storage, &segments)?;
+        if keeps_head && head.is_none() {
+            return Err(missing_head(&dir));
         }
         // Every sealed segment is read through, checking every frame and the chain: damage
         // anywhere is refused here, not found later by a reader.
         let mut expected = None;
         for (index, (_, path)) in segments.iter().enumerate().take(segments.len() - 1) {
             let mut cursor =
-                SegmentCursor::open(path, index as u64, expected).map_err(|stop| stop_error(path, stop))?;
+                SegmentCursor::open(storage, path, index as u64, expected).map_err(|stop| stop_error(path, stop))?;
             scan_to_end(&mut cursor).map_err(|stop| stop_error(path, stop))?;
             expected = Some(cursor.sealed);
         }
         let index = segments.len() as u64 - 1;
         let (name_seq, path) = segments.last().cloned().expect("at least one segment");
-        let mut cursor = SegmentCursor::open(&path, index, expected).map_err(|stop| stop_error(&path, stop))?;
+        let mut cursor =
+            SegmentCursor::open(storage, &path, index, expected).map_err(|stop| stop_error(&path, stop))?;
         if cursor.header.first_seq != name_seq {
             return Err(StoreError::Damaged(Damage {
                 segment: path,
@@ -311,9 +370,25 @@ impl SegmentWriter {
         }
         match scan_to_end(&mut cursor) {
             Ok(()) => {}
-            Err(Stop::Unreadable { offset, error }) if error.is_truncation() => {
+            // Short of the head: acknowledged blocks are missing, whatever the bytes say.
+            Err(Stop::Unreadable { offset, error })
+                if head.is_some_and(|head| head.blocks > cursor.sealed.next_block) =>
+            {
+                let head = head.expect("checked in the guard");
+                return Err(StoreError::Damaged(Damage {
+                    segment: path,
+                    offset,
+                    message: format!("{error}, inside acknowledged data: {}", short_of_head(&head, &cursor.sealed)),
+                }));
+            }
+            // Past the head nothing was acknowledged: any unreadable tail is a torn write
+            // (with a head record) or a tail cut short (without one, from older logs).
+            Err(Stop::Unreadable { offset, error }) if head.is_some() || error.is_truncation() => {
                 let cut_at = cursor.sealed_end;
-                if seal_after(&path, offset, &cursor.sealed).map_err(io_error(&path))? {
+                // Without a head record, a whole seal further on says a length was changed
+                // (a crash leaves at most one unsealed block). Past the head, nothing was
+                // acknowledged, even a block whose seal survived a damaged frame.
+                if head.is_none() && seal_after(storage, &path, offset, &cursor.sealed).map_err(io_error(&path))? {
                     return Err(StoreError::Damaged(Damage {
                         segment: path,
                         offset,
@@ -324,9 +399,14 @@ impl SegmentWriter {
                     }));
                 }
                 let removed = cursor.file_len - cut_at;
-                let file = OpenOptions::new().write(true).open(&path).map_err(io_error(&path))?;
+                let note = format!(
+                    "a torn tail cut by open: {removed} bytes after the last whole block, never acknowledged ({error} \
+                     at byte offset {offset})"
+                );
+                recovery.quarantined.push(quarantine(storage, data_dir, &path, cut_at, &note)?);
+                let file = storage.open_write(&path).map_err(io_error(&path))?;
                 file.set_len(cut_at).map_err(io_error(&path))?;
-                file.sync_all().map_err(io_error(&path))?;
+                file.sync_data().map_err(io_error(&path))?;
                 recovery.truncated = Some((path.clone(), cut_at, removed, cursor.unsealed_records()));
             }
             Err(stop) => return Err(stop_error(&path, stop)),
@@ -334,19 +414,29 @@ impl SegmentWriter {
         let position = cursor.sealed;
         let segment_bytes = cursor.sealed_end;
         let segment_first_seq = cursor.header.first_seq;
-        let file = OpenOptions::new().append(true).open(&path).map_err(io_error(&path))?;
+        if let Some(head) = &head {
+            check_head(storage, &dir, head, &path, segment_bytes, &position)?;
+        }
+        let file = storage.open_write(&path).map_err(io_error(&path))?;
+        // What this open read is what it builds on: made durable before anything goes on
+        // top, whatever an earlier process's failed sync left unwritten (a cut whose sync
+        // failed, say, would otherwise come back after a power loss, under a newer segment).
+        file.sync_data().map_err(io_error(&path))?;
+        let head = std::sync::Arc::new(std::sync::Mutex::new(HeadFile::new(storage, &dir, head)));
         Ok((
             SegmentWriter {
                 _lock: lock,
+                storage: storage.clone(),
                 dir,
                 path,
-                file: Arc::new(file),
+                file: Arc::from(file),
                 segment_index: index,
                 segment_first_seq,
                 segment_bytes,
                 segment_bytes_max: segment_bytes_max.max(SEGMENT_HEADER_BYTES as u64 + 1),
                 position,
                 buffer: Vec::new(),
+                head,
             },
             recovery,
         ))
@@ -398,7 +488,7 @@ impl SegmentWriter {
         }
         if count == 0 {
             self.buffer = buffer;
-            return Ok((self.position, Written { file: Arc::clone(&self.file), path: self.path.clone() }));
+            return Ok((self.position, self.written()));
         }
         let seal = Seal {
             block_index: self.position.next_block,
@@ -409,12 +499,13 @@ impl SegmentWriter {
             hash: block_hash(&self.position.prev_hash, &buffer),
         };
         write_frame(&mut buffer, FrameKind::Seal, 0, seq - 1, last_at.unwrap_or(0), &seal.encode());
+        assert_block_before_write(&buffer, &seal, count);
         if self.segment_bytes > SEGMENT_HEADER_BYTES as u64
             && self.segment_bytes + buffer.len() as u64 > self.segment_bytes_max
         {
             self.roll_over()?;
         }
-        (&*self.file).write_all(&buffer).map_err(io_error(&self.path))?;
+        self.file.append(&buffer).map_err(io_error(&self.path))?;
         self.segment_bytes += buffer.len() as u64;
         self.position = ChainPosition {
             next_seq: seq,
@@ -423,34 +514,195 @@ impl SegmentWriter {
             last_at_micros: last_at,
         };
         self.buffer = buffer;
-        Ok((self.position, Written { file: Arc::clone(&self.file), path: self.path.clone() }))
+        Ok((self.position, self.written()))
+    }
+
+    fn written(&self) -> Written {
+        Written {
+            file: Arc::clone(&self.file),
+            path: self.path.clone(),
+            head: Arc::clone(&self.head),
+            resume: self.resume_point(),
+        }
     }
 
     fn roll_over(&mut self) -> Result<(), StoreError> {
-        let (path, file) = create_segment(&self.dir, self.segment_index + 1, self.position)?;
+        // A log from before head records gets one before its first version 2 segment,
+        // which says the log has one.
+        let mut head = self.head.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if head.written.is_none() {
+            head.record(&self.resume_point())?;
+        }
+        drop(head);
+        let (path, file) = create_segment(&self.storage, &self.dir, self.segment_index + 1, self.position)?;
         self.segment_index += 1;
         self.segment_first_seq = self.position.next_seq;
         self.path = path;
-        self.file = Arc::new(file);
+        self.file = Arc::from(file);
         self.segment_bytes = SEGMENT_HEADER_BYTES as u64;
         Ok(())
     }
+}
+
+/// The block about to be written reads back as what it claims, checked the way the
+/// cursor will check it when it is read (`SegmentCursor::step`): paired assertions, so a
+/// bug in framing stops the writer instead of reaching the disk. Cheap: the seal frame is
+/// parsed again, the event frames are only counted.
+fn assert_block_before_write(buffer: &[u8], seal: &Seal, count: u32) {
+    use crate::frame::{FRAME_HEADER_BYTES, parse_frame};
+    use crate::segment::SEAL_BODY_BYTES;
+    let seal_frame_bytes = FRAME_HEADER_BYTES + SEAL_BODY_BYTES;
+    assert!(buffer.len() > seal_frame_bytes, "a block holds at least one event frame before its seal");
+    assert_eq!(seal.record_count, count, "the seal counts the block's records");
+    assert_eq!(seal.last_seq - seal.first_seq + 1, u64::from(count), "the seal's seqs span its records");
+    let (header, body) = parse_frame(&buffer[buffer.len() - seal_frame_bytes..]).expect("the seal frame parses back");
+    assert_eq!(header.kind, FrameKind::Seal, "the block ends with its seal");
+    assert_eq!(header.seq, seal.last_seq, "the seal frame's seq is the block's last");
+    assert_eq!(Seal::decode(body).as_ref(), Some(seal), "the seal body decodes to the seal");
 }
 
 /// A block written by [`SegmentWriter::write_block`], not yet known to be durable: the
 /// handle of the segment file it went into. Can be synced from another thread.
 #[derive(Debug)]
 pub struct Written {
-    file: Arc<File>,
+    file: Arc<dyn StorageFile>,
     path: PathBuf,
+    head: SharedHead,
+    /// Where the block ends.
+    resume: ResumePoint,
 }
 
 impl Written {
-    /// Waits until the block (and everything before it in its segment) is on disk.
+    /// Waits until the block (and everything before it in its segment) is on disk, then
+    /// records it in the head record and waits for that too: only then may any of its
+    /// events be acknowledged, so every acknowledged block is at or below the head.
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.file.sync_data().map_err(io_error(&self.path))
+        self.file.sync_data().map_err(io_error(&self.path))?;
+        self.head.lock().unwrap_or_else(std::sync::PoisonError::into_inner).record(&self.resume)
     }
 }
+
+pub(crate) fn missing_head(dir: &Path) -> StoreError {
+    StoreError::Damaged(Damage {
+        segment: head_path(dir),
+        offset: 0,
+        message: "the head record is missing, yet the segments say this log keeps one (format version 2): \
+                  acknowledged blocks at the end cannot be told from a torn write without it"
+            .to_owned(),
+    })
+}
+
+/// What a log that ends at `end` is short of, by its head record.
+fn short_of_head(head: &Head, end: &ChainPosition) -> String {
+    let ends = match end.next_block {
+        0 => "before its first block".to_owned(),
+        blocks => format!("after block {} (seq {})", blocks - 1, end.next_seq - 1),
+    };
+    format!(
+        "the log ends {ends}, but its head record (log/HEAD) says block {} (seq {}) was acknowledged: \
+         acknowledged blocks were cut off or deleted (the head's block ended at byte offset {} of segment \
+         {:020}.{SEGMENT_EXTENSION})",
+        head.blocks.saturating_sub(1),
+        head.last_seq,
+        head.end_offset,
+        head.segment_first_seq,
+    )
+}
+
+/// Checks the end of the log (`end`, just past the last seal at `end_offset` of
+/// `last_segment`) against its head record: no shorter, and the head's block where the
+/// head says, with its hash. Damage names the last segment and where it ends.
+pub(crate) fn check_head(
+    storage: &Storage,
+    dir: &Path,
+    head: &Head,
+    last_segment: &Path,
+    end_offset: u64,
+    end: &ChainPosition,
+) -> Result<(), StoreError> {
+    let damage =
+        |segment: &Path, offset, message| StoreError::Damaged(Damage { segment: segment.to_owned(), offset, message });
+    if head.blocks > end.next_block {
+        return Err(damage(last_segment, end_offset, short_of_head(head, end)));
+    }
+    if head.blocks == 0 {
+        return Ok(());
+    }
+    let head_segment = segment_path(dir, head.segment_first_seq);
+    let seal = seal_before(storage, &head_segment, head.end_offset).map_err(io_error(&head_segment))?;
+    let matches = seal.is_some_and(|seal| {
+        seal.block_index + 1 == head.blocks && seal.last_seq == head.last_seq && seal.hash == head.hash
+    });
+    if !matches {
+        return Err(damage(
+            &head_segment,
+            head.end_offset,
+            format!(
+                "the head record (log/HEAD) says block {} (seq {}) ends here with another chain hash: the log \
+                 was rewritten after it was acknowledged",
+                head.blocks - 1,
+                head.last_seq
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies the bytes of `segment` from `from` to its end into `DATA_DIR/quarantine/`, with
+/// a note beside them saying where they came from and why; synced before the caller
+/// cuts them. Returns the quarantine file.
+fn quarantine(storage: &Storage, data_dir: &Path, segment: &Path, from: u64, why: &str) -> Result<PathBuf, StoreError> {
+    let len = storage.len(segment).map_err(io_error(segment))?;
+    let mut bytes = vec![0_u8; usize::try_from(len.saturating_sub(from)).unwrap_or(0)];
+    if !storage.read_exact_at(segment, &mut bytes, from).map_err(io_error(segment))? {
+        return Err(StoreError::Io {
+            path: segment.to_owned(),
+            error: io::Error::new(io::ErrorKind::UnexpectedEof, "the segment shrank while being read"),
+        });
+    }
+    let dir = data_dir.join(QUARANTINE_DIR);
+    storage.create_dir_all(&dir).map_err(io_error(&dir))?;
+    let name = segment.file_name().and_then(|name| name.to_str()).unwrap_or("segment");
+    // An earlier open that crashed before its cut may have kept the same bytes already.
+    let mut attempt = 0;
+    let (path, file) = loop {
+        let path = dir.join(match attempt {
+            0 => format!("{name}.at-{from}.bytes"),
+            _ => format!("{name}.at-{from}.{attempt}.bytes"),
+        });
+        match storage.create_new(&path) {
+            Ok(file) => break (path, file),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists && attempt < 1000 => attempt += 1,
+            Err(error) => return Err(StoreError::Io { path, error }),
+        }
+    };
+    file.append(&bytes).map_err(io_error(&path))?;
+    file.sync_data().map_err(io_error(&path))?;
+    let note_path = path.with_extension("note");
+    let note = format!(
+        "{} bytes from {} at byte offset {from} to {len}: {why}.\nTo put them back: \
+         dd if={} of={} bs=1 seek={from} conv=notrunc (after checking why they were cut).\n",
+        bytes.len(),
+        segment.display(),
+        path.display(),
+        segment.display(),
+    );
+    let note_file = match storage.create_new(&note_path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            storage.open_write(&note_path).map_err(io_error(&note_path))?
+        }
+        Err(error) => return Err(StoreError::Io { path: note_path, error }),
+    };
+    note_file.append(note.as_bytes()).map_err(io_error(&note_path))?;
+    note_file.sync_data().map_err(io_error(&note_path))?;
+    sync_dir(storage, &dir)?;
+    sync_dir(storage, data_dir)?;
+    Ok(path)
+}
+
+/// Where open moves the bytes it cuts: `DATA_DIR/quarantine/`.
+pub const QUARANTINE_DIR: &str = "quarantine";
 
 pub fn stop_error(path: &Path, stop: Stop) -> StoreError {
     match stop {

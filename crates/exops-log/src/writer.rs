@@ -14,6 +14,7 @@ use crate::codec::{EVENT_SCHEMA_VERSION, encode_body, encode_body_of};
 use crate::restore::restore_read_only;
 use crate::segment::ChainPosition;
 use crate::snapshots::{SnapshotFiles, SnapshotMeta, Snapshots, encode};
+use crate::storage::Storage;
 use crate::store::{Recovery, SEGMENT_BYTES_DEFAULT, SegmentWriter, StoreError, Written};
 
 #[derive(Clone, Debug)]
@@ -25,6 +26,9 @@ pub struct LogOptions {
     pub queue_capacity: usize,
     /// Events between state snapshots; `None` keeps the data directory's setting.
     pub snapshot_every: Option<u64>,
+    /// Where the segments live: the real file system, or a simulated disk in tests. The
+    /// derived files (snapshots, their index, the settings) are kept only on the real one.
+    pub storage: Storage,
 }
 
 impl Default for LogOptions {
@@ -34,6 +38,7 @@ impl Default for LogOptions {
             batch_max: 4096,
             queue_capacity: 16_384,
             snapshot_every: None,
+            storage: Storage::real(),
         }
     }
 }
@@ -340,9 +345,9 @@ impl Log {
     /// the writer. `commits`, when given, receives the last durable sequence number after
     /// every group commit.
     pub fn open(data_dir: &Path, options: LogOptions, commits: Option<Sender<u64>>) -> Result<Opened, StoreError> {
-        let (segment_writer, recovery) = SegmentWriter::open(data_dir, options.segment_bytes_max)?;
+        let (segment_writer, recovery) = SegmentWriter::open_on(&options.storage, data_dir, options.segment_bytes_max)?;
         // The writer lock is held from here: no import is running, so any spool is stale.
-        let mut notes = crate::spool::remove_stale(data_dir);
+        let mut notes = if options.storage.is_real() { crate::spool::remove_stale(data_dir) } else { Vec::new() };
         let (admission, derived) = restore_at_open(data_dir, &options, &segment_writer, &mut notes)?;
         let last_seq = admission.last_seq();
         let (sender, receiver) = bounded(options.queue_capacity.max(1));
@@ -404,15 +409,18 @@ fn restore_at_open(
     notes: &mut Vec<String>,
 ) -> Result<(Admission, Derived), StoreError> {
     let files = SnapshotFiles::new(data_dir);
-    let index = Snapshots::check_openable(data_dir);
+    // A log on simulated storage keeps no derived files: they would go to the real disk.
+    let index = if options.storage.is_real() { Snapshots::check_openable(data_dir) } else { Err(String::new()) };
     let every = match &index {
         Ok(()) => options.snapshot_every.unwrap_or_else(|| files.snapshot_every()).max(1),
         Err(error) => {
-            notes.push(format!("the snapshot index cannot be opened ({error}); appending without it"));
+            if options.storage.is_real() {
+                notes.push(format!("the snapshot index cannot be opened ({error}); appending without it"));
+            }
             u64::MAX
         }
     };
-    let (restored, repairs) = restore_read_only(data_dir, index.is_ok().then_some(&files), every)?;
+    let (restored, repairs) = restore_read_only(&options.storage, data_dir, index.is_ok().then_some(&files), every)?;
     notes.extend(restored.notes);
     let admission = Admission::new(restored.state, restored.last_at);
     let last_seq = admission.last_seq();
@@ -432,7 +440,7 @@ fn restore_at_open(
         resume: segment_writer.resume_point(),
     });
     let first_block = FirstBlock {
-        record_every: options.snapshot_every,
+        record_every: options.snapshot_every.filter(|_| options.storage.is_real()),
         index: index.is_ok(),
         unusable: repairs.unusable,
         at_open: at_open.and_then(|meta| Some((meta, encode(meta, admission.state()).ok()?))),

@@ -9,6 +9,7 @@ mod bad_inputs;
 mod check;
 mod cli_docs;
 mod crash;
+mod head;
 mod log_commands;
 mod replay;
 mod robustness;

@@ -147,3 +147,52 @@ fn the_repairs_an_open_finds_wait_for_the_first_block() {
     let coverage = Snapshots::coverage_read_only(bare.path());
     assert_eq!(coverage, Coverage { count: 1, first_seq: Some(22), last_seq: Some(22), every: 4 });
 }
+
+/// 419 bytes that are not a sled database, from a seeded generator (the issue's
+/// `head -c 419 /dev/urandom`, reproducibly).
+fn garbage(len: usize) -> Vec<u8> {
+    let mut rng = crate::support::Rng::new(419);
+    (0..len).map(|_| rng.next_u64() as u8).collect()
+}
+
+/// A damaged, truncated or foreign index is moved to `quarantine/` and made anew on the
+/// next open, with a note, every time; the restore after that starts from a snapshot
+/// again, silently.
+#[test]
+fn a_damaged_index_is_moved_aside_and_rebuilt_every_time() {
+    type Damage = fn(&Path);
+    let damages: [(&str, Damage); 3] = [
+        ("its db overwritten with garbage", |index| fs::write(index.join("db"), garbage(419)).unwrap()),
+        ("its db cut to 10 bytes", |index| {
+            let bytes = fs::read(index.join("db")).unwrap();
+            fs::write(index.join("db"), &bytes[..10]).unwrap();
+        }),
+        ("a plain file in its place", |index| {
+            fs::remove_dir_all(index).unwrap();
+            fs::write(index, b"a foreign file").unwrap();
+        }),
+    ];
+    for (round, (what, damage)) in damages.iter().enumerate() {
+        // A path this process has not opened an index at: a later process, in effect.
+        let dir = fixture();
+        let index = dir.path().join(exops_log::snapshots::INDEX_DIR);
+        assert!(index.join("db").exists(), "{what}: the writer made the index");
+        damage(&index);
+        let snapshots = Snapshots::open(dir.path()).unwrap_or_else(|error| panic!("{what}: {error}"));
+        let note = snapshots.healing_note().unwrap_or_else(|| panic!("{what}: no note")).to_owned();
+        let aside = dir.path().join("quarantine").join("index.sled.1");
+        assert!(note.contains(&aside.display().to_string()) && note.contains("rebuilt"), "{what}: {note}");
+        assert!(aside.exists(), "{what}: the damaged index is kept aside");
+        let at = crate::support::at(10);
+        let first = restore(dir.path(), Some(&snapshots), Target::At(at)).unwrap();
+        assert_eq!(first.notes.first(), Some(&note), "{what}: the restore says so");
+        assert_eq!(first.from_snapshot, None, "{what}: the empty new index knows no snapshot yet");
+        // The same handle again (as the next process would open the rebuilt index).
+        let again = Snapshots::open(dir.path()).unwrap();
+        assert_eq!(again.healing_note(), None, "{what}: healed once, not again");
+        let second = restore(dir.path(), Some(&again), Target::At(at)).unwrap();
+        assert_eq!(second.notes, Vec::<String>::new(), "{what}: silent");
+        assert_eq!(second.from_snapshot, Some(8), "{what}: from the rebuilt index (round {round})");
+        assert_eq!(second.state, first.state, "{what}");
+    }
+}

@@ -34,6 +34,8 @@ fn copy_with_last_cut(built: &BuiltLog, originals: &[Vec<u8>], to: &Path, last_l
         fs::write(&target, bytes).unwrap();
         last = target;
     }
+    // The last block was written, never acknowledged: the head record is from before it.
+    fs::write(crate::support::head_path(to), built.heads.last().unwrap()).unwrap();
     last
 }
 
@@ -98,6 +100,7 @@ fn torn_tail_sweep(segment_bytes_max: u64, block_sizes: &[usize], real_index_eve
         let expected = Recovery {
             truncated: (torn > 0).then(|| (path.clone(), last_block.start, torn, whole_records)),
             removed_segment: None,
+            quarantined: opened.recovery.quarantined.clone(),
         };
         assert_eq!(opened.recovery, expected, "{context}");
         assert_eq!(opened.last_seq, previous_seq, "{context}");
@@ -152,6 +155,7 @@ fn next_segment_header(dir: &Path, segment_bytes_max: u64) -> (BuiltLog, PathBuf
     let position = writer.position();
     drop(writer);
     let header = SegmentHeader {
+        version: exops_log::segment::SEGMENT_FORMAT_VERSION,
         segment_index: built.segments.len() as u64,
         first_seq: position.next_seq,
         first_block: position.next_block,
@@ -195,7 +199,11 @@ fn a_rollover_that_crashed_before_its_header_was_whole_is_removed() {
         let opened = Log::open(&dir, options(SEGMENT_BYTES_MAX), None)
             .unwrap_or_else(|error| panic!("{context}: the open refused: {error}"));
         let whole = len == SEGMENT_HEADER_BYTES;
-        let expected = Recovery { truncated: None, removed_segment: (!whole).then(|| path.clone()) };
+        let expected = Recovery {
+            truncated: None,
+            removed_segment: (!whole).then(|| path.clone()),
+            quarantined: opened.recovery.quarantined.clone(),
+        };
         assert_eq!(opened.recovery, expected, "{context}");
         assert_eq!(opened.last_seq, built.last_seq(), "{context}");
         assert_eq!(path.exists(), whole, "{context}");
@@ -291,6 +299,7 @@ fn a_torn_block_whose_note_looks_like_a_seal_is_still_cut() {
     let sealed_len = fs::metadata(&path).unwrap().len();
     block_snapshot_index(dir.path());
     let opened = Log::open(dir.path(), options(64 << 20), None).unwrap();
+    let head_before = fs::read(crate::support::head_path(dir.path())).unwrap();
     let mut submission = login(1, 100, 100);
     submission.note = Some(format!("pasted from a log dump: {} (end)", seal_frame_as_text()));
     let appended = opened.log.appender().append(submission).unwrap();
@@ -302,6 +311,7 @@ fn a_torn_block_whose_note_looks_like_a_seal_is_still_cut() {
     let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(event_end - 1).unwrap();
     drop(file);
+    fs::write(crate::support::head_path(dir.path()), head_before).unwrap();
 
     let opened = Log::open(dir.path(), options(64 << 20), None)
         .unwrap_or_else(|error| panic!("a torn tail is refused as damage: {error}"));

@@ -7,4 +7,7 @@ mod concurrency;
 mod corruption;
 mod derived;
 mod durability;
+mod faults;
+mod formats;
+mod head;
 mod support;

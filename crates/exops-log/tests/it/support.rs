@@ -73,6 +73,9 @@ pub struct BuiltLog {
     pub blocks: Vec<Block>,
     /// Every event, in sequence order.
     pub envelopes: Vec<Envelope>,
+    /// The head record's bytes (`log/HEAD`) before each block was written: restoring
+    /// `heads[i]` makes block `i` and later ones written but never acknowledged.
+    pub heads: Vec<Vec<u8>>,
 }
 
 impl BuiltLog {
@@ -95,6 +98,7 @@ pub fn build_log(data_dir: &Path, segment_bytes_max: u64, block_sizes: &[usize])
     assert_eq!(recovery, Default::default());
     let mut envelopes: Vec<Envelope> = Vec::new();
     let mut blocks = Vec::new();
+    let mut heads = Vec::new();
     let mut ids = [0_u64; 4];
     for &size in block_sizes {
         assert!(size > 0, "a block holds at least one event");
@@ -122,6 +126,7 @@ pub fn build_log(data_dir: &Path, segment_bytes_max: u64, block_sizes: &[usize])
             bodies.push((envelope.at.unix_micros(), body));
             envelopes.push(envelope);
         }
+        heads.push(fs::read(head_path(data_dir)).unwrap());
         let before = writer.position();
         let (before_path, before_len) = {
             let path = writer.segment_path().to_owned();
@@ -137,7 +142,7 @@ pub fn build_log(data_dir: &Path, segment_bytes_max: u64, block_sizes: &[usize])
         blocks.push(Block { segment, start, end, first_seq, last_seq: first_seq + size as u64 - 1 });
     }
     drop(writer);
-    BuiltLog { segments: segment_paths(data_dir), blocks, envelopes }
+    BuiltLog { segments: segment_paths(data_dir), blocks, envelopes, heads }
 }
 
 /// The segment files of a data directory, in order.
@@ -174,6 +179,12 @@ pub fn copy_log(from: &Path, to: &Path) {
     for path in segment_paths(from) {
         fs::copy(&path, target.join(path.file_name().unwrap())).unwrap();
     }
+    fs::copy(head_path(from), head_path(to)).unwrap();
+}
+
+/// The head record of the log in `data_dir`.
+pub fn head_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(SEGMENTS_DIR).join(exops_log::head::HEAD_FILE)
 }
 
 /// Puts a plain file where the snapshot index (a sled directory) would go, so that

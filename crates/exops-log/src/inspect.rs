@@ -49,6 +49,7 @@ pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
 pub fn walk_on(storage: &Storage, data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
     let dir = segments_dir(data_dir);
     // Read before the segments are listed: whatever it says was durable before.
+    crate::store::require_log(storage, data_dir)?;
     let head = read_head(storage, &dir)?;
     let segments = list_segments_on(storage, data_dir)?;
     let mut summary = LogSummary { segments: segments.len() as u64, head_record: head, ..LogSummary::default() };

@@ -134,6 +134,7 @@ impl LogReader {
 
     /// [`LogReader::open`] of a log on `storage`.
     pub fn open_on(storage: &Storage, data_dir: &Path, from_seq: u64) -> Result<LogReader, StoreError> {
+        crate::store::require_log(storage, data_dir)?;
         // Read before the segments are listed: whatever it says was durable before.
         let head = read_head(storage, &segments_dir(data_dir))?;
         let segments = list_segments_on(storage, data_dir)?;
@@ -165,6 +166,7 @@ impl LogReader {
 
     /// [`LogReader::open_at`] of a log on `storage`.
     pub fn open_at_on(storage: &Storage, data_dir: &Path, resume: &ResumePoint) -> Result<LogReader, StoreError> {
+        crate::store::require_log(storage, data_dir)?;
         let head = read_head(storage, &segments_dir(data_dir))?;
         let segments = list_segments_on(storage, data_dir)?;
         let Some(index) = segments.iter().position(|(first, _)| *first == resume.segment_first_seq) else {

@@ -157,8 +157,20 @@ pub fn init(data_dir: &Path) -> Result<bool, StoreError> {
     init_on(&Storage::real(), data_dir)
 }
 
+/// Refuses a path that holds no log before anything inside it is read, so that a file or
+/// a plain directory is named as such rather than as an I/O error on a path below it.
+pub(crate) fn require_log(storage: &Storage, data_dir: &Path) -> Result<(), StoreError> {
+    if storage.is_dir(&segments_dir(data_dir)) {
+        return Ok(());
+    }
+    Err(StoreError::NotALog { path: data_dir.to_owned(), is_file: data_dir.is_file() })
+}
+
 /// [`init`] on `storage`.
 pub fn init_on(storage: &Storage, data_dir: &Path) -> Result<bool, StoreError> {
+    if data_dir.is_file() {
+        return Err(StoreError::NotALog { path: data_dir.to_owned(), is_file: true });
+    }
     let dir = segments_dir(data_dir);
     if storage.is_dir(&dir) {
         let segments = list_segments_on(storage, data_dir)?;

@@ -17,25 +17,25 @@ fn imported() -> (tempfile::TempDir, std::path::PathBuf) {
 fn head_prints_what_verify_expect_head_checks() {
     let (_dir, data) = imported();
     let head = exops(&["log", "head", "--data-dir", arg(&data), "--format", "json"]).expect_code(0).json();
-    assert_eq!(head["seq"].as_u64(), Some(755));
-    assert_eq!(head["recorded"]["seq"].as_u64(), Some(755));
+    assert_eq!(head["seq"].as_u64(), Some(764));
+    assert_eq!(head["recorded"]["seq"].as_u64(), Some(764));
     let hash = head["hash"].as_str().unwrap().to_owned();
     assert_eq!(head["recorded"]["hash"].as_str(), Some(hash.as_str()));
     let expect = head["expect_head"].as_str().unwrap().to_owned();
-    assert_eq!(expect, format!("755:{hash}"));
+    assert_eq!(expect, format!("764:{hash}"));
     let text = exops(&["log", "head", "--data-dir", arg(&data)]).expect_code(0).stdout.clone();
     assert!(text.contains(&format!("expect      {expect}")), "{text}");
 
     exops(&["log", "verify", "--data-dir", arg(&data), "--expect-head", &expect]).expect_code(0);
     exops(&["log", "verify", "--data-dir", arg(&data), "--expect-head", &hash]).expect_code(0);
-    let other = format!("755:{}", "0".repeat(64));
+    let other = format!("764:{}", "0".repeat(64));
     let run = exops(&["log", "verify", "--data-dir", arg(&data), "--expect-head", &other]);
     run.expect_code(1);
-    assert!(run.stderr.contains("the chain hash after seq 755 is"), "{}", run.stderr);
+    assert!(run.stderr.contains("the chain hash after seq 764 is"), "{}", run.stderr);
     let run = exops(&["log", "verify", "--data-dir", arg(&data), "--expect-head", &format!("900:{hash}")]);
     run.expect_code(1);
-    assert!(run.stderr.contains("the log ends at seq 755, before the expected head at seq 900"), "{}", run.stderr);
-    let run = exops(&["log", "verify", "--data-dir", arg(&data), "--expect-head", "755:xyz"]);
+    assert!(run.stderr.contains("the log ends at seq 764, before the expected head at seq 900"), "{}", run.stderr);
+    let run = exops(&["log", "verify", "--data-dir", arg(&data), "--expect-head", "764:xyz"]);
     run.expect_code(2);
     assert!(run.stderr.contains("expected 64 hexadecimal digits"), "{}", run.stderr);
 }
@@ -45,7 +45,7 @@ fn a_segment_cut_below_its_head_makes_verify_replay_and_append_exit_1_naming_seg
     let (_dir, data) = imported();
     let segment = data.join("log/00000000000000000001.seg");
     let len = fs::metadata(&segment).unwrap().len();
-    // The 755 events are one block: cut inside it, 100 bytes short of its seal's end.
+    // The 764 events are one block: cut inside it, 100 bytes short of its seal's end.
     fs::write(&segment, &fs::read(&segment).unwrap()[..(len - 100) as usize]).unwrap();
     let named = format!("{} at byte offset", segment.display());
     for args in [
@@ -112,10 +112,11 @@ fn a_torn_tail_is_cut_by_append_into_quarantine_and_stats_lists_it() {
     let run = crate::exops_with_stdin(&["log", "append", "--data-dir", arg(&data)], Vec::new());
     run.expect_code(0);
     assert!(run.stderr.contains("cut a torn tail of 20 bytes") && run.stderr.contains("quarantine"), "{}", run.stderr);
-    let kept = fs::read(data.join("quarantine/00000000000000000001.seg.at-61142.bytes")).unwrap();
+    let cut_at = bytes.len() - 20;
+    let kept = fs::read(data.join(format!("quarantine/00000000000000000001.seg.at-{cut_at}.bytes"))).unwrap();
     assert_eq!(kept, bytes[bytes.len() - 20..]);
     let stats = exops(&["log", "stats", "--data-dir", arg(&data), "--format", "json"]).expect_code(0).json();
     let notes = stats["quarantined"].as_array().unwrap();
     assert_eq!(notes.len(), 1, "{stats}");
-    assert!(notes[0].as_str().unwrap().ends_with("00000000000000000001.seg.at-61142.note"), "{stats}");
+    assert!(notes[0].as_str().unwrap().ends_with(&format!("00000000000000000001.seg.at-{cut_at}.note")), "{stats}");
 }

@@ -7,6 +7,7 @@ pub mod frame;
 pub mod inspect;
 pub mod pipeline;
 pub mod reader;
+pub mod replica;
 pub mod restore;
 pub mod segment;
 pub mod snapshots;

@@ -7,4 +7,5 @@ mod concurrency;
 mod corruption;
 mod derived;
 mod durability;
+mod replica;
 mod support;

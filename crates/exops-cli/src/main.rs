@@ -5,6 +5,7 @@
 mod cli;
 mod failure;
 mod log_commands;
+mod nats_commands;
 mod output;
 mod replay_commands;
 mod sim_commands;
@@ -60,6 +61,9 @@ fn run(command: Command) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut Cli::command(), "exops", &mut script);
             output::emit(&String::from_utf8_lossy(&script))
         }
+        Command::Serve { nats, venue, data_dir, replicas, format } => {
+            nats_commands::serve(&nats, &venue, &data_dir, replicas, format == ReportFormat::Json)
+        }
         Command::Log(command) => match command {
             LogCommand::Init { data_dir, format } => log_commands::init(&data_dir, format == ReportFormat::Json),
             LogCommand::Import { file, data_dir, snapshot_every, format } => {
@@ -73,6 +77,12 @@ fn run(command: Command) -> Result<(), Failure> {
             }
             LogCommand::Verify { data_dir, format } => log_commands::verify(&data_dir, format == ReportFormat::Json),
             LogCommand::Stats { data_dir, format } => log_commands::stats(&data_dir, format == ReportFormat::Json),
+            LogCommand::Push { nats, venue, data_dir, replicas, format } => {
+                nats_commands::push(&nats, &venue, &data_dir, replicas, format == ReportFormat::Json)
+            }
+            LogCommand::Follow { nats, venue, data_dir, until_head, format } => {
+                nats_commands::follow(&nats, &venue, &data_dir, until_head, format == ReportFormat::Json)
+            }
         },
     }
 }

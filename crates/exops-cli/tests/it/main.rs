@@ -10,6 +10,7 @@ mod check;
 mod cli_docs;
 mod crash;
 mod log_commands;
+mod nats;
 mod replay;
 mod robustness;
 mod simulate;

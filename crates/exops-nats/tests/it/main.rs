@@ -2,4 +2,6 @@
 //! Without a nats-server these tests say so and pass, except under `CI=true`, where
 //! a missing server fails them.
 
+#![allow(clippy::unwrap_used)]
+
 mod replicate;

@@ -47,7 +47,7 @@ fn segments(data_dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 fn blocks(data_dir: &Path) -> u64 {
     let mut reader = LogReader::open(data_dir, 1).unwrap();
-    std::iter::from_fn(|| reader.next_raw_block()).map(|block| block.unwrap()).count() as u64
+    std::iter::from_fn(|| reader.next_raw_block()).inspect(|block| assert!(block.is_ok(), "{block:?}")).count() as u64
 }
 
 #[test]

@@ -1,0 +1,197 @@
+//! `exops log push`, `exops log follow` and `exops serve` against a real 3-node JetStream
+//! cluster on loopback (exops_nats::cluster; under `CI=true` a missing server fails).
+
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
+
+use exops_nats::cluster;
+
+use crate::{EXOPS, arg, exops, fixture, temp_dir};
+
+/// Every segment file of a data directory: its name and bytes.
+fn segments(data_dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = fs::read_dir(data_dir.join("log"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "seg"))
+        .map(|path| (path.file_name().unwrap().to_string_lossy().into_owned(), fs::read(&path).unwrap()))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} has no segment", data_dir.display());
+    files
+}
+
+fn replay_json(data_dir: &Path) -> serde_json::Value {
+    exops(&["replay", arg(data_dir), "--format", "json"]).expect_code(0).json()
+}
+
+/// A replay's JSON without its notes (which say how a data directory was read).
+fn without_notes(mut replay: serde_json::Value) -> serde_json::Value {
+    replay.as_object_mut().unwrap().remove("notes");
+    replay
+}
+
+fn follow_until_head(url: &str, venue: &str, data_dir: &Path) -> crate::Run {
+    exops(&["log", "follow", "--nats", url, "--venue", venue, "--data-dir", arg(data_dir), "--until-head"])
+}
+
+#[test]
+fn a_pushed_fixture_followed_into_two_replicas_gives_identical_segments_and_replays() {
+    let Some(cluster) = cluster::for_test(3) else { return };
+    let url = cluster.url();
+    let dir = temp_dir();
+    let writer = dir.path().join("writer");
+    exops(&["log", "import", &fixture(), "--data-dir", arg(&writer)]).expect_code(0);
+    let push =
+        exops(&["log", "push", "--nats", &url, "--venue", "bitpoint", "--data-dir", arg(&writer), "--format", "json"]);
+    let pushed = push.expect_code(0).json();
+    assert_eq!(pushed["created"], true);
+    assert!(pushed["published"].as_u64().unwrap() > 0);
+    assert_eq!(pushed["published"], pushed["local_blocks"]);
+    // Pushed again: every block checked, none published.
+    let again =
+        exops(&["log", "push", "--nats", &url, "--venue", "bitpoint", "--data-dir", arg(&writer), "--format", "json"]);
+    let again = again.expect_code(0).json();
+    assert_eq!(
+        (again["published"].as_u64(), again["already_there"].clone()),
+        (Some(0), pushed["local_blocks"].clone())
+    );
+    let expected_replay = replay_json(&writer);
+    for name in ["replica-a", "replica-b"] {
+        let replica = dir.path().join(name);
+        let run = follow_until_head(&url, "bitpoint", &replica);
+        run.expect_code(0);
+        assert!(run.stdout.starts_with("replicated block 0 through seq "), "{}", run.stdout);
+        assert_eq!(segments(&replica), segments(&writer), "{name}'s segments differ from the writer's");
+        assert_eq!(replay_json(&replica), expected_replay, "{name}'s replay differs");
+    }
+    // A replica that already has a different history is refused, not cut: a log of the
+    // fixture's first lines only, written as one block, forks at block 0.
+    let other = dir.path().join("other");
+    let first_lines: String =
+        fs::read_to_string(fixture()).unwrap().lines().take(3).map(|line| format!("{line}\n")).collect();
+    fs::write(dir.path().join("first.jsonl"), first_lines).unwrap();
+    exops(&["log", "import", arg(&dir.path().join("first.jsonl")), "--data-dir", arg(&other)]).expect_code(0);
+    let before = segments(&other);
+    let run = exops(&[
+        "log",
+        "follow",
+        "--nats",
+        &url,
+        "--venue",
+        "bitpoint",
+        "--data-dir",
+        arg(&other),
+        "--until-head",
+        "--format",
+        "json",
+    ]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("\"code\":\"diverged\"") && run.stderr.contains("fork at block 0"), "{}", run.stderr);
+    assert_eq!(segments(&other), before);
+}
+
+/// A running `exops serve`: its standard input, and its outputs read line by line.
+struct Serve {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    stderr: BufReader<ChildStderr>,
+}
+
+impl Serve {
+    fn start(url: &str, venue: &str, data_dir: &Path) -> Serve {
+        let mut child = Command::new(EXOPS)
+            .args(["serve", "--nats", url, "--venue", venue, "--data-dir", arg(data_dir)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut serve = Serve { child, stdout, stderr };
+        let line = serve.stderr_line();
+        assert!(line.starts_with("exops: serving EXOPS_"), "{line}");
+        serve
+    }
+
+    fn stderr_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stderr.read_line(&mut line).unwrap();
+        line
+    }
+
+    fn send(&mut self, lines: &[&str]) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        for line in lines {
+            writeln!(stdin, "{line}").unwrap();
+        }
+        stdin.flush().unwrap();
+    }
+
+    /// Reads acknowledgements until one reaches `seq`.
+    fn wait_acknowledged(&mut self, seq: u64) {
+        loop {
+            let mut line = String::new();
+            assert!(self.stdout.read_line(&mut line).unwrap() > 0, "serve ended before seq {seq} was acknowledged");
+            let through: u64 = line.trim().strip_prefix("acknowledged through seq ").unwrap().parse().unwrap();
+            if through >= seq {
+                return;
+            }
+        }
+    }
+
+    /// Closes standard input and waits: exit code, and the rest of standard error.
+    fn finish(mut self) -> (Option<i32>, String) {
+        drop(self.child.stdin.take());
+        let status = self.child.wait().unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stderr, &mut rest).unwrap();
+        crate::assert_no_panic(&["serve"], status, &rest);
+        (status.code(), rest)
+    }
+}
+
+#[test]
+fn serve_takes_the_fixture_and_a_second_serve_fences_the_first() {
+    let Some(cluster) = cluster::for_test(3) else { return };
+    let url = cluster.url();
+    let dir = temp_dir();
+    let text = fs::read_to_string(fixture()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(300);
+    let (old_dir, new_dir) = (dir.path().join("old-writer"), dir.path().join("new-writer"));
+
+    let mut old = Serve::start(&url, "bp", &old_dir);
+    old.send(first);
+    old.wait_acknowledged(300);
+    // The second writer claims the stream and catches up from it.
+    let mut new = Serve::start(&url, "bp", &new_dir);
+    // The old writer's next append is written locally and refused by the stream.
+    old.send(&second[..1]);
+    let (code, stderr) = old.finish();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("error: fenced: the stream EXOPS_bp now takes blocks only on exops.bp.log."), "{stderr}");
+    // The new writer takes the rest; nothing of the old one's after the claim is in the stream.
+    new.send(second);
+    new.wait_acknowledged(lines.len() as u64);
+    let (code, stderr) = new.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    let expected = exops(&["replay", &fixture(), "--format", "json"]).expect_code(0).json();
+    for name in ["replica-a", "replica-b"] {
+        let replica = dir.path().join(name);
+        follow_until_head(&url, "bp", &replica).expect_code(0);
+        assert_eq!(segments(&replica), segments(&new_dir), "{name}'s segments differ from the writer's");
+        let replayed = replay_json(&replica);
+        assert_eq!(replayed, replay_json(&new_dir));
+        assert_eq!(without_notes(replayed), without_notes(expected.clone()), "{name} replays to the fixture's state");
+    }
+    // The fenced writer's data directory holds a block the stream refused: it forks there.
+    let run = follow_until_head(&url, "bp", &old_dir);
+    run.expect_code(1);
+    assert!(run.stderr.contains("fork at block"), "{}", run.stderr);
+}

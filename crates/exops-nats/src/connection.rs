@@ -8,11 +8,13 @@ use bytes::Bytes;
 
 use crate::error::NatsError;
 
-/// How long one JetStream request or publish acknowledgement is waited for.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one JetStream request or publish acknowledgement is waited for. Short: a
+/// request lost with a killed leader is retried (safely: the message id makes a retry a
+/// duplicate) rather than waited for, and a new leader is elected in a second or two.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// Attempts at publishing one block before its outcome is declared unknown. A leader
-/// election takes a few seconds; 40 attempts span well over a minute.
-const PUBLISH_ATTEMPTS: u32 = 40;
+/// election takes a few seconds; 60 attempts span well over a minute.
+const PUBLISH_ATTEMPTS: u32 = 60;
 /// Pause between two attempts.
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 /// Room left in a message for its headers (the id and the expected sequence).

@@ -195,3 +195,61 @@ fn serve_takes_the_fixture_and_a_second_serve_fences_the_first() {
     run.expect_code(1);
     assert!(run.stderr.contains("fork at block"), "{}", run.stderr);
 }
+
+/// kill -9 of the stream's leader, again and again, while `exops serve` appends: no
+/// acknowledged event is lost, the chain stays whole (every follower verifies it), and the
+/// restarted nodes catch up. Each kill stalls the stream for about 10 s (the cluster's
+/// election timeout), so `EXOPS_NATS_KILLS` sets how many: 20 by default under `CI=true`,
+/// 3 otherwise.
+#[test]
+fn killing_the_stream_leader_during_appends_loses_no_acknowledged_event() {
+    let Some(mut cluster) = cluster::for_test(3) else { return };
+    let default_kills = if std::env::var("CI").as_deref() == Ok("true") { 20 } else { 3 };
+    let kills: usize =
+        std::env::var("EXOPS_NATS_KILLS").ok().and_then(|text| text.parse().ok()).unwrap_or(default_kills);
+    let url = cluster.url();
+    let dir = temp_dir();
+    let generated = dir.path().join("generated");
+    let per_kill = 200;
+    let events = (kills + 1) * per_kill;
+    exops(&["gen", "--events", &events.to_string(), "--seed", "7", "--data-dir", arg(&generated)]).expect_code(0);
+    let export = exops(&["log", "export", "--data-dir", arg(&generated)]).expect_code(0).stdout.clone();
+    let lines: Vec<&str> = export.lines().collect();
+    assert_eq!(lines.len(), events);
+    let writer = dir.path().join("writer");
+    let mut serve = Serve::start(&url, "kills", &writer);
+    let watcher = exops_nats::Connection::connect(&url, "kills").unwrap();
+    let mut acknowledged = 0;
+    for (round, chunk) in lines.chunks(per_kill).enumerate() {
+        serve.send(chunk);
+        if round < kills {
+            // The leader dies while the chunk is being appended and published.
+            let leader = (0..50)
+                .find_map(|_| {
+                    let leader = watcher.stream_leader().ok().flatten();
+                    if leader.is_none() {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    leader
+                })
+                .expect("the stream has a leader");
+            let node = cluster.node_named(&leader).unwrap();
+            cluster.kill(node).unwrap();
+            cluster.restart(node).unwrap();
+        }
+        acknowledged += chunk.len() as u64;
+        serve.wait_acknowledged(acknowledged);
+    }
+    let (code, stderr) = serve.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    // Every acknowledged event is in the stream, in order, once: a follower that checks
+    // every block and the chain ends byte-identical to the writer, and its events are the
+    // input's, line for line.
+    for name in ["replica-a", "replica-b"] {
+        let replica = dir.path().join(name);
+        follow_until_head(&url, "kills", &replica).expect_code(0);
+        assert_eq!(segments(&replica), segments(&writer), "{name}'s segments differ from the writer's");
+        let replayed = exops(&["log", "export", "--data-dir", arg(&replica)]).expect_code(0).stdout.clone();
+        assert!(replayed == export, "{name}'s events differ from the input");
+    }
+}

@@ -156,6 +156,7 @@ impl From<exops_nats::NatsError> for Failure {
             NatsError::Fenced { .. } => Code::Fenced,
             NatsError::Fork { .. } | NatsError::StreamBehind { .. } => Code::Diverged,
             NatsError::BadBlock { .. } | NatsError::Sequence { .. } => Code::Damaged,
+            NatsError::Decode { .. } => Code::InvalidLog,
             NatsError::Append { source: AppendBytesError::Block(_), .. } => Code::Damaged,
             NatsError::Append { source: AppendBytesError::Store(_), .. } | NatsError::Store(_) => Code::Io,
         };

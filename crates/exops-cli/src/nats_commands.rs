@@ -77,7 +77,8 @@ pub fn follow(url: &str, venue: &str, data_dir: &Path, until_head: bool, json: b
     exops_nats::validate_venue(venue)?;
     let connection = Connection::connect(url, venue)?;
     let mut failed_output = None;
-    let mut on_block = |seal: &exops_log::segment::Seal| {
+    let mut on_block = |block: &exops_log::replica::CheckedBlock| {
+        let seal = &block.seal;
         let line = if json {
             to_json(&BlockJson { replicated_block: seal.block_index, through_seq: seal.last_seq }).unwrap_or_default()
         } else {
@@ -87,6 +88,7 @@ pub fn follow(url: &str, venue: &str, data_dir: &Path, until_head: bool, json: b
         if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
             failed_output.get_or_insert(error);
         }
+        Ok(())
     };
     let report = exops_nats::follow(&connection, data_dir, until_head, &mut on_block)?;
     if let Some(error) = failed_output {
@@ -135,7 +137,7 @@ pub fn serve(url: &str, venue: &str, data_dir: &Path, replicas: usize, json: boo
     let subject = exops_nats::writer_subject(venue, &session);
     let fenced = connection.claim(&session, replicas)?;
     // Only now, with no other writer able to publish, is the stream's head final.
-    let caught_up = match exops_nats::follow(&connection, data_dir, true, &mut |_| {}) {
+    let caught_up = match exops_nats::follow(&connection, data_dir, true, &mut |_| Ok(())) {
         Ok(report) => report.blocks,
         Err(NatsError::StreamBehind { .. }) => {
             exops_nats::push(&connection, data_dir, replicas, &session)?.local_blocks

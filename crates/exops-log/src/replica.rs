@@ -38,6 +38,18 @@ pub struct CheckedBlock {
     pub last_at_micros: i64,
 }
 
+impl CheckedBlock {
+    /// Decodes the block's events onto `out`; the error names the event that did not
+    /// decode.
+    pub fn decode_into(&self, out: &mut Vec<exops_core::Envelope>) -> Result<(), crate::codec::CodecError> {
+        for (seq, (schema_version, at_micros, body)) in (self.seal.first_seq..).zip(&self.records) {
+            let at = exops_core::Timestamp::from_unix_micros(*at_micros);
+            out.push(crate::codec::decode_body(*schema_version, seq, at, body)?);
+        }
+        Ok(())
+    }
+}
+
 /// The hexadecimal form of a chain hash.
 pub fn hash_hex(hash: &Hash) -> String {
     hash.iter().map(|byte| format!("{byte:02x}")).collect()
@@ -144,8 +156,8 @@ pub fn check_block(position: &ChainPosition, bytes: &[u8]) -> Result<CheckedBloc
 }
 
 /// Checks `bytes` against the log's end and appends them (fsynced before this returns):
-/// the bytes in the segment are exactly `bytes`. Returns the seal appended.
-pub fn append_block_bytes(writer: &mut SegmentWriter, bytes: &[u8]) -> Result<Seal, AppendBytesError> {
+/// the bytes in the segment are exactly `bytes`. Returns the block appended.
+pub fn append_block_bytes(writer: &mut SegmentWriter, bytes: &[u8]) -> Result<CheckedBlock, AppendBytesError> {
     let position = writer.position();
     let checked = check_block(&position, bytes)?;
     let records = checked.records.iter().map(|(version, at, body)| (*version, *at, body.as_slice()));
@@ -153,7 +165,7 @@ pub fn append_block_bytes(writer: &mut SegmentWriter, bytes: &[u8]) -> Result<Se
     // Paired with the check above: the writer framed the same block.
     assert_eq!(after.prev_hash, checked.seal.hash, "a checked block must frame to the same hash");
     assert_eq!(after.next_block, checked.seal.block_index + 1, "a checked block must be the next block");
-    Ok(checked.seal)
+    Ok(checked)
 }
 
 /// Why [`append_block_bytes`] did not append.

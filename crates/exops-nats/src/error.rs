@@ -60,6 +60,14 @@ pub enum NatsError {
          its outcome is unknown until the stream's head is read again"
     )]
     Unacknowledged { block: u64, attempts: u32, message: String },
+    /// A block that checked (checksums, chain) holds an event that does not decode: the
+    /// writer that made it is broken. The replica keeps it, as the stream does.
+    #[error("block {block}: {source}")]
+    Decode {
+        block: u64,
+        #[source]
+        source: exops_log::codec::CodecError,
+    },
     /// The local log could not be read or written.
     #[error(transparent)]
     Store(#[from] exops_log::StoreError),

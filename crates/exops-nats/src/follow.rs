@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use exops_log::replica::CheckedBlock;
 use exops_log::replica::{AppendBytesError, append_block_bytes};
-use exops_log::segment::Seal;
 use exops_log::store::{SEGMENT_BYTES_DEFAULT, SegmentWriter};
 use futures_util::StreamExt;
 
@@ -29,12 +29,20 @@ pub struct FollowReport {
 
 /// Follows the venue's stream into `data_dir` (created when missing). With `until_head`,
 /// returns once the replica holds every block the stream held when it started; otherwise
-/// runs until an error. `on_block` is called after each block is durable in the replica.
+/// runs until an error. `on_block` is called after each block is durable in the replica;
+/// an error it returns stops the follower.
+///
+/// ```no_run
+/// let connection = exops_nats::Connection::connect("nats://127.0.0.1:4222", "bitpoint")?;
+/// let report = exops_nats::follow(&connection, std::path::Path::new("./replica"), true, &mut |_| Ok(()))?;
+/// println!("{} blocks appended, head hash {:?}", report.appended, report.head_hash);
+/// # Ok::<(), exops_nats::NatsError>(())
+/// ```
 pub fn follow(
     connection: &Connection,
     data_dir: &Path,
     until_head: bool,
-    on_block: &mut dyn FnMut(&Seal),
+    on_block: &mut dyn FnMut(&CheckedBlock) -> Result<(), NatsError>,
 ) -> Result<FollowReport, NatsError> {
     exops_log::init(data_dir)?;
     let (mut writer, _recovery) = SegmentWriter::open(data_dir, SEGMENT_BYTES_DEFAULT)?;
@@ -78,7 +86,7 @@ fn consume(
     data_dir: &Path,
     until: Option<u64>,
     report: &mut FollowReport,
-    on_block: &mut dyn FnMut(&Seal),
+    on_block: &mut dyn FnMut(&CheckedBlock) -> Result<(), NatsError>,
 ) -> Result<(), NatsError> {
     let name = connection.stream_name();
     let api = |what: &str, error: &dyn std::fmt::Display| NatsError::Api {
@@ -105,14 +113,14 @@ fn consume(
             if stream_seq != block + 1 {
                 return Err(NatsError::Sequence { stream_seq, expected: block + 1, block });
             }
-            let seal = append_block_bytes(writer, &message.payload).map_err(|error| match error {
+            let block = append_block_bytes(writer, &message.payload).map_err(|error| match error {
                 AppendBytesError::Block(source) => NatsError::BadBlock { stream_seq, source },
                 store @ AppendBytesError::Store(_) => {
                     NatsError::Append { data_dir: data_dir.to_owned(), source: store }
                 }
             })?;
             report.appended += 1;
-            on_block(&seal);
+            on_block(&block)?;
             if until.is_some_and(|until| stream_seq >= until) {
                 break;
             }

@@ -14,9 +14,11 @@ pub mod cluster;
 mod connection;
 mod error;
 mod follow;
+mod follower;
 mod push;
 
 pub use connection::{Connection, StreamHead, message_id, new_session, stream_name, validate_venue, writer_subject};
 pub use error::NatsError;
 pub use follow::{FollowReport, follow};
+pub use follower::Follower;
 pub use push::{PushReport, push};

@@ -27,6 +27,13 @@ pub struct PushReport {
 /// (`replicas` copies, a new writer session) when there is none. A block the stream has
 /// must equal the local one byte for byte, or the push stops at it as a fork. Idempotent:
 /// a second push publishes nothing.
+///
+/// ```no_run
+/// let connection = exops_nats::Connection::connect("nats://127.0.0.1:4222", "bitpoint")?;
+/// let report = exops_nats::push(&connection, std::path::Path::new("./bitpoint"), 3, &exops_nats::new_session())?;
+/// println!("{} published, {} already there", report.published, report.already_there);
+/// # Ok::<(), exops_nats::NatsError>(())
+/// ```
 pub fn push(connection: &Connection, data_dir: &Path, replicas: usize, session: &str) -> Result<PushReport, NatsError> {
     let mut created = false;
     let head = match connection.head()? {

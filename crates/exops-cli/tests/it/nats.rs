@@ -171,8 +171,12 @@ fn serve_takes_the_fixture_and_a_second_serve_fences_the_first() {
     old.wait_acknowledged(300);
     // The second writer claims the stream and catches up from it.
     let mut new = Serve::start(&url, "bp", &new_dir);
-    // The old writer's next append is written locally and refused by the stream.
-    old.send(&second[..1]);
+    // The old writer's next append is written locally and refused by the stream. It
+    // differs from what the new writer will take at that seq (its note), so that the old
+    // writer's directory is a fork whatever blocks the new writer's group commits make.
+    let stale = second[0].replace("\"note\":\"historical", "\"note\":\"from the fenced writer; historical");
+    assert_ne!(stale, second[0]);
+    old.send(&[stale.as_str()]);
     let (code, stderr) = old.finish();
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("error: fenced: the stream EXOPS_bp now takes blocks only on exops.bp.log."), "{stderr}");
@@ -252,4 +256,41 @@ fn killing_the_stream_leader_during_appends_loses_no_acknowledged_event() {
         let replayed = exops(&["log", "export", "--data-dir", arg(&replica)]).expect_code(0).stdout.clone();
         assert!(replayed == export, "{name}'s events differ from the input");
     }
+}
+
+/// A live follower killed (kill -9) mid-stream resumes from its own head when started
+/// again: no gap, no block twice, the writer's segments byte for byte.
+#[test]
+fn a_follower_killed_and_restarted_resumes_without_a_gap() {
+    let Some(cluster) = cluster::for_test(3) else { return };
+    let url = cluster.url();
+    let dir = temp_dir();
+    let writer = dir.path().join("writer");
+    exops(&["gen", "--events", "60000", "--seed", "3", "--data-dir", arg(&writer)]).expect_code(0);
+    exops(&["log", "push", "--nats", &url, "--venue", "gen", "--data-dir", arg(&writer)]).expect_code(0);
+    let replica = dir.path().join("replica");
+    let mut child = Command::new(EXOPS)
+        .args(["log", "follow", "--nats", &url, "--venue", "gen", "--data-dir", arg(&replica)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("replicated block 2 ") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the follower ended early");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run = follow_until_head(&url, "gen", &replica);
+    run.expect_code(0);
+    // It went on from its own head: any block it appended now is past block 2 (the kill
+    // may also have come after the last block).
+    if let Some(line) = run.stdout.lines().next() {
+        let first: u64 =
+            line.strip_prefix("replicated block ").and_then(|rest| rest.split(' ').next()).unwrap().parse().unwrap();
+        assert!(first > 2, "{}", run.stdout);
+    }
+    assert_eq!(segments(&replica), segments(&writer));
 }

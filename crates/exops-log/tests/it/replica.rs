@@ -33,8 +33,13 @@ fn blocks_copied_as_bytes_make_byte_identical_segments() {
     exops_log::init(&copy).unwrap();
     let (mut writer, _) = SegmentWriter::open(&copy, 600).unwrap();
     for (index, bytes) in block_bytes(&original).iter().enumerate() {
-        let seal = append_block_bytes(&mut writer, bytes).unwrap();
-        assert_eq!(seal.block_index, index as u64);
+        let block = append_block_bytes(&mut writer, bytes).unwrap();
+        assert_eq!(block.seal.block_index, index as u64);
+        // The block's events decode back to what was written.
+        let mut decoded = Vec::new();
+        block.decode_into(&mut decoded).unwrap();
+        let range = (block.seal.first_seq - 1) as usize..block.seal.last_seq as usize;
+        assert_eq!(decoded, built.envelopes[range]);
     }
     drop(writer);
     let (left, right) = (segment_paths(&original), segment_paths(&copy));

@@ -4,8 +4,9 @@
 use std::fs;
 use std::path::Path;
 
+use exops_log::restore::{Target, restore};
 use exops_log::{Log, LogOptions, LogReader, Submission};
-use exops_nats::{Connection, NatsError, cluster};
+use exops_nats::{Connection, Follower, NatsError, cluster};
 
 /// Writes the BITPoint fixture into `data_dir` in blocks of at most `batch_max` events.
 fn bitpoint_log(data_dir: &Path, batch_max: usize) {
@@ -70,14 +71,32 @@ fn a_pushed_log_followed_into_two_replicas_is_byte_identical_and_a_tampered_mess
     for name in ["replica-a", "replica-b"] {
         let replica = dir.path().join(name);
         let mut seen = Vec::new();
-        let report = exops_nats::follow(&connection, &replica, true, &mut |seal| seen.push(seal.block_index)).unwrap();
+        let report = exops_nats::follow(&connection, &replica, true, &mut |block| {
+            seen.push(block.seal.block_index);
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(report.appended, block_count);
         assert_eq!(seen, (0..block_count).collect::<Vec<_>>());
         assert_eq!(segments(&replica), segments(&writer), "{name} differs from the writer");
         // Following again from its own head appends nothing.
-        let report = exops_nats::follow(&connection, &replica, true, &mut |_| {}).unwrap();
+        let report = exops_nats::follow(&connection, &replica, true, &mut |_| Ok(())).unwrap();
         assert_eq!(report.appended, 0);
     }
+
+    // A gateway's in-process follower: the live state after every block, equal to the
+    // writer's at the end, and again when the replica is reopened.
+    let gateway = dir.path().join("gateway");
+    let mut follower = Follower::open(&gateway).unwrap();
+    assert_eq!(follower.last_seq(), 0);
+    let mut seqs = Vec::new();
+    follower.follow(&connection, true, &mut |state, block| seqs.push((state.view().seq, block.seal.last_seq))).unwrap();
+    assert_eq!(seqs.len() as u64, block_count);
+    assert!(seqs.iter().all(|(state_seq, block_seq)| state_seq == block_seq), "{seqs:?}");
+    let expected = restore(&writer, None, Target::End).unwrap().state.view();
+    assert_eq!(follower.state().view(), expected);
+    assert_eq!(follower.last_seq(), expected.seq);
+    assert_eq!(Follower::open(&gateway).unwrap().state().view(), expected);
 
     // A foreign client publishes a tampered copy of the last block as the next message
     // (on the writer's subject, with the right expected sequence): every follower refuses
@@ -88,7 +107,7 @@ fn a_pushed_log_followed_into_two_replicas_is_byte_identical_and_a_tampered_mess
     connection.publish_block(&pushed.subject, block_count, &[7; 32], &tampered).unwrap();
     let replica = dir.path().join("replica-a");
     let before = segments(&replica);
-    let error = exops_nats::follow(&connection, &replica, true, &mut |_| {}).unwrap_err();
+    let error = exops_nats::follow(&connection, &replica, true, &mut |_| Ok(())).unwrap_err();
     assert!(matches!(&error, NatsError::BadBlock { stream_seq, .. } if *stream_seq == block_count + 1), "{error}");
     assert!(error.to_string().contains(&format!("block {block_count}")), "{error}");
     assert_eq!(segments(&replica), before, "a refused block leaves the replica as it was");
@@ -100,14 +119,14 @@ fn a_pushed_log_followed_into_two_replicas_is_byte_identical_and_a_tampered_mess
     let behind = dir.path().join("more-blocks");
     bitpoint_log(&behind, 16);
     let before = segments(&behind);
-    let error = exops_nats::follow(&connection, &behind, true, &mut |_| {}).unwrap_err();
+    let error = exops_nats::follow(&connection, &behind, true, &mut |_| Ok(())).unwrap_err();
     assert!(matches!(error, NatsError::StreamBehind { stream_blocks: s, .. } if s == stream_blocks), "{error}");
     assert_eq!(segments(&behind), before);
     let forked = dir.path().join("fewer-blocks");
     bitpoint_log(&forked, 128);
     let forked_blocks = blocks(&forked);
     assert!(forked_blocks < stream_blocks);
-    let error = exops_nats::follow(&connection, &forked, true, &mut |_| {}).unwrap_err();
+    let error = exops_nats::follow(&connection, &forked, true, &mut |_| Ok(())).unwrap_err();
     assert!(matches!(error, NatsError::Fork { block, .. } if block == forked_blocks - 1), "{error}");
     // And a push of that log stops at its first block, which differs from the stream's.
     let error = exops_nats::push(&connection, &forked, 3, "s1").unwrap_err();

@@ -434,6 +434,25 @@ the replica (`damaged`, `diverged`); 2 usage; 3 the cluster cannot be reached (`
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
+    /// Take the venue's NATS stream from its writer: move the stream's one subject to a new
+    /// session, and print whom that fenced.
+    #[command(after_help = "Example:
+  exops log claim --nats nats://127.0.0.1:4222 --venue bitpoint
+
+Fences the running writer (`exops serve`): its next publish is refused and it stops with
+`fenced`. Nothing writes on the new session until an `exops serve` claims the stream for
+itself. The stream must exist.
+
+Exit codes: 0 claimed; 2 usage; 3 the cluster cannot be reached or has no such stream (`nats`).")]
+    Claim {
+        #[arg(long, value_name = "URL", help = NATS_HELP)]
+        nats: String,
+        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
+        venue: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Events, segments, bytes, first and last timestamps, snapshots. Only reads.
     #[command(after_help = "Example:
   exops log stats --data-dir ./bitpoint --format json
@@ -495,7 +514,8 @@ impl Command {
                 | LogCommand::Verify { format, .. }
                 | LogCommand::Stats { format, .. }
                 | LogCommand::Push { format, .. }
-                | LogCommand::Follow { format, .. } => *format == ReportFormat::Json,
+                | LogCommand::Follow { format, .. }
+                | LogCommand::Claim { format, .. } => *format == ReportFormat::Json,
                 LogCommand::Export { format, .. } => *format == ExportFormat::Json,
             },
         }

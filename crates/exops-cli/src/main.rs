@@ -80,6 +80,9 @@ fn run(command: Command) -> Result<(), Failure> {
             LogCommand::Push { nats, venue, data_dir, replicas, format } => {
                 nats_commands::push(&nats, &venue, &data_dir, replicas, format == ReportFormat::Json)
             }
+            LogCommand::Claim { nats, venue, format } => {
+                nats_commands::claim(&nats, &venue, format == ReportFormat::Json)
+            }
             LogCommand::Follow { nats, venue, data_dir, until_head, format } => {
                 nats_commands::follow(&nats, &venue, &data_dir, until_head, format == ReportFormat::Json)
             }

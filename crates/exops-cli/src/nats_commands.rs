@@ -115,6 +115,34 @@ pub fn follow(url: &str, venue: &str, data_dir: &Path, until_head: bool, json: b
 }
 
 #[derive(Serialize)]
+struct ClaimJson<'a> {
+    stream: String,
+    session: &'a str,
+    subject: String,
+    fenced: &'a [String],
+}
+
+/// Moves an existing stream's subject to a new session, fencing its writer.
+pub fn claim(url: &str, venue: &str, json: bool) -> Result<(), Failure> {
+    exops_nats::validate_venue(venue)?;
+    let connection = Connection::connect(url, venue)?;
+    // A claim that created a stream would fence nobody and make a stream nobody writes.
+    connection.existing_head()?;
+    let session = exops_nats::new_session();
+    let fenced = connection.claim(&session, 3)?;
+    let subject = exops_nats::writer_subject(venue, &session);
+    if json {
+        let body = ClaimJson { stream: connection.stream_name(), session: &session, subject, fenced: &fenced };
+        return emit(&format!("{}\n", to_json(&body)?));
+    }
+    emit(&format!(
+        "claimed {} for session {session} ({subject}); fenced: {}\n",
+        connection.stream_name(),
+        fenced.join(", ")
+    ))
+}
+
+#[derive(Serialize)]
 struct AcknowledgedJson {
     acknowledged_through_seq: u64,
 }

@@ -179,6 +179,7 @@ fn serve_takes_the_fixture_and_a_second_serve_fences_the_first() {
     old.send(&[stale.as_str()]);
     let (code, stderr) = old.finish();
     assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("not acknowledged"), "{stderr}");
     assert!(stderr.contains("error: fenced: the stream EXOPS_bp now takes blocks only on exops.bp.log."), "{stderr}");
     // The new writer takes the rest; nothing of the old one's after the claim is in the stream.
     new.send(second);
@@ -293,4 +294,34 @@ fn a_follower_killed_and_restarted_resumes_without_a_gap() {
         assert!(first > 2, "{}", run.stdout);
     }
     assert_eq!(segments(&replica), segments(&writer));
+}
+
+/// `exops log claim` fences the running writer and names it.
+#[test]
+fn log_claim_fences_the_running_writer_and_names_it() {
+    let Some(cluster) = cluster::for_test(3) else { return };
+    let url = cluster.url();
+    let dir = temp_dir();
+    let text = fs::read_to_string(fixture()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // No stream yet: nothing to claim.
+    let run = exops(&["log", "claim", "--nats", &url, "--venue", "cl", "--format", "json"]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("\"code\":\"nats\"") && run.stderr.contains("does not exist"), "{}", run.stderr);
+    let mut serve = Serve::start(&url, "cl", &dir.path().join("writer"));
+    serve.send(&lines[..10]);
+    serve.wait_acknowledged(10);
+    let claimed = exops(&["log", "claim", "--nats", &url, "--venue", "cl", "--format", "json"]).expect_code(0).json();
+    let fenced = claimed["fenced"].as_array().unwrap();
+    assert_eq!(fenced.len(), 1);
+    assert!(fenced[0].as_str().unwrap().starts_with("exops.cl.log.s"), "{claimed}");
+    assert_ne!(fenced[0], claimed["subject"]);
+    serve.send(&lines[10..11]);
+    let (code, stderr) = serve.finish();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains(&format!("now takes blocks only on {}", claimed["subject"].as_str().unwrap())), "{stderr}");
+    // The stream holds the ten acknowledged events only.
+    let replica = dir.path().join("replica");
+    follow_until_head(&url, "cl", &replica).expect_code(0);
+    assert_eq!(replay_json(&replica)["seq"], 10);
 }

@@ -30,6 +30,8 @@ pub const EXIT_CODES: &str = "Exit codes:
   3  the operation failed for a reason outside the input (an I/O error, another writer)";
 
 const DATA_DIR_HELP: &str = "The data directory holding the durable log";
+const NATS_HELP: &str = "The NATS servers: one URL, or several comma-separated (nats://host:port)";
+const VENUE_HELP: &str = "The venue whose stream this is (EXOPS_<VENUE>): letters, digits, `-` and `_`";
 
 /// The commit this binary was built from, when the build could ask git.
 const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("EXOPS_COMMIT"), ")");
@@ -117,6 +119,37 @@ the log is empty or only a tail, or the data directory is damaged; 2 usage.")]
     /// Work with the durable log in a data directory.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Be the venue's one writer: claim its NATS JetStream stream (fencing the writer before),
+    /// take JSON Lines on standard input, and acknowledge each event once its block is
+    /// fsynced here and stored by the stream's quorum.
+    #[command(after_help = "Example:
+  producer | exops serve --nats nats://10.0.0.1:4222,nats://10.0.0.2:4222 --venue bitpoint --data-dir ./writer
+
+On start, the stream is created when absent (file storage, --replicas copies, no deletes or
+purges) or its subject moved to this writer's session, which fences the writer before: its
+later publishes are all refused. The data directory is first brought up to the stream's head
+(it must hold a prefix of the stream; blocks only it has are pushed). `acknowledged through
+seq N` (with --format json, {\"acknowledged_through_seq\":N}) is printed once every event up
+to N is durable here and in the stream. Fenced, the writer stops with exit 3 and code
+`fenced`; the events after its last acknowledgement were never acknowledged.
+
+Exit codes: 0 standard input ended, everything acknowledged; 1 a line is invalid, or the data
+directory and the stream differ (`diverged`); 2 usage; 3 fenced, or the cluster or the log
+cannot be written (`fenced`, `nats`, `io`).")]
+    Serve {
+        #[arg(long, value_name = "URL", help = NATS_HELP)]
+        nats: String,
+        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
+        venue: String,
+        #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
+        /// Copies of the stream kept by the cluster, when this writer creates it.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        replicas: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Run a recovery plan against an incident scenario and report its impact.
     #[command(after_help = "Examples:
   exops simulate fixtures/bitpoint-2019/scenario.toml --plan fixtures/bitpoint-2019/plan.toml
@@ -437,6 +470,79 @@ Exit codes: 0 printed; 1 the log is damaged (or shorter than its head record); 2
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
+    /// Publish the blocks of a data directory that the venue's NATS stream lacks, after
+    /// checking those it has, block by block.
+    #[command(after_help = "Example:
+  exops log push --nats nats://127.0.0.1:4222 --venue bitpoint --data-dir ./bitpoint
+
+Seeds a stream from an existing log, or repairs one. The stream is created when absent. Every
+block the stream already has must be the local one, byte for byte, or the push stops naming
+the block (`diverged`). Idempotent: pushed again, nothing is published. Blocks go on the
+current writer session's subject, each at its own stream position (block b is message b+1).
+
+Exit codes: 0 pushed (or nothing to push); 1 the data directory is damaged, or it and the
+stream differ; 2 usage; 3 the cluster cannot be reached or refused the publish.")]
+    Push {
+        #[arg(long, value_name = "URL", help = NATS_HELP)]
+        nats: String,
+        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
+        venue: String,
+        #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
+        /// Copies of the stream kept by the cluster, when the push creates it.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        replicas: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+    /// Keep a replica of the venue's NATS stream in a data directory, checking every block
+    /// (checksums, sequence, hash chain) before appending it verbatim.
+    #[command(after_help = "Examples:
+  exops log follow --nats nats://127.0.0.1:4222 --venue bitpoint --data-dir ./replica --until-head
+  exops log follow --nats nats://127.0.0.1:4222 --venue bitpoint --data-dir ./replica
+
+Starts from the replica's own head (a new directory starts at block 0). Stream message b+1
+must be block b. The replica is never cut to match the stream: a stream holding fewer blocks,
+a block that differs (a fork) or a message that fails a check stops the follower with the
+block named, and nothing of it written. Each block appended prints `replicated block B
+through seq N` (with --format json, a JSON line).
+
+Exit codes: 0 at the stream's head (--until-head); 1 a refused block, a fork or a stream behind
+the replica (`damaged`, `diverged`); 2 usage; 3 the cluster cannot be reached (`nats`).")]
+    Follow {
+        #[arg(long, value_name = "URL", help = NATS_HELP)]
+        nats: String,
+        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
+        venue: String,
+        #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
+        data_dir: PathBuf,
+        /// Stop once the replica holds every block the stream held at the start.
+        #[arg(long)]
+        until_head: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+    /// Take the venue's NATS stream from its writer: move the stream's one subject to a new
+    /// session, and print whom that fenced.
+    #[command(after_help = "Example:
+  exops log claim --nats nats://127.0.0.1:4222 --venue bitpoint
+
+Fences the running writer (`exops serve`): its next publish is refused and it stops with
+`fenced`. Nothing writes on the new session until an `exops serve` claims the stream for
+itself. The stream must exist.
+
+Exit codes: 0 claimed; 2 usage; 3 the cluster cannot be reached or has no such stream (`nats`).")]
+    Claim {
+        #[arg(long, value_name = "URL", help = NATS_HELP)]
+        nats: String,
+        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
+        venue: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Events, segments, bytes, first and last timestamps, snapshots. Only reads.
     #[command(after_help = "Example:
   exops log stats --data-dir ./bitpoint --format json
@@ -488,7 +594,8 @@ impl Command {
             | Command::Simulate { format, .. }
             | Command::Compare { format, .. }
             | Command::Lint { format, .. }
-            | Command::Gen { format, .. } => *format == ReportFormat::Json,
+            | Command::Gen { format, .. }
+            | Command::Serve { format, .. } => *format == ReportFormat::Json,
             Command::Completions { .. } => false,
             Command::Log(command) => match command {
                 LogCommand::Init { format, .. }
@@ -496,7 +603,10 @@ impl Command {
                 | LogCommand::Append { format, .. }
                 | LogCommand::Verify { format, .. }
                 | LogCommand::Head { format, .. }
-                | LogCommand::Stats { format, .. } => *format == ReportFormat::Json,
+                | LogCommand::Stats { format, .. }
+                | LogCommand::Push { format, .. }
+                | LogCommand::Follow { format, .. }
+                | LogCommand::Claim { format, .. } => *format == ReportFormat::Json,
                 LogCommand::Export { format, .. } => *format == ExportFormat::Json,
             },
         }

@@ -40,6 +40,13 @@ pub enum Code {
     Io,
     /// The log writer stopped after an error; nothing more is acknowledged.
     WriterFailed,
+    /// The data directory and the venue's NATS stream hold different histories (a fork),
+    /// or the stream holds fewer blocks than the data directory.
+    Diverged,
+    /// Another writer claimed the venue's stream: this one's publishes are refused.
+    Fenced,
+    /// The NATS cluster cannot be reached, refused a request, or left a publish unanswered.
+    Nats,
 }
 
 impl Code {
@@ -56,8 +63,9 @@ impl Code {
             | Code::InvalidPlan
             | Code::Findings
             | Code::Violations
-            | Code::Refused => 1,
-            Code::Busy | Code::Io | Code::WriterFailed => 3,
+            | Code::Refused
+            | Code::Diverged => 1,
+            Code::Busy | Code::Io | Code::WriterFailed | Code::Fenced | Code::Nats => 3,
         }
     }
 }
@@ -125,6 +133,32 @@ impl From<exops_log::AppendError> for Failure {
         let code = match &error {
             exops_log::AppendError::Poisoned(_) | exops_log::AppendError::Closed => Code::WriterFailed,
             exops_log::AppendError::Encoding(_) => Code::InvalidLog,
+        };
+        Failure::new(code, error)
+    }
+}
+
+impl From<exops_nats::NatsError> for Failure {
+    fn from(error: exops_nats::NatsError) -> Failure {
+        use exops_log::replica::AppendBytesError;
+        use exops_nats::NatsError;
+        let error = match error {
+            NatsError::Store(store) => return Failure::from(store),
+            other => other,
+        };
+        let code = match &error {
+            NatsError::BadVenue { .. } => Code::Usage,
+            NatsError::Connect { .. }
+            | NatsError::Api { .. }
+            | NatsError::NoStream { .. }
+            | NatsError::TooLarge { .. }
+            | NatsError::Unacknowledged { .. } => Code::Nats,
+            NatsError::Fenced { .. } => Code::Fenced,
+            NatsError::Fork { .. } | NatsError::StreamBehind { .. } => Code::Diverged,
+            NatsError::BadBlock { .. } | NatsError::Sequence { .. } => Code::Damaged,
+            NatsError::Decode { .. } => Code::InvalidLog,
+            NatsError::Append { source: AppendBytesError::Block(_), .. } => Code::Damaged,
+            NatsError::Append { source: AppendBytesError::Store(_), .. } | NatsError::Store(_) => Code::Io,
         };
         Failure::new(code, error)
     }

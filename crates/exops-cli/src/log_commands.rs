@@ -102,7 +102,7 @@ pub struct AppendReport {
 
 /// How answers reach the user as they come.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Tell {
+pub(crate) enum Tell {
     /// A line on standard error per notice (text output).
     Stderr,
     /// A JSON line on standard output per notice (`log append --format json`).
@@ -154,7 +154,7 @@ impl AppendReport {
         }
     }
 
-    fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "{} events durable (last seq {}), {} of them rejected by the state and recorded as such, \
              {} duplicates skipped, {} refused\n",
@@ -173,15 +173,17 @@ fn submission(line: Line) -> Submission {
     Submission { at: envelope.at, id: envelope.id, actor: envelope.actor, event: envelope.event, note: envelope.note }
 }
 
-fn open_log(
+pub(crate) fn open_log(
     data_dir: &Path,
     commits: Option<crossbeam_channel::Sender<u64>>,
     snapshot_every: Option<u64>,
+    batch_max: Option<usize>,
 ) -> Result<exops_log::Opened, Failure> {
     if snapshot_every == Some(0) {
         return Err(Failure::usage("--snapshot-every must be at least 1"));
     }
-    let options = LogOptions { snapshot_every, ..LogOptions::default() };
+    let defaults = LogOptions::default();
+    let options = LogOptions { snapshot_every, batch_max: batch_max.unwrap_or(defaults.batch_max), ..defaults };
     let opened = Log::open(data_dir, options, commits)?;
     if let Some(repair) = opened.recovery.describe() {
         eprintln!("exops: recovered on open: {repair}");
@@ -195,7 +197,7 @@ fn open_log(
 /// Appends everything `lines` yields, keeping at most `IN_FLIGHT_MAX` unanswered. With a
 /// `batch` above 1 (a whole file), events go to the writer `batch` at a time, encoded on
 /// this thread and answered together; with 1 (a live stream), each as soon as it is read.
-fn pump(
+pub(crate) fn pump(
     opened: &exops_log::Opened,
     lines: impl Iterator<Item = Result<Line, exops_jsonl::ParseError>>,
     progress: &ProgressBar,
@@ -269,7 +271,7 @@ fn pump(
     }
 }
 
-fn decoder(data_dir: &Path, source: &str, next_seq: u64) -> Result<LineDecoder, Failure> {
+pub(crate) fn decoder(data_dir: &Path, source: &str, next_seq: u64) -> Result<LineDecoder, Failure> {
     Ok(LineDecoder::continuing(source, venue_of(data_dir)?, next_seq))
 }
 
@@ -292,7 +294,7 @@ pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>, json: bo
     }
     // The log is opened (and its writer lock taken) before standard input is spooled, so
     // that opening, which removes spools left by interrupted imports, never meets this one.
-    let opened = open_log(data_dir, None, snapshot_every)?;
+    let opened = open_log(data_dir, None, snapshot_every, None)?;
     let (path, display, _spool) = if file == "-" {
         let mut spool =
             opened.create_spool().map_err(|error| Failure::io(format!("cannot spool standard input: {error}")))?;
@@ -372,7 +374,7 @@ struct SummaryLine<'a> {
 /// `durable through seq N` and flushes, so a caller always knows what survived.
 pub fn append(data_dir: &Path, snapshot_every: Option<u64>, json: bool) -> Result<(), Failure> {
     let (commits, committed) = crossbeam_channel::bounded::<u64>(1024);
-    let opened = open_log(data_dir, Some(commits), snapshot_every)?;
+    let opened = open_log(data_dir, Some(commits), snapshot_every, None)?;
     let next_seq = opened.last_seq + 1;
     let printer = std::thread::spawn(move || {
         for seq in committed {

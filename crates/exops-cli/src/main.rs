@@ -5,6 +5,7 @@
 mod cli;
 mod failure;
 mod log_commands;
+mod nats_commands;
 mod output;
 mod replay_commands;
 mod sim_commands;
@@ -84,6 +85,9 @@ fn run(command: Command) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut Cli::command(), "exops", &mut script);
             output::emit(&String::from_utf8_lossy(&script))
         }
+        Command::Serve { nats, venue, data_dir, replicas, format } => {
+            nats_commands::serve(&nats, &venue, &data_dir, replicas, format == ReportFormat::Json)
+        }
         Command::Log(command) => match command {
             LogCommand::Init { data_dir, format } => log_commands::init(&data_dir, format == ReportFormat::Json),
             LogCommand::Import { file, data_dir, snapshot_every, format } => {
@@ -100,6 +104,15 @@ fn run(command: Command) -> Result<(), Failure> {
             }
             LogCommand::Head { data_dir, format } => log_commands::head(&data_dir, format == ReportFormat::Json),
             LogCommand::Stats { data_dir, format } => log_commands::stats(&data_dir, format == ReportFormat::Json),
+            LogCommand::Push { nats, venue, data_dir, replicas, format } => {
+                nats_commands::push(&nats, &venue, &data_dir, replicas, format == ReportFormat::Json)
+            }
+            LogCommand::Claim { nats, venue, format } => {
+                nats_commands::claim(&nats, &venue, format == ReportFormat::Json)
+            }
+            LogCommand::Follow { nats, venue, data_dir, until_head, format } => {
+                nats_commands::follow(&nats, &venue, &data_dir, until_head, format == ReportFormat::Json)
+            }
         },
     }
 }

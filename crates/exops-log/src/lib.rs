@@ -8,6 +8,7 @@ pub mod head;
 pub mod inspect;
 pub mod pipeline;
 pub mod reader;
+pub mod replica;
 pub mod restore;
 pub mod segment;
 pub mod sim_storage;

@@ -10,7 +10,7 @@ use exops_core::{Envelope, Timestamp};
 use crate::codec::decode_body;
 use crate::frame::{FRAME_HEADER_BYTES, FrameHeader, checked_frames};
 use crate::head::{Head, read_head};
-use crate::segment::{Damage, Hash, ResumePoint, SegmentCursor, Step, Stop, seal_after};
+use crate::segment::{Damage, Hash, ResumePoint, SEAL_BODY_BYTES, SegmentCursor, Step, Stop, seal_after};
 use crate::storage::Storage;
 use crate::store::{StoreError, check_head, list_segments_on, missing_head, segments_dir, stop_error};
 
@@ -53,6 +53,26 @@ impl RawBlock {
             offset += (FRAME_HEADER_BYTES + body.len()) as u64;
         }
         Ok(())
+    }
+
+    /// The block's index in the chain.
+    pub fn block_index(&self) -> u64 {
+        self.resume.position.next_block - 1
+    }
+
+    /// The block exactly as it sits in its segment: its event frames, then its seal frame
+    /// (what replication sends, and `replica::append_block_bytes` appends verbatim). Read
+    /// back from the segment and checked against the frames this reader already checked.
+    pub fn segment_bytes(&self) -> Result<Vec<u8>, StoreError> {
+        use std::os::unix::fs::FileExt;
+        let io = |error| StoreError::Io { path: self.segment.clone(), error };
+        let len = (self.resume.offset - self.offset) as usize;
+        let mut bytes = vec![0; len];
+        std::fs::File::open(&self.segment).and_then(|file| file.read_exact_at(&mut bytes, self.offset)).map_err(io)?;
+        if !bytes.starts_with(&self.frames) || len != self.frames.len() + FRAME_HEADER_BYTES + SEAL_BODY_BYTES {
+            return Err(damaged(self.segment.clone(), self.offset, "the block changed since it was read".to_owned()));
+        }
+        Ok(bytes)
     }
 }
 

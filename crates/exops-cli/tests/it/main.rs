@@ -171,3 +171,25 @@ pub fn big_log(toggles: u64, kept: u64) -> String {
     }
     text
 }
+
+/// Every file under `dir`, with its bytes and modification time, sorted by path; the
+/// writer's lock file (`log/LOCK`, which an open may create and which holds nothing) is
+/// left out. For tests that hold a directory unchanged.
+pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(next) = stack.pop() {
+        for entry in fs::read_dir(&next).expect("read a directory") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !path.ends_with("log/LOCK") {
+                let modified = fs::metadata(&path).and_then(|meta| meta.modified()).expect("an mtime");
+                let bytes = fs::read(&path).expect("read a file");
+                out.push((path, bytes, modified));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -11,11 +11,11 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 /// Few assets and incidents, so that two incidents often compromise the same asset.
-const CRYPTO: &[&str] = &["BTC", "ETH"];
-const INCIDENTS: &[&str] = &["inc-a", "inc-b"];
-const ROLES: &[&str] = &["ciso", "ceo"];
+pub(crate) const CRYPTO: &[&str] = &["BTC", "ETH"];
+pub(crate) const INCIDENTS: &[&str] = &["inc-a", "inc-b"];
+pub(crate) const ROLES: &[&str] = &["ciso", "ceo"];
 /// `both` holds both roles, so that one person approving twice is tried too.
-const PEOPLE: &[&str] = &["ciso-1", "ceo-1", "both", "nobody"];
+pub(crate) const PEOPLE: &[&str] = &["ciso-1", "ceo-1", "both", "nobody"];
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -58,7 +58,8 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn venue() -> VenueSpec {
+/// The venue both controls properties run on: JPY and the crypto assets, the two roles.
+pub(crate) fn venue() -> VenueSpec {
     let asset = |code: &str, class| AssetSpec {
         code: code.to_owned(),
         class,
@@ -79,11 +80,11 @@ fn venue() -> VenueSpec {
     }
 }
 
-fn theft(asset: usize) -> Theft {
+pub(crate) fn theft(asset: usize) -> Theft {
     Theft { asset: CRYPTO[asset].to_owned(), wallet: Wallet::Hot, amount_minor: 1 }
 }
 
-fn staff(name: &str) -> Actor {
+pub(crate) fn staff(name: &str) -> Actor {
     Actor::Staff(name.to_owned())
 }
 

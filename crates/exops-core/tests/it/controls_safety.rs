@@ -8,19 +8,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use exops_core::{
-    Actor, ApprovalGiven, AssetClass, AssetSpec, Cause, Envelope, Event, HoldLifted, HoldModeSet, HoldPlaced,
-    IncidentCategory, IncidentOpened, KeysRotated, Mode, Outcome, RoleGranted, SecurityReviewPassed, Selector, State,
-    Theft, TheftRecorded, Timestamp, VenueCeased, VenueSpec, Wallet,
+    Actor, ApprovalGiven, Cause, Envelope, Event, HoldLifted, HoldModeSet, HoldPlaced, IncidentCategory,
+    IncidentOpened, KeysRotated, Mode, Outcome, RoleGranted, SecurityReviewPassed, Selector, State, TheftRecorded,
+    Timestamp, VenueCeased,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-const CRYPTO: &[&str] = &["BTC", "ETH"];
-const INCIDENTS: &[&str] = &["inc-a", "inc-b"];
-const ROLES: &[&str] = &["ciso", "ceo"];
+use crate::controls::{CRYPTO, INCIDENTS, PEOPLE, ROLES, staff, theft, venue};
+
 /// Who holds which role: `both` holds two, `nobody` none.
 const GRANTS: &[(&str, &str)] = &[("ciso-1", "ciso"), ("ceo-1", "ceo"), ("both", "ciso"), ("both", "ceo")];
-const PEOPLE: &[&str] = &["ciso-1", "ceo-1", "both", "nobody"];
 const HOLDS: &[&str] = &["h0", "h1", "h2"];
 
 #[derive(Clone, Debug)]
@@ -96,33 +94,7 @@ fn focused_op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn staff(name: &str) -> Actor {
-    Actor::Staff(name.to_owned())
-}
-
-fn venue() -> VenueSpec {
-    let asset = |code: &str, class| AssetSpec {
-        code: code.to_owned(),
-        class,
-        decimals: 0,
-        networks: Vec::new(),
-        liabilities_minor: 1_000_000,
-        hot_minor: 1_000_000,
-        cold_minor: 0,
-    };
-    let mut assets = vec![asset("JPY", AssetClass::Fiat)];
-    assets.extend(CRYPTO.iter().map(|code| asset(code, AssetClass::Crypto)));
-    VenueSpec {
-        name: "Safety Exchange".to_owned(),
-        assets,
-        markets: Vec::new(),
-        margin: false,
-        approvals_required: ROLES.iter().map(|role| (*role).to_owned()).collect(),
-    }
-}
-
 fn event_for(op: &Op) -> (Actor, Event) {
-    let theft = |asset: usize| Theft { asset: CRYPTO[asset].to_owned(), wallet: Wallet::Hot, amount_minor: 1 };
     match op {
         Op::Open { incident, compromise, stolen } => (
             staff("ops"),

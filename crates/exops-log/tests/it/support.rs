@@ -219,28 +219,9 @@ pub fn put_byte(path: &Path, offset: u64, byte: u8) {
     file.write_all_at(&[byte], offset).unwrap();
 }
 
-/// SplitMix64: a tiny seeded generator, so that a failing run reproduces exactly.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..bound` (`bound > 0`; the modulo bias is irrelevant here).
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.next_u64() % bound
-    }
-}
+/// The tests' seeded generator is the simulated disk's own (SplitMix64), so that a
+/// failing run reproduces exactly.
+pub use exops_log::sim_storage::SimRng as Rng;
 
 /// One entry under a directory as a reader could tell it changed: its path, a file's
 /// bytes (a directory has none), and its modification time (a directory's moves when an

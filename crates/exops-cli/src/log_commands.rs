@@ -53,7 +53,8 @@ fn venue_of(data_dir: &Path) -> Result<Option<Venue>, Failure> {
 struct Origin {
     line: u64,
     kind: &'static str,
-    actor: String,
+    /// Formatted only when the event is reported: most are not.
+    actor: exops_core::Actor,
     id: u64,
 }
 
@@ -123,7 +124,7 @@ impl AppendReport {
                     line: origin.line,
                     seq,
                     kind: origin.kind,
-                    actor: origin.actor.clone(),
+                    actor: origin.actor.to_string(),
                     reason: rejection.to_string(),
                 }
             }
@@ -132,14 +133,14 @@ impl AppendReport {
                 Notice::Duplicate {
                     line: origin.line,
                     kind: origin.kind,
-                    actor: origin.actor.clone(),
+                    actor: origin.actor.to_string(),
                     id: origin.id,
                     last_id,
                 }
             }
             Appended::Refused { reason } => {
                 self.refused += 1;
-                Notice::Refused { line: origin.line, kind: origin.kind, actor: origin.actor.clone(), reason }
+                Notice::Refused { line: origin.line, kind: origin.kind, actor: origin.actor.to_string(), reason }
             }
         };
         match tell {
@@ -165,7 +166,7 @@ impl AppendReport {
 
 fn origin_of(line: &Line) -> Origin {
     let envelope = &line.envelope;
-    Origin { line: line.line, kind: envelope.event.kind_name(), actor: envelope.actor.to_string(), id: envelope.id }
+    Origin { line: line.line, kind: envelope.event.kind_name(), actor: envelope.actor.clone(), id: envelope.id }
 }
 
 fn submission(line: Line) -> Submission {

@@ -317,7 +317,11 @@ fn open_sled(path: &Path) -> Result<(sled::Db, sled::Tree), String> {
     match db.get(INDEX_MARKER_KEY).map_err(sled_error(path))? {
         Some(marker) if marker.as_ref() == INDEX_MARKER => {}
         None if fresh => {
+            // Durable before anything else is: sled writes back on its own timer, and a
+            // process that exits before it fires would leave an index without its marker,
+            // which the next process would take for a damaged one.
             db.insert(INDEX_MARKER_KEY, INDEX_MARKER).map_err(sled_error(path))?;
+            db.flush().map_err(sled_error(path))?;
         }
         Some(_) | None => {
             return Err(format!(

@@ -196,3 +196,26 @@ fn a_damaged_index_is_moved_aside_and_rebuilt_every_time() {
         assert_eq!(second.state, first.state, "{what}");
     }
 }
+
+/// A new index is one the next process can open without healing it, however soon this one
+/// exits: the files as they are on disk while the handle is still open (sled writes back
+/// on a timer) open elsewhere with no note.
+#[test]
+fn a_new_index_is_durable_as_soon_as_it_is_opened() {
+    for damaged in [false, true] {
+        let dir = fixture();
+        let index = dir.path().join(exops_log::snapshots::INDEX_DIR);
+        if damaged {
+            fs::write(index.join("db"), garbage(419)).unwrap();
+        } else {
+            fs::remove_dir_all(&index).unwrap();
+        }
+        let snapshots = Snapshots::open(dir.path()).unwrap();
+        assert_eq!(snapshots.healing_note().is_some(), damaged);
+        let later = tempfile::tempdir().unwrap();
+        copy_dir(dir.path(), later.path());
+        let reopened = Snapshots::open(later.path()).unwrap();
+        assert_eq!(reopened.healing_note(), None, "damaged before: {damaged}");
+        drop(snapshots);
+    }
+}

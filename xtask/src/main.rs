@@ -206,6 +206,13 @@ fn testkit_dependencies() -> Result<()> {
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     testkit_dependencies()?;
+    // The crates that ship build on exops-log's boundary alone: its `internals` feature is
+    // enabled only by dev-dependencies and the benchmarks, which a workspace-wide build
+    // would unify into every crate.
+    run(
+        "cargo",
+        &["check", "--locked", "-p", "exops-cli", "-p", "exops-nats", "-p", "exops-sim", "-p", "exops-replay"],
+    )?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
     // Thousands of seeds of the fault loop ride along in the one debug test run.
     run_with_env("cargo", &["test", "--workspace", "--all-targets", "--locked"], &[("EXOPS_SIM_SEEDS", CI_SIM_SEEDS)])?;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use exops_jsonl::Reader;
 use exops_log::LogReader;
-use exops_log::segment::ResumePoint;
+use exops_log::ResumePoint;
 use exops_nats::{Connection, NatsError};
 use indicatif::ProgressBar;
 use serde::Serialize;

@@ -41,6 +41,21 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Walks the whole log. With `decode`, every event body is decoded too.
+///
+/// ```
+/// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+/// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let data_dir = dir.path();
+/// # exops_log::init(data_dir).unwrap();
+/// # let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+/// # opened.log.appender().submit_batch(lines.into_iter().map(|line| line.envelope.into()).collect()).unwrap().wait();
+/// # opened.log.close().unwrap();
+/// let summary = exops_log::inspect::walk(data_dir, true).unwrap();
+/// assert_eq!((summary.events, summary.first_seq, summary.last_seq), (764, Some(1), Some(764)));
+/// assert_eq!(summary.head_hash.len(), 64, "a blake3 hash in hex");
+/// assert!(summary.unsealed_tail.is_none() && summary.quarantined.is_empty());
+/// ```
 pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
     walk_on(&Storage::real(), data_dir, decode)
 }

@@ -383,6 +383,17 @@ impl Snapshots {
     /// sled database, not a directory) is moved to `DATA_DIR/quarantine/` and made anew,
     /// every time: [`Snapshots::healing_note`] says so, and the snapshots it indexed are
     /// rebuilt as the log is folded.
+    ///
+    /// ```
+    /// use exops_log::snapshots::{INDEX_DIR, Snapshots};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// exops_log::init(dir.path()).unwrap();
+    /// // Not a sled database: moved aside and made anew, with a note.
+    /// std::fs::write(dir.path().join(INDEX_DIR), b"not an index").unwrap();
+    /// let snapshots = Snapshots::open(dir.path()).unwrap();
+    /// assert!(snapshots.healing_note().unwrap().contains("rebuilt from the log"));
+    /// assert!(dir.path().join("quarantine/index.sled.1").exists());
+    /// ```
     pub fn open(data_dir: &Path) -> Result<Snapshots, String> {
         let path = data_dir.join(INDEX_DIR);
         let key = index_key(data_dir);
@@ -419,6 +430,13 @@ impl Snapshots {
     }
 
     /// What opening repaired, if anything: say it to the user.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// exops_log::init(dir.path()).unwrap();
+    /// let snapshots = exops_log::snapshots::Snapshots::open(dir.path()).unwrap();
+    /// assert_eq!(snapshots.healing_note(), None, "a new index needed no repair");
+    /// ```
     pub fn healing_note(&self) -> Option<&str> {
         self.healed.as_deref()
     }

@@ -106,6 +106,12 @@ impl Recovery {
     }
 }
 
+/// The directory of `data_dir` that holds the segment files.
+///
+/// ```
+/// let dir = std::path::Path::new("/srv/exops/bitpoint");
+/// assert_eq!(exops_log::segments_dir(dir), dir.join("log"));
+/// ```
 pub fn segments_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(SEGMENTS_DIR)
 }
@@ -115,6 +121,17 @@ fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
 }
 
 /// The segment files, in order, with the first sequence number their name gives.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// exops_log::init(dir.path()).unwrap();
+/// let segments = exops_log::list_segments(dir.path()).unwrap();
+/// assert_eq!(segments[0].0, 1, "the first segment starts at seq 1");
+/// assert!(segments[0].1.ends_with("log/00000000000000000001.seg"));
+/// // A directory that holds no log is named as such.
+/// let plain = tempfile::tempdir().unwrap();
+/// assert!(matches!(exops_log::list_segments(plain.path()), Err(exops_log::StoreError::NotALog { .. })));
+/// ```
 pub fn list_segments(data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     list_segments_on(&Storage::real(), data_dir)
 }
@@ -153,6 +170,14 @@ fn sync_dir(storage: &Storage, dir: &Path) -> Result<(), StoreError> {
 
 /// Creates an empty log in `data_dir` (and the directory itself); an existing log is left
 /// as it is.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let data_dir = dir.path().join("venue");
+/// assert!(exops_log::init(&data_dir).unwrap(), "made");
+/// assert!(!exops_log::init(&data_dir).unwrap(), "already a log: left as it is");
+/// assert_eq!(exops_log::list_segments(&data_dir).unwrap().len(), 1);
+/// ```
 pub fn init(data_dir: &Path) -> Result<bool, StoreError> {
     init_on(&Storage::real(), data_dir)
 }

@@ -7,9 +7,7 @@
 use std::path::Path;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
-use exops_log::replica::CheckedBlock;
-use exops_log::replica::{AppendBytesError, append_block_bytes};
-use exops_log::store::{SEGMENT_BYTES_DEFAULT, SegmentWriter};
+use exops_log::replica::{AppendBytesError, CheckedBlock, Replica};
 use futures_util::StreamExt;
 
 use crate::connection::{Connection, seal_hash_hex};
@@ -44,8 +42,7 @@ pub fn follow(
     until_head: bool,
     on_block: &mut dyn FnMut(&CheckedBlock) -> Result<(), NatsError>,
 ) -> Result<FollowReport, NatsError> {
-    exops_log::init(data_dir)?;
-    let (mut writer, _recovery) = SegmentWriter::open(data_dir, SEGMENT_BYTES_DEFAULT)?;
+    let (mut writer, _recovery) = Replica::open(data_dir)?;
     let start = writer.position();
     let head = connection.existing_head()?;
     let local_blocks = start.next_block;
@@ -82,7 +79,7 @@ pub fn follow(
 /// `until` when given.
 fn consume(
     connection: &Connection,
-    writer: &mut SegmentWriter,
+    writer: &mut Replica,
     data_dir: &Path,
     until: Option<u64>,
     report: &mut FollowReport,
@@ -113,7 +110,7 @@ fn consume(
             if stream_seq != block + 1 {
                 return Err(NatsError::Sequence { stream_seq, expected: block + 1, block });
             }
-            let block = append_block_bytes(writer, &message.payload).map_err(|error| match error {
+            let block = writer.append(&message.payload).map_err(|error| match error {
                 AppendBytesError::Block(source) => NatsError::BadBlock { stream_seq, source },
                 store @ AppendBytesError::Store(_) => {
                     NatsError::Append { data_dir: data_dir.to_owned(), source: store }

@@ -268,7 +268,7 @@ impl Iterator for Generator {
 
 /// Writes `events` generated events as a new log in `data_dir`, a block of 4,096 at a
 /// time, each block fsynced. The events are valid by construction, so they go straight
-/// to the segments without the writer thread's bookkeeping; snapshots are built by the
+/// to the segments ([`exops_log::BulkWriter`]) without the writer thread's bookkeeping; snapshots are built by the
 /// first replay. `progress` hears the count after each block.
 pub fn write_log(
     data_dir: &std::path::Path,
@@ -276,25 +276,15 @@ pub fn write_log(
     seed: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<u64, exops_log::StoreError> {
-    use exops_log::codec::{EVENT_SCHEMA_VERSION, encode_body};
-    use exops_log::store::{SEGMENT_BYTES_DEFAULT, SegmentWriter};
-    exops_log::init(data_dir)?;
-    let (mut writer, _) = SegmentWriter::open(data_dir, SEGMENT_BYTES_DEFAULT)?;
+    let mut writer = exops_log::BulkWriter::open(data_dir)?;
     let mut generator = Generator::new(seed);
-    let mut bodies: Vec<(i64, Vec<u8>)> = Vec::with_capacity(4096);
+    let mut block: Vec<Envelope> = Vec::with_capacity(4096);
     let mut written = 0_u64;
     while written < events {
-        bodies.clear();
-        for envelope in generator.by_ref().take((events - written).min(4096) as usize) {
-            let mut body = Vec::with_capacity(64);
-            encode_body(&envelope, &mut body).map_err(|error| exops_log::StoreError::Io {
-                path: data_dir.to_owned(),
-                error: std::io::Error::other(error.to_string()),
-            })?;
-            bodies.push((envelope.at.unix_micros(), body));
-        }
-        writer.append_block(bodies.iter().map(|(at, body)| (EVENT_SCHEMA_VERSION, *at, body.as_slice())))?;
-        written += bodies.len() as u64;
+        block.clear();
+        block.extend(generator.by_ref().take((events - written).min(4096) as usize));
+        writer.append_block(&block)?;
+        written += block.len() as u64;
         progress(written);
     }
     Ok(written)

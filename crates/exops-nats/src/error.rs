@@ -4,6 +4,13 @@ use std::path::PathBuf;
 
 /// Why a push, a follow or a writer stopped.
 #[derive(Debug, thiserror::Error)]
+///
+/// Each says what to do next:
+///
+/// ```
+/// let error = exops_nats::NatsError::NoStream { stream: "EXOPS_bitpoint".into() };
+/// assert!(error.to_string().contains("push a log first (`exops log push`)"));
+/// ```
 pub enum NatsError {
     /// A venue name that cannot be part of a stream name and a subject.
     #[error("venue `{venue}`: {reason}; a venue is 1 to 64 ASCII letters, digits, `-` or `_`")]

@@ -45,6 +45,22 @@ fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
 }
 
+/// The workspace's target directory as cargo resolves it (`CARGO_TARGET_DIR`, a
+/// `build.target-dir` setting, or `target/` under the root).
+pub(crate) fn target_dir() -> Result<PathBuf> {
+    let output = Command::new("cargo")
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(project_root())
+        .output()
+        .context("cannot run `cargo metadata`")?;
+    if !output.status.success() {
+        bail!("`cargo metadata` failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).context("`cargo metadata` printed no JSON")?;
+    let dir = metadata["target_directory"].as_str().context("`cargo metadata` names no target_directory")?;
+    Ok(PathBuf::from(dir))
+}
+
 pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
     run_with_env(program, args, &[])
 }

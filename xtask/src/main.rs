@@ -56,7 +56,8 @@ pub(crate) fn target_dir() -> Result<PathBuf> {
     if !output.status.success() {
         bail!("`cargo metadata` failed: {}", String::from_utf8_lossy(&output.stderr));
     }
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).context("`cargo metadata` printed no JSON")?;
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("`cargo metadata` printed no JSON")?;
     let dir = metadata["target_directory"].as_str().context("`cargo metadata` names no target_directory")?;
     Ok(PathBuf::from(dir))
 }

@@ -768,7 +768,7 @@ pub fn generate(data_dir: &Path, events: u64, seed: u64, json: bool) -> Result<(
         )));
     }
     let progress = progress_bar(Some(events), "generating");
-    let written = exops_sim::generate::write_log(data_dir, events, seed, &mut |written| progress.set_position(written));
+    let written = exops_gen::write_log(data_dir, events, seed, &mut |written| progress.set_position(written));
     progress.finish_and_clear();
     let written = written?;
     if json {

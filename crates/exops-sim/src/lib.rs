@@ -4,7 +4,6 @@
 //! metrics. The same seed gives the same bytes.
 
 pub mod engine;
-pub mod generate;
 pub mod lint;
 pub mod metrics;
 pub mod plan;

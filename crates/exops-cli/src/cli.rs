@@ -30,8 +30,20 @@ pub const EXIT_CODES: &str = "Exit codes:
   3  the operation failed for a reason outside the input (an I/O error, another writer)";
 
 const DATA_DIR_HELP: &str = "The data directory holding the durable log";
-const NATS_HELP: &str = "The NATS servers: one URL, or several comma-separated (nats://host:port)";
-const VENUE_HELP: &str = "The venue whose stream this is (EXOPS_<VENUE>): letters, digits, `-` and `_`";
+
+/// Where the venue's stream is: the flags, or the `[nats]` table of the data directory's
+/// `exops.toml` (the flags win).
+#[derive(clap::Args, Debug)]
+pub struct NatsTarget {
+    /// The NATS servers: one URL, or several comma-separated (nats://host:port); default:
+    /// `url` under `[nats]` in DIR/exops.toml.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// The venue whose stream this is (EXOPS_<VENUE>): letters, digits, `-` and `_`;
+    /// default: `venue` under `[nats]` in DIR/exops.toml.
+    #[arg(long, value_name = "VENUE")]
+    pub venue: Option<String>,
+}
 
 /// The commit this binary was built from, when the build could ask git.
 const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("EXOPS_COMMIT"), ")");
@@ -137,10 +149,8 @@ Exit codes: 0 standard input ended, everything acknowledged; 1 a line is invalid
 directory and the stream differ (`diverged`); 2 usage; 3 fenced, or the cluster or the log
 cannot be written (`fenced`, `nats`, `io`).")]
     Serve {
-        #[arg(long, value_name = "URL", help = NATS_HELP)]
-        nats: String,
-        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
-        venue: String,
+        #[command(flatten)]
+        target: NatsTarget,
         #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
         data_dir: PathBuf,
         /// Copies of the stream kept by the cluster, when this writer creates it.
@@ -483,10 +493,8 @@ current writer session's subject, each at its own stream position (block b is me
 Exit codes: 0 pushed (or nothing to push); 1 the data directory is damaged, or it and the
 stream differ; 2 usage; 3 the cluster cannot be reached or refused the publish.")]
     Push {
-        #[arg(long, value_name = "URL", help = NATS_HELP)]
-        nats: String,
-        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
-        venue: String,
+        #[command(flatten)]
+        target: NatsTarget,
         #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
         data_dir: PathBuf,
         /// Copies of the stream kept by the cluster, when the push creates it.
@@ -511,10 +519,8 @@ through seq N` (with --format json, a JSON line).
 Exit codes: 0 at the stream's head (--until-head); 1 a refused block, a fork or a stream behind
 the replica (`damaged`, `diverged`); 2 usage; 3 the cluster cannot be reached (`nats`).")]
     Follow {
-        #[arg(long, value_name = "URL", help = NATS_HELP)]
-        nats: String,
-        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
-        venue: String,
+        #[command(flatten)]
+        target: NatsTarget,
         #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
         data_dir: PathBuf,
         /// Stop once the replica holds every block the stream held at the start.
@@ -535,10 +541,12 @@ itself. The stream must exist.
 
 Exit codes: 0 claimed; 2 usage; 3 the cluster cannot be reached or has no such stream (`nats`).")]
     Claim {
-        #[arg(long, value_name = "URL", help = NATS_HELP)]
-        nats: String,
-        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
-        venue: String,
+        #[command(flatten)]
+        target: NatsTarget,
+        /// A data directory whose exops.toml names the cluster and venue (`[nats]`), when
+        /// the flags do not.
+        #[arg(long, value_name = "DIR", default_value = ".exops")]
+        data_dir: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,

@@ -11,6 +11,7 @@ use exops_nats::{Connection, NatsError};
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use crate::cli::NatsTarget;
 use crate::failure::{Code, Failure};
 use crate::log_commands::{Tell, decoder, open_log, pump};
 use crate::output::{emit, note, to_json};
@@ -18,6 +19,25 @@ use crate::output::{emit, note, to_json};
 /// Events per block in `exops serve`: a block is one NATS message, and must stay under
 /// the server's `max_payload` (1 MiB by default).
 const SERVE_BATCH_MAX: usize = 1024;
+
+/// The cluster URL and the venue: the flags, else the `[nats]` table of
+/// `DATA_DIR/exops.toml`; a venue that cannot name a stream is refused here.
+fn resolve(target: &NatsTarget, data_dir: &Path) -> Result<(String, String), Failure> {
+    let from_file = if target.nats.is_some() && target.venue.is_some() {
+        None
+    } else {
+        exops_log::settings::Settings::load(data_dir).map_err(Failure::usage)?.nats
+    };
+    let from_file = from_file.unwrap_or_default();
+    let file = data_dir.join(exops_log::settings::SETTINGS_FILE);
+    let missing = |flag: &str, key: &str| {
+        Failure::usage(format!("--{flag} is needed: give it, or set `{key}` under `[nats]` in {}", file.display()))
+    };
+    let url = target.nats.clone().or(from_file.url).ok_or_else(|| missing("nats", "url"))?;
+    let venue = target.venue.clone().or(from_file.venue).ok_or_else(|| missing("venue", "venue"))?;
+    exops_nats::validate_venue(&venue)?;
+    Ok((url, venue))
+}
 
 #[derive(Serialize)]
 struct PushJson<'a> {
@@ -30,8 +50,9 @@ struct PushJson<'a> {
     published: u64,
 }
 
-pub fn push(url: &str, venue: &str, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
-    exops_nats::validate_venue(venue)?;
+pub fn push(target: &NatsTarget, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
+    let (url, venue) = resolve(target, data_dir)?;
+    let (url, venue) = (url.as_str(), venue.as_str());
     // The log must be there before anything goes to the cluster.
     exops_log::list_segments(data_dir)?;
     let connection = Connection::connect(url, venue)?;
@@ -73,8 +94,9 @@ struct FollowJson<'a> {
     head_hash: Option<String>,
 }
 
-pub fn follow(url: &str, venue: &str, data_dir: &Path, until_head: bool, json: bool) -> Result<(), Failure> {
-    exops_nats::validate_venue(venue)?;
+pub fn follow(target: &NatsTarget, data_dir: &Path, until_head: bool, json: bool) -> Result<(), Failure> {
+    let (url, venue) = resolve(target, data_dir)?;
+    let (url, venue) = (url.as_str(), venue.as_str());
     let connection = Connection::connect(url, venue)?;
     let mut failed_output = None;
     let mut on_block = |block: &exops_log::replica::CheckedBlock| {
@@ -123,8 +145,9 @@ struct ClaimJson<'a> {
 }
 
 /// Moves an existing stream's subject to a new session, fencing its writer.
-pub fn claim(url: &str, venue: &str, json: bool) -> Result<(), Failure> {
-    exops_nats::validate_venue(venue)?;
+pub fn claim(target: &NatsTarget, data_dir: &Path, json: bool) -> Result<(), Failure> {
+    let (url, venue) = resolve(target, data_dir)?;
+    let (url, venue) = (url.as_str(), venue.as_str());
     let connection = Connection::connect(url, venue)?;
     // A claim that created a stream would fence nobody and make a stream nobody writes.
     connection.existing_head()?;
@@ -158,8 +181,9 @@ struct ServingJson<'a> {
 
 /// Claims the stream, brings the data directory to its head, then appends standard input
 /// and publishes each block as it becomes durable, acknowledging only after both.
-pub fn serve(url: &str, venue: &str, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
-    exops_nats::validate_venue(venue)?;
+pub fn serve(target: &NatsTarget, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
+    let (url, venue) = resolve(target, data_dir)?;
+    let (url, venue) = (url.as_str(), venue.as_str());
     let connection = Connection::connect(url, venue)?;
     let session = exops_nats::new_session();
     let subject = exops_nats::writer_subject(venue, &session);

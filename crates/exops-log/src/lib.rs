@@ -63,6 +63,7 @@ pub mod codec;
 pub mod inspect;
 pub mod replica;
 pub mod restore;
+pub mod settings;
 pub mod sim_storage;
 pub mod snapshots;
 pub mod storage;

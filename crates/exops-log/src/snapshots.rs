@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use exops_core::{State, Timestamp};
 
 use crate::segment::{ChainPosition, HASH_BYTES, Hash, ResumePoint};
+use crate::settings::Settings;
 
 pub const INDEX_DIR: &str = "index.sled";
 /// The directory of snapshot files, beside the index.
@@ -44,14 +45,7 @@ const SNAPSHOT_VERSION: u16 = 4;
 /// nothing read); dropped on open.
 const RETIRED_TREES: [&str; 2] = ["snapshots", "blocks_by_time"];
 const SNAPSHOT_HEADER_BYTES: usize = 90;
-/// The data directory's settings file: configuration, unlike the index, is not derived.
-pub const SETTINGS_FILE: &str = "exops.toml";
-
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Settings {
-    snapshot_every: Option<u64>,
-}
+pub use crate::settings::SETTINGS_FILE;
 
 /// Events between snapshots unless the data directory says otherwise. A restore folds at
 /// most this many events after its snapshot (about 26 ms at the pipelined fold's 10 M
@@ -98,21 +92,18 @@ pub struct Coverage {
 #[derive(Clone, Debug)]
 pub(crate) struct SnapshotFiles {
     dir: PathBuf,
-    settings: PathBuf,
+    data_dir: PathBuf,
 }
 
 impl SnapshotFiles {
     pub(crate) fn new(data_dir: &Path) -> SnapshotFiles {
-        SnapshotFiles { dir: data_dir.join(SNAPSHOTS_DIR), settings: data_dir.join(SETTINGS_FILE) }
+        SnapshotFiles { dir: data_dir.join(SNAPSHOTS_DIR), data_dir: data_dir.to_owned() }
     }
 
-    /// The interval the settings file records, if any.
+    /// The interval the settings file records, if any. A settings file that is not valid
+    /// records none here: the commands that read the whole file say what is wrong with it.
     fn recorded_every(&self) -> Option<u64> {
-        std::fs::read_to_string(&self.settings)
-            .ok()
-            .and_then(|text| toml::from_str::<Settings>(&text).ok())
-            .and_then(|settings| settings.snapshot_every)
-            .filter(|every| *every > 0)
+        Settings::load(&self.data_dir).ok().and_then(|settings| settings.snapshot_every)
     }
 
     /// Events between snapshots for this data directory.
@@ -126,8 +117,10 @@ impl SnapshotFiles {
         if self.recorded_every() == Some(every) {
             return Ok(());
         }
-        let text = toml::to_string(&Settings { snapshot_every: Some(every) }).map_err(|error| error.to_string())?;
-        std::fs::write(&self.settings, text).map_err(|error| format!("{}: {error}", self.settings.display()))
+        // The rest of the file is kept; a file that is not valid is not overwritten.
+        let mut settings = Settings::load(&self.data_dir).map_err(|error| error.to_string())?;
+        settings.snapshot_every = Some(every);
+        settings.save(&self.data_dir).map_err(|error| error.to_string())
     }
 
     fn file(&self, seq: u64) -> PathBuf {

@@ -39,6 +39,39 @@ fn follow_until_head(url: &str, venue: &str, data_dir: &Path) -> crate::Run {
     exops(&["log", "follow", "--nats", url, "--venue", venue, "--data-dir", arg(data_dir), "--until-head"])
 }
 
+/// `--nats` and `--venue` default to the `[nats]` table of DATA_DIR/exops.toml, the flags
+/// win, and a file that is not valid, or says nothing, is a usage error naming it. (The
+/// ports refuse at once: nothing listens on 1 or 2.)
+#[test]
+fn the_cluster_and_venue_come_from_the_flags_or_the_data_directorys_settings() {
+    let dir = temp_dir();
+    let settings = dir.path().join("exops.toml");
+    fs::write(&settings, "[nats]\nurl = \"nats://127.0.0.1:1\"\nvenue = \"bitpoint\"\n").unwrap();
+    let data_dir = arg(dir.path());
+    let from_file = exops(&["log", "claim", "--data-dir", data_dir]);
+    assert!(
+        from_file.expect_code(3).stderr.contains("cannot connect to NATS at nats://127.0.0.1:1:"),
+        "{}",
+        from_file.stderr
+    );
+    let flag = exops(&["log", "follow", "--data-dir", data_dir, "--nats", "nats://127.0.0.1:2"]);
+    assert!(flag.expect_code(3).stderr.contains("at nats://127.0.0.1:2:"), "{}", flag.stderr);
+    let bad_venue = exops(&["log", "claim", "--data-dir", data_dir, "--venue", "bit point"]);
+    assert!(bad_venue.expect_code(2).stderr.contains("venue `bit point`"), "{}", bad_venue.stderr);
+    fs::write(&settings, "[nats]\nurl = \"nats://127.0.0.1:1\"\nvenu = \"bitpoint\"\n").unwrap();
+    let misspelt = exops(&["log", "claim", "--data-dir", data_dir]);
+    let expected = format!(
+        "{}: TOML parse error at line 3, column 1: unknown field `venu`, expected `url` or `venue`",
+        settings.display()
+    );
+    assert!(misspelt.expect_code(2).stderr.contains(&expected), "{}", misspelt.stderr);
+    fs::remove_file(&settings).unwrap();
+    let nothing = exops(&["serve", "--data-dir", data_dir, "--venue", "bitpoint", "--format", "json"]);
+    let error: serde_json::Value = serde_json::from_str(nothing.expect_code(2).stderr.trim()).unwrap();
+    let expected = format!("--nats is needed: give it, or set `url` under `[nats]` in {}", settings.display());
+    assert_eq!(error["error"]["message"], expected);
+}
+
 #[test]
 fn a_pushed_fixture_followed_into_two_replicas_gives_identical_segments_and_replays() {
     let Some(cluster) = cluster::for_test(3) else { return };
@@ -52,9 +85,11 @@ fn a_pushed_fixture_followed_into_two_replicas_gives_identical_segments_and_repl
     assert_eq!(pushed["created"], true);
     assert!(pushed["published"].as_u64().unwrap() > 0);
     assert_eq!(pushed["published"], pushed["local_blocks"]);
-    // Pushed again: every block checked, none published.
-    let again =
-        exops(&["log", "push", "--nats", &url, "--venue", "bitpoint", "--data-dir", arg(&writer), "--format", "json"]);
+    // Pushed again, the cluster and venue named by the data directory's exops.toml: every
+    // block checked, none published.
+    let settings = format!("[nats]\nurl = \"{url}\"\nvenue = \"bitpoint\"\n");
+    fs::write(writer.join("exops.toml"), settings).unwrap();
+    let again = exops(&["log", "push", "--data-dir", arg(&writer), "--format", "json"]);
     let again = again.expect_code(0).json();
     assert_eq!(
         (again["published"].as_u64(), again["already_there"].clone()),

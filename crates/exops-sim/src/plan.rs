@@ -69,6 +69,26 @@ struct PlanFile {
 }
 
 /// What must hold before a phase opens. Every condition given must hold.
+///
+/// ```
+/// let text = r#"
+/// name = "p"
+/// [[phases]]
+/// id = "funding"
+/// gate = { at = "2019-08-06T14:00:00+09:00" }
+/// [[phases]]
+/// id = "crypto"
+/// gate = { requires = ["funding"], seen = ["keys_rotated"], controls_met = "BP-2019-07", stable_hours = 72 }
+/// "#;
+/// let plan = exops_sim::Plan::parse("p.toml", text)?;
+/// assert_eq!(plan.phases[0].gate.at.map(|at| at.to_string()).as_deref(), Some("2019-08-06T05:00:00Z"));
+/// let gate = &plan.phases[1].gate;
+/// assert_eq!(gate.requires, [0], "phases by index");
+/// assert_eq!(gate.seen, ["keys_rotated"]);
+/// assert_eq!((gate.controls_met.as_deref(), gate.stable_hours), (Some("BP-2019-07"), Some(72)));
+/// assert_eq!(gate.at_spread, None, "a single date, not a range");
+/// # Ok::<(), exops_sim::plan::PlanError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Gate {
     /// Not before this instant.
@@ -94,6 +114,20 @@ pub struct Gate {
 }
 
 /// One phase of a plan: when its gate opens, its actions are applied, in order.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/plan.toml"));
+/// let plan = exops_sim::Plan::load(path)?;
+/// let ids: Vec<&str> = plan.phases.iter().map(|phase| phase.id.as_str()).collect();
+/// assert!(ids.contains(&"jpy-funding"));
+/// // Each phase names the line of its `id`, for messages.
+/// let text = std::fs::read_to_string(path).expect("the plan reads");
+/// let line = text.lines().nth(plan.phases[0].line - 1).expect("the line");
+/// assert!(line.contains("jpy-funding"), "{line}");
+/// # Ok::<(), exops_sim::plan::PlanError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Phase {
     /// Its id, unique in the plan (what `requires` and the reports name).

@@ -34,7 +34,17 @@ use serde::Deserialize;
 use crate::toml_events::{EventTemplate, template};
 use crate::uncertainty::Spread;
 
-/// Requests per day, across all customers, by kind of customer operation.
+/// Requests per day, across all customers, by kind of customer operation (a scenario's
+/// `[workload.per_day]`; a kind left out is 0).
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/scenario.toml"));
+/// let per_day = exops_sim::Scenario::load(path)?.workload.per_day;
+/// assert_eq!((per_day.login, per_day.order), (12_000, 30_000));
+/// # Ok::<(), exops_sim::scenario::ScenarioError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerDay {
@@ -120,6 +130,20 @@ fn default_crypto_percent() -> u8 {
 }
 
 /// Delayed withdrawals settle once a day at this local hour (weekdays only by default).
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/scenario.toml"));
+/// let settlement = exops_sim::Scenario::load(path)?.settlement.expect("BITPoint settles delayed withdrawals");
+/// assert_eq!((settlement.hour, settlement.weekdays_only), (15, true));
+/// let text = std::fs::read_to_string(path).expect("the scenario reads");
+/// let late = text.replace("[settlement]\nhour = 15", "[settlement]\nhour = 24");
+/// assert_ne!(late, text);
+/// let error = exops_sim::Scenario::parse("s.toml", &late).unwrap_err();
+/// assert_eq!(error.to_string(), "s.toml: [settlement] `hour` must be between 0 and 23");
+/// # Ok::<(), exops_sim::scenario::ScenarioError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settlement {

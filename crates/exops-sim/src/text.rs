@@ -284,6 +284,14 @@ impl<'a> ComparisonJson<'a> {
 
 /// One row of a comparison: a figure, each plan's value, and which is best (rows where
 /// lower is not simply better mark none).
+///
+/// ```
+/// use exops_sim::text::ComparisonRow;
+///
+/// let row = ComparisonRow { figure: "customers affected".to_owned(), values: vec![Some(120), Some(80)], best: Some(1) };
+/// assert_eq!(serde_json::to_string(&row)?, r#"{"figure":"customers affected","values":[120,80],"best":1}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ComparisonRow {
     /// The figure (`customers affected`).

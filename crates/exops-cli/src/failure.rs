@@ -147,10 +147,11 @@ impl From<exops_nats::NatsError> for Failure {
             other => other,
         };
         let code = match &error {
-            NatsError::BadVenue { .. } => Code::Usage,
+            NatsError::BadVenue { .. } | NatsError::BadFollowerName { .. } => Code::Usage,
             NatsError::Connect { .. }
             | NatsError::Api { .. }
             | NatsError::NoStream { .. }
+            | NatsError::BadReport { .. }
             | NatsError::TooLarge { .. }
             | NatsError::Unacknowledged { .. } => Code::Nats,
             NatsError::Fenced { .. } => Code::Fenced,

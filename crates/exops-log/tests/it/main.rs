@@ -11,4 +11,5 @@ mod faults;
 mod formats;
 mod head;
 mod replica;
+mod rules;
 mod support;

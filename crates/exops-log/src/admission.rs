@@ -131,7 +131,7 @@ impl Admission {
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// # exops_log::init(dir.path()).unwrap();
-    /// use exops_core::{Actor, AssetClass, AssetSpec, Event, Outcome, Timestamp, VenueSpec};
+    /// use exops_core::{Actor, AssetClass, AssetSpec, Event, Outcome, RulesVersion, Timestamp, VenueSpec};
     /// use exops_log::{Appended, Log, LogOptions, Submission};
     ///
     /// let opened = Log::open(dir.path(), LogOptions::default(), None).unwrap();
@@ -157,6 +157,7 @@ impl Admission {
     ///     markets: vec![],
     ///     margin: false,
     ///     approvals_required: vec![],
+    ///     rules: RulesVersion::FIRST,
     /// };
     /// let setup = submission(Actor::System("setup".to_owned()), 1, 0, Event::VenueDeclared(venue));
     /// let login = |id, seconds| submission(Actor::Customer(1), id, seconds, Event::LoginAttempted);

@@ -125,15 +125,21 @@ pub struct EventCounters {
     pub customer_operations: u64,
 }
 
-/// Per-customer data, as arrays indexed by customer id.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Customers {
-    last_event_id: Vec<u64>,
-    affected_bits: Vec<u64>,
-    affected_count: u64,
+/// The per-customer data, as arrays indexed by customer number, which the state's serde
+/// form leaves out: a snapshot carries them in a byte format of its own (exops-log's
+/// snapshot code; the core knows no byte format).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomerArrays {
+    /// Each customer's last applied event id (0: none yet).
+    pub last_event_id: Vec<u64>,
+    /// A bit per customer: set once any of the customer's operations was refused or
+    /// queued (`impact.customers_affected` counts them).
+    pub affected_bits: Vec<u64>,
+    /// The bits set in `affected_bits`.
+    pub affected_count: u64,
 }
 
-impl Customers {
+impl CustomerArrays {
     #[inline]
     fn last_id(&self, customer: u32) -> u64 {
         self.last_event_id.get(customer as usize).copied().unwrap_or(0)
@@ -173,8 +179,8 @@ impl Customers {
 
 /// The whole state, for snapshots. Its serde form leaves out the per-customer arrays
 /// (megabytes for a million customers, and text would spell every id in digits): they
-/// travel beside it as bytes, through [`State::customers_to_bytes`] and
-/// [`State::set_customers_from_bytes`].
+/// travel beside it, through [`State::customer_arrays`] and
+/// [`State::set_customer_arrays`].
 ///
 /// ```
 /// # use exops_core::*;
@@ -217,7 +223,7 @@ pub struct State {
     ledger: Vec<AssetLedger>,
     impact: Vec<ServiceImpact>,
     #[serde(skip)]
-    customers: Customers,
+    customers: CustomerArrays,
     other_actor_last_id: BTreeMap<Actor, u64>,
     counters: EventCounters,
     phases: Vec<PhaseMarker>,
@@ -566,82 +572,38 @@ impl State {
         outcome
     }
 
-    /// The per-customer arrays as bytes: the count of last ids (u32 LE), each last id as
-    /// an unsigned LEB128 varint (ids are small, so mostly one or two bytes), the count of
-    /// affected-bitmap words (u32 LE), the words (u64 LE), and the affected count (u64 LE).
+    /// The per-customer arrays, for a snapshot to carry beside the state's serde form.
     ///
     /// ```
     /// let state = exops_core::State::new();
-    /// let mut copy = exops_core::State::new();
-    /// copy.set_customers_from_bytes(&state.customers_to_bytes()).unwrap();
-    /// assert_eq!(copy, state);
+    /// assert_eq!(state.customer_arrays(), &exops_core::CustomerArrays::default());
     /// ```
-    pub fn customers_to_bytes(&self) -> Vec<u8> {
-        let customers = &self.customers;
-        let mut out = Vec::with_capacity(customers.last_event_id.len() + customers.affected_bits.len() * 8 + 16);
-        out.extend_from_slice(&(customers.last_event_id.len() as u32).to_le_bytes());
-        for &id in &customers.last_event_id {
-            let mut rest = id;
-            while rest >= 0x80 {
-                out.push((rest as u8) | 0x80);
-                rest >>= 7;
-            }
-            out.push(rest as u8);
-        }
-        out.extend_from_slice(&(customers.affected_bits.len() as u32).to_le_bytes());
-        for word in &customers.affected_bits {
-            out.extend_from_slice(&word.to_le_bytes());
-        }
-        out.extend_from_slice(&customers.affected_count.to_le_bytes());
-        out
+    pub fn customer_arrays(&self) -> &CustomerArrays {
+        &self.customers
     }
 
-    /// Restores the per-customer arrays from [`State::customers_to_bytes`]; on malformed
-    /// bytes, says where and leaves the state unchanged.
+    /// Restores the per-customer arrays a snapshot carried. Refused, leaving the state
+    /// unchanged, when the affected count is not the number of bits set (a damaged or
+    /// foreign snapshot).
     ///
     /// ```
-    /// let error = exops_core::State::new().set_customers_from_bytes(&[1, 0]).unwrap_err();
-    /// assert!(!error.is_empty());
+    /// use exops_core::{CustomerArrays, State};
+    /// let mut state = State::new();
+    /// let arrays = CustomerArrays { last_event_id: vec![0, 7], affected_bits: vec![0b10], affected_count: 1 };
+    /// state.set_customer_arrays(arrays.clone()).unwrap();
+    /// assert_eq!(state.customer_arrays(), &arrays);
+    /// let wrong = CustomerArrays { affected_count: 2, ..arrays };
+    /// assert!(state.set_customer_arrays(wrong).unwrap_err().contains("2 customers affected"));
     /// ```
-    pub fn set_customers_from_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let mut input = bytes;
-        let mut take = |count: usize, what: &str| -> Result<&[u8], String> {
-            if input.len() < count {
-                return Err(format!("customer data ends inside {what} (offset {})", bytes.len() - input.len()));
-            }
-            let (head, tail) = input.split_at(count);
-            input = tail;
-            Ok(head)
-        };
-        let count = |bytes: &[u8]| u32::from_le_bytes(bytes.try_into().expect("four bytes")) as usize;
-        let ids = count(take(4, "the count of last ids")?);
-        let mut last_event_id = Vec::with_capacity(ids.min(bytes.len()));
-        for _ in 0..ids {
-            let mut id = 0_u64;
-            let mut shift = 0;
-            loop {
-                let byte = take(1, "a last id")?[0];
-                if shift == 63 && byte > 1 || shift > 63 {
-                    return Err("a last id does not fit in 64 bits".to_owned());
-                }
-                id |= u64::from(byte & 0x7f) << shift;
-                shift += 7;
-                if byte & 0x80 == 0 {
-                    break;
-                }
-            }
-            last_event_id.push(id);
+    pub fn set_customer_arrays(&mut self, arrays: CustomerArrays) -> Result<(), String> {
+        let set: u64 = arrays.affected_bits.iter().map(|word| u64::from(word.count_ones())).sum();
+        if set != arrays.affected_count {
+            return Err(format!(
+                "the customer data says {} customers affected, its bitmap {set}",
+                arrays.affected_count
+            ));
         }
-        let words = count(take(4, "the count of bitmap words")?);
-        let affected_bits = take(words.checked_mul(8).ok_or("too many bitmap words")?, "the bitmap")?
-            .chunks_exact(8)
-            .map(|word| u64::from_le_bytes(word.try_into().expect("eight bytes")))
-            .collect();
-        let affected_count = u64::from_le_bytes(take(8, "the affected count")?.try_into().expect("eight bytes"));
-        if !input.is_empty() {
-            return Err(format!("{} bytes left over after the customer data", input.len()));
-        }
-        self.customers = Customers { last_event_id, affected_bits, affected_count };
+        self.customers = arrays;
         Ok(())
     }
 

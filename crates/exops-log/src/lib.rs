@@ -56,7 +56,7 @@ macro_rules! internal_modules {
     )*};
 }
 
-internal_modules!(frame, head, pipeline, reader, segment, spool, store, writer);
+internal_modules!(customers, frame, head, pipeline, reader, segment, spool, store, writer);
 
 mod admission;
 mod bulk;

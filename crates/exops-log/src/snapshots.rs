@@ -22,7 +22,7 @@
 //!     82     8    the log's last timestamp there (i64::MIN when none)
 //!     90     4  length of the JSON below, u32
 //!     94     …  the state, as JSON, without its per-customer arrays
-//!      …     …  the per-customer arrays (`State::customers_to_bytes`: LEB128 last ids,
+//!      …     …  the per-customer arrays (customers.rs: LEB128 last ids,
 //!               the affected bitmap)
 //! ```
 
@@ -224,8 +224,8 @@ impl SnapshotFiles {
         };
         let mut state: State =
             serde_json::from_slice(json).map_err(|error| damage(format!("cannot decode the state: {error}")))?;
-        state
-            .set_customers_from_bytes(customers)
+        crate::customers::decode(customers)
+            .and_then(|arrays| state.set_customer_arrays(arrays))
             .map_err(|error| damage(format!("cannot decode the customer data: {error}")))?;
         if state.seq() != seq {
             return Err(damage(format!("holds a state at seq {}", state.seq())));
@@ -238,7 +238,8 @@ impl SnapshotFiles {
 /// The bytes of the snapshot file of `state`, taken after the block `meta` names.
 pub(crate) fn encode(meta: SnapshotMeta, state: &State) -> Result<Vec<u8>, String> {
     let json = serde_json::to_vec(state).map_err(|error| format!("cannot encode a snapshot: {error}"))?;
-    let customers = state.customers_to_bytes();
+    let mut customers = Vec::new();
+    crate::customers::encode(state.customer_arrays(), &mut customers);
     let json_len = u32::try_from(json.len()).map_err(|_| "a snapshot's JSON exceeds 4 GiB".to_owned())?;
     let mut value = Vec::with_capacity(SNAPSHOT_HEADER_BYTES + 4 + json.len() + customers.len());
     value.extend_from_slice(&SNAPSHOT_MAGIC);

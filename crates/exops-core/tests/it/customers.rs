@@ -1,5 +1,6 @@
 //! Customer operations: `apply_batch` against `apply` one by one (with repeated ids, so
-//! duplicates land inside the look-ahead window), and the per-customer arrays' byte form.
+//! duplicates land inside the look-ahead window), and the per-customer arrays restored
+//! beside the state's serde form (their byte form is exops-log's).
 
 use exops_core::{
     Actor, AssetId, Envelope, Event, HoldPlaced, MarketId, OrderSubmitted, OrderType, Selector, State, Timestamp,
@@ -77,40 +78,25 @@ proptest! {
     }
 
     #[test]
-    fn customer_arrays_come_back_from_their_bytes(operations in operations()) {
+    fn customer_arrays_come_back_beside_the_serde_form(operations in operations()) {
         let mut state = State::new();
         state.apply_batch(&envelopes(&operations), |_, _| ());
         let text = serde_json::to_string(&state).expect("the state serialises");
         let mut restored: State = serde_json::from_str(&text).expect("and comes back");
-        restored.set_customers_from_bytes(&state.customers_to_bytes()).expect("its own bytes decode");
+        restored.set_customer_arrays(state.customer_arrays().clone()).expect("its own arrays are consistent");
         prop_assert_eq!(restored, state);
-    }
-
-    #[test]
-    fn any_bytes_decode_or_are_refused_without_change(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
-        let mut state = State::new();
-        state.apply_batch(&envelopes(&[(3, 1, 1), (7, 1, 1)]), |_, _| ());
-        let before = state.clone();
-        if state.set_customers_from_bytes(&bytes).is_err() {
-            prop_assert_eq!(state, before);
-        }
     }
 }
 
 #[test]
-fn large_ids_round_trip_and_a_cut_is_caught_at_its_offset() {
+fn arrays_whose_count_is_not_their_bitmap_are_refused_without_change() {
     let mut state = State::new();
-    state.apply_batch(&envelopes(&[(5, u64::MAX - 1, 3), (9, 1 << 40, 2), (2, 127, 3), (2, 128, 3)]), |_, _| ());
-    assert_eq!(state.last_event_id(&Actor::Customer(5)), u64::MAX - 1);
-    let bytes = state.customers_to_bytes();
-    let mut restored = State::new();
-    restored.set_customers_from_bytes(&bytes).unwrap();
-    assert_eq!(restored.last_event_id(&Actor::Customer(5)), u64::MAX - 1);
-    assert_eq!(restored.last_event_id(&Actor::Customer(9)), 1 << 40);
-    assert_eq!(restored.last_event_id(&Actor::Customer(2)), 128);
-    let error = restored.set_customers_from_bytes(&bytes[..bytes.len() - 3]).unwrap_err();
-    assert!(error.contains("ends inside the affected count"), "{error}");
-    let mut long = bytes.clone();
-    long.push(0);
-    assert!(restored.set_customers_from_bytes(&long).unwrap_err().contains("1 bytes left over"));
+    state.apply_batch(&envelopes(&[(3, 1, 1), (7, 1, 1), (9, 2, 2)]), |_, _| ());
+    assert!(state.customer_arrays().affected_count > 0, "the hold refused someone");
+    let before = state.clone();
+    let mut arrays = state.customer_arrays().clone();
+    arrays.affected_count += 1;
+    assert!(state.set_customer_arrays(arrays).is_err());
+    assert_eq!(state, before);
+    assert_eq!(state.last_event_id(&Actor::Customer(9)), 2);
 }

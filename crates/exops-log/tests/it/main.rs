@@ -5,6 +5,7 @@ mod admission;
 mod codec;
 mod concurrency;
 mod corruption;
+mod customers;
 mod derived;
 mod durability;
 mod faults;

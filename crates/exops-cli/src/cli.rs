@@ -131,6 +131,10 @@ the log is empty or only a tail, or the data directory is damaged; 2 usage.")]
     /// Work with the durable log in a data directory.
     #[command(subcommand)]
     Log(LogCommand),
+    /// The venue's followers, as they report themselves: lag and chain hash against the
+    /// stream.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Be the venue's one writer: claim its NATS JetStream stream (fencing the writer before),
     /// take JSON Lines on standard input, and acknowledge each event once its block is
     /// fsynced here and stored by the stream's quorum.
@@ -362,6 +366,32 @@ fn parse_expected_head(text: &str) -> Result<ExpectedHead, String> {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum FleetCommand {
+    /// Every follower that reports (`exops log follow --name`): its blocks, last seq and
+    /// event time, how many blocks it lags the stream, and whether its chain hash is the
+    /// stream's at the same block.
+    #[command(after_help = "Example:
+  exops fleet status --nats nats://127.0.0.1:4222 --venue bitpoint
+
+A follower whose hash differs from the stream's block at the same index holds another
+history, and is named; so is one claiming a block the stream does not hold.
+
+Exit codes: 0 every follower's chain is the stream's; 1 a follower diverged (`diverged`); 2
+usage; 3 the cluster cannot be reached or has no such stream (`nats`).")]
+    Status {
+        #[command(flatten)]
+        target: NatsTarget,
+        /// A data directory whose exops.toml names the cluster and venue (`[nats]`), when
+        /// the flags do not.
+        #[arg(long, value_name = "DIR", default_value = ".exops")]
+        data_dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum LogCommand {
     /// Create an empty log in a data directory.
     #[command(after_help = "Example:
@@ -527,6 +557,11 @@ the replica (`damaged`, `diverged`); 2 usage; 3 the cluster cannot be reached (`
         /// Stop once the replica holds every block the stream held at the start.
         #[arg(long)]
         until_head: bool,
+        /// Report where the replica stands to the venue's followers bucket under this name
+        /// (1 to 64 letters, digits, `-`, `_`): at the start and after every block; read
+        /// with `exops fleet status`.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
@@ -606,6 +641,7 @@ impl Command {
             | Command::Gen { format, .. }
             | Command::Serve { format, .. } => *format == ReportFormat::Json,
             Command::Completions { .. } => false,
+            Command::Fleet(FleetCommand::Status { format, .. }) => *format == ReportFormat::Json,
             Command::Log(command) => match command {
                 LogCommand::Init { format, .. }
                 | LogCommand::Import { format, .. }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{Cli, Command, LogCommand, ReportFormat};
+use crate::cli::{Cli, Command, FleetCommand, LogCommand, ReportFormat};
 use crate::failure::Failure;
 
 fn run(command: Command) -> Result<(), Failure> {
@@ -88,6 +88,9 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Serve { target, data_dir, replicas, format } => {
             nats_commands::serve(&target, &data_dir, replicas, format == ReportFormat::Json)
         }
+        Command::Fleet(FleetCommand::Status { target, data_dir, format }) => {
+            nats_commands::fleet_status(&target, &data_dir, format == ReportFormat::Json)
+        }
         Command::Log(command) => match command {
             LogCommand::Init { data_dir, format } => log_commands::init(&data_dir, format == ReportFormat::Json),
             LogCommand::Import { file, data_dir, snapshot_every, format } => {
@@ -110,8 +113,8 @@ fn run(command: Command) -> Result<(), Failure> {
             LogCommand::Claim { target, data_dir, format } => {
                 nats_commands::claim(&target, &data_dir, format == ReportFormat::Json)
             }
-            LogCommand::Follow { target, data_dir, until_head, format } => {
-                nats_commands::follow(&target, &data_dir, until_head, format == ReportFormat::Json)
+            LogCommand::Follow { target, data_dir, until_head, name, format } => {
+                nats_commands::follow(&target, &data_dir, until_head, name.as_deref(), format == ReportFormat::Json)
             }
         },
     }

@@ -94,8 +94,17 @@ struct FollowJson<'a> {
     head_hash: Option<String>,
 }
 
-pub fn follow(target: &NatsTarget, data_dir: &Path, until_head: bool, json: bool) -> Result<(), Failure> {
+pub fn follow(
+    target: &NatsTarget,
+    data_dir: &Path,
+    until_head: bool,
+    name: Option<&str>,
+    json: bool,
+) -> Result<(), Failure> {
     let (url, venue) = resolve(target, data_dir)?;
+    if let Some(name) = name {
+        exops_nats::validate_follower_name(name)?;
+    }
     let (url, venue) = (url.as_str(), venue.as_str());
     let connection = Connection::connect(url, venue)?;
     let mut failed_output = None;
@@ -112,7 +121,10 @@ pub fn follow(target: &NatsTarget, data_dir: &Path, until_head: bool, json: bool
         }
         Ok(())
     };
-    let report = exops_nats::follow(&connection, data_dir, until_head, &mut on_block)?;
+    let report = match name {
+        Some(name) => exops_nats::follow_reporting(&connection, data_dir, name, until_head, &mut on_block)?,
+        None => exops_nats::follow(&connection, data_dir, until_head, &mut on_block)?,
+    };
     if let Some(error) = failed_output {
         return Err(Failure::io(format!("standard output: {error}")));
     }
@@ -163,6 +175,71 @@ pub fn claim(target: &NatsTarget, data_dir: &Path, json: bool) -> Result<(), Fai
         connection.stream_name(),
         fenced.join(", ")
     ))
+}
+
+/// Every reporting follower against the stream; exit 1 when one diverged.
+pub fn fleet_status(target: &NatsTarget, data_dir: &Path, json: bool) -> Result<(), Failure> {
+    let (url, venue) = resolve(target, data_dir)?;
+    let connection = Connection::connect(&url, &venue)?;
+    let status = exops_nats::fleet_status(&connection)?;
+    let diverged: Vec<String> = status
+        .diverged()
+        .map(|follower| match &follower.chain {
+            exops_nats::Chain::Mismatch { block, stream_hash } => format!(
+                "follower `{}` diverged at block {block}: its hash is {}, the stream's {stream_hash}",
+                follower.name,
+                follower.report.head_hash.as_deref().unwrap_or("none")
+            ),
+            _ => format!(
+                "follower `{}` reports {} blocks, the stream holds {}",
+                follower.name, follower.report.blocks, status.stream_blocks
+            ),
+        })
+        .collect();
+    let printed = if json { format!("{}\n", to_json(&status)?) } else { fleet_table(&status) };
+    if diverged.is_empty() {
+        return emit(&printed);
+    }
+    emit(&printed)?;
+    Err(Failure::new(Code::Diverged, diverged.join("; ")))
+}
+
+fn fleet_table(status: &exops_nats::FleetStatus) -> String {
+    let mut out = format!("{}: {} blocks\n", status.stream, status.stream_blocks);
+    if status.followers.is_empty() {
+        out.push_str("no follower has reported (`exops log follow --name NAME` reports)\n");
+        return out;
+    }
+    let rows: Vec<[String; 6]> = status
+        .followers
+        .iter()
+        .map(|follower| {
+            let chain = match &follower.chain {
+                exops_nats::Chain::Matches => "matches".to_owned(),
+                exops_nats::Chain::Empty => "empty".to_owned(),
+                exops_nats::Chain::Mismatch { block, .. } => format!("DIVERGED at block {block}"),
+                exops_nats::Chain::AheadOfStream { block } => format!("AHEAD of the stream (block {block})"),
+            };
+            [
+                follower.name.clone(),
+                follower.report.blocks.to_string(),
+                follower.report.last_seq.to_string(),
+                follower.lag_blocks.to_string(),
+                follower.report.last_at.clone().unwrap_or_else(|| "-".to_owned()),
+                chain,
+            ]
+        })
+        .collect();
+    let header = ["FOLLOWER", "BLOCKS", "LAST SEQ", "LAG (BLOCKS)", "LAST EVENT AT", "CHAIN"];
+    let widths: Vec<usize> = (0..6)
+        .map(|column| rows.iter().map(|row| row[column].len()).chain([header[column].len()]).max().unwrap_or(0))
+        .collect();
+    for row in std::iter::once(header.map(str::to_owned)).chain(rows) {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 #[derive(Serialize)]

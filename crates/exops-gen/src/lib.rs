@@ -66,6 +66,7 @@ pub fn venue() -> VenueSpec {
         markets,
         margin: true,
         approvals_required: vec!["ciso".into(), "ceo".into()],
+        rules: exops_core::RulesVersion::CURRENT,
     }
 }
 

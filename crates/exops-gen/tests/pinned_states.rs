@@ -8,6 +8,8 @@
 //! services, holds, incidents, ledger, impact, phases and event counters, but no internal
 //! layout, so a redesign of how the state is held keeps these files as they are.
 
+#![allow(clippy::unwrap_used, reason = "a test: a failure is the panic")]
+
 use std::path::{Path, PathBuf};
 
 use exops_core::State;

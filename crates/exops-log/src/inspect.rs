@@ -8,6 +8,7 @@ use exops_core::Timestamp;
 use crate::codec::decode_body;
 use crate::head::{Head, read_head};
 use crate::reader::UnsealedTail;
+use crate::reader::decode_error;
 use crate::segment::{Damage, SegmentCursor, Step, Stop, seal_after};
 use crate::storage::Storage;
 use crate::store::{StoreError, check_head, list_segments_on, missing_head, segments_dir, stop_error};
@@ -98,11 +99,8 @@ pub fn walk_on(storage: &Storage, data_dir: &Path, decode: bool) -> Result<LogSu
                     if decode {
                         let at = Timestamp::from_unix_micros(header.at_micros);
                         if let Err(error) = decode_body(header.schema_version, header.seq, at, body) {
-                            return Err(StoreError::Damaged(Damage {
-                                segment: path.clone(),
-                                offset: cursor.offset - header.frame_len() as u64,
-                                message: format!("seq {}: {error}", header.seq),
-                            }));
+                            let offset = cursor.offset - header.frame_len() as u64;
+                            return Err(decode_error(path, offset, (header.seq, error)));
                         }
                     }
                 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use exops_core::{Envelope, Timestamp};
 
-use crate::codec::decode_body;
+use crate::codec::{CodecError, decode_body};
 use crate::frame::{FRAME_HEADER_BYTES, FrameHeader, checked_frames};
 use crate::head::{Head, read_head};
 use crate::segment::{Damage, Hash, ResumePoint, SEAL_BODY_BYTES, SegmentCursor, Step, Stop, seal_after};
@@ -46,9 +46,7 @@ impl RawBlock {
         let mut offset = self.offset;
         for (header, body) in checked_frames(&self.frames) {
             if header.seq >= self.from_seq {
-                out.push(
-                    decode_frame(&header, body).map_err(|message| damaged(self.segment.clone(), offset, message))?,
-                );
+                out.push(decode_frame(&header, body).map_err(|error| decode_error(&self.segment, offset, error))?);
             }
             offset += (FRAME_HEADER_BYTES + body.len()) as u64;
         }
@@ -93,10 +91,19 @@ impl RawBlock {
     }
 }
 
-/// Decodes one checked event frame; the error says which event did not decode.
-fn decode_frame(header: &FrameHeader, body: &[u8]) -> Result<Envelope, String> {
+/// Decodes one checked event frame.
+fn decode_frame(header: &FrameHeader, body: &[u8]) -> Result<Envelope, (u64, CodecError)> {
     let at = Timestamp::from_unix_micros(header.at_micros);
-    decode_body(header.schema_version, header.seq, at, body).map_err(|error| format!("seq {}: {error}", header.seq))
+    decode_body(header.schema_version, header.seq, at, body).map_err(|error| (header.seq, error))
+}
+
+/// What an event frame at `offset` of `segment` that did not decode means: a venue
+/// declared under rules this build lacks, or damage; either way naming the event.
+pub(crate) fn decode_error(segment: &Path, offset: u64, (seq, error): (u64, CodecError)) -> StoreError {
+    match error.rules {
+        Some(rules) => StoreError::Rules { segment: segment.to_owned(), offset, seq, error: rules },
+        None => damaged(segment.to_owned(), offset, format!("seq {seq}: {error}")),
+    }
 }
 
 /// Bytes after the last seal of the log's last segment: a block whose writer had not
@@ -400,8 +407,8 @@ impl LogReader {
             match cursor.step() {
                 Ok(Step::Event { header, body }) => {
                     if mode == Mode::Decode && header.seq >= self.from_seq {
-                        let envelope = decode_frame(&header, body).map_err(|message| {
-                            damaged(cursor.path().to_owned(), cursor.offset - header.frame_len() as u64, message)
+                        let envelope = decode_frame(&header, body).map_err(|error| {
+                            decode_error(cursor.path(), cursor.offset - header.frame_len() as u64, error)
                         })?;
                         self.block.push(envelope);
                     }

@@ -11,7 +11,7 @@
 //! ```text
 //! snapshot file
 //!      0     4  magic           "EXSN"
-//!      4     2  format version  4
+//!      4     2  format version  5
 //!      6     4  checksum        CRC32C of bytes 10..end
 //!     10     8  sequence number of the last event folded in (a block's last)
 //!     18     8  timestamp       of that event, microseconds (i64::MIN when none)
@@ -39,8 +39,11 @@ pub const SNAPSHOTS_DIR: &str = "snapshots";
 const SNAPSHOT_MAGIC: [u8; 4] = *b"EXSN";
 /// Version 1 held the whole state as JSON (every customer's last id in digits); version 2
 /// had no resume point; version 3's state had no phase markers (an older build would read
-/// a version 4 state and silently drop them, so the version says they are there).
-const SNAPSHOT_VERSION: u16 = 4;
+/// a version 4 state and silently drop them, so the version says they are there); version
+/// 4's state had no rules version (`State::rules`: an older build would fold on from a
+/// version 5 snapshot with its own rules, whatever the log declared). A snapshot of another
+/// version is damage to this build: it is moved aside and rebuilt from the log.
+const SNAPSHOT_VERSION: u16 = 5;
 /// Trees of earlier layouts (snapshots as sled values; a time index of every block, which
 /// nothing read); dropped on open.
 const RETIRED_TREES: [&str; 2] = ["snapshots", "blocks_by_time"];

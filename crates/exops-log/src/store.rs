@@ -34,6 +34,16 @@ pub enum StoreError {
     /// Another writer holds the log.
     Busy(PathBuf),
     Damaged(Damage),
+    /// The log's venue declaration is sound but names a rules version this build does not
+    /// fold (the log was written by a newer exops): nothing is wrong with the bytes, and
+    /// nothing is repaired.
+    Rules {
+        segment: PathBuf,
+        /// Where the declaration's record starts in `segment`.
+        offset: u64,
+        seq: u64,
+        error: exops_core::RulesVersionError,
+    },
     Io {
         path: PathBuf,
         error: io::Error,
@@ -64,12 +74,25 @@ impl std::fmt::Display for StoreError {
                 path.display()
             ),
             StoreError::Damaged(damage) => write!(f, "the log is damaged: {damage}"),
+            StoreError::Rules { segment, offset, seq, error } => write!(
+                f,
+                "{} at byte offset {offset}: event seq {seq} (venue_declared), field `rules`: {error}",
+                segment.display()
+            ),
             StoreError::Io { path, error } => write!(f, "{}: {error}", path.display()),
         }
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Rules { error, .. } => Some(error),
+            StoreError::Io { error, .. } => Some(error),
+            StoreError::NotALog { .. } | StoreError::Busy(_) | StoreError::Damaged(_) => None,
+        }
+    }
+}
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |error| StoreError::Io { path: path.to_owned(), error }

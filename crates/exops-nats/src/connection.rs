@@ -98,7 +98,7 @@ pub struct Connection {
     url: String,
 }
 
-fn api(what: impl Into<String>) -> impl FnOnce(&dyn std::fmt::Display) -> NatsError {
+pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(&dyn std::fmt::Display) -> NatsError {
     let what = what.into();
     move |error| NatsError::Api { what, message: error.to_string() }
 }

@@ -15,6 +15,12 @@ pub enum NatsError {
     /// A venue name that cannot be part of a stream name and a subject.
     #[error("venue `{venue}`: {reason}; a venue is 1 to 64 ASCII letters, digits, `-` or `_`")]
     BadVenue { venue: String, reason: &'static str },
+    /// A follower name that cannot be a key of the followers bucket.
+    #[error("follower name `{name}`: a follower is named by 1 to 64 ASCII letters, digits, `-` or `_`")]
+    BadFollowerName { name: String },
+    /// A follower's report in the bucket is not one (written by something else).
+    #[error("{bucket}: the report of follower `{follower}` is not a follower report: {message}")]
+    BadReport { bucket: String, follower: String, message: String },
     /// The server cannot be reached or refused the connection.
     #[error("cannot connect to NATS at {url}: {message}")]
     Connect { url: String, message: String },

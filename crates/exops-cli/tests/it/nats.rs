@@ -362,3 +362,73 @@ fn log_claim_fences_the_running_writer_and_names_it() {
     follow_until_head(&url, "cl", &replica).expect_code(0);
     assert_eq!(replay_json(&replica)["seq"], 10);
 }
+
+/// Followers that report (`log follow --name`) are listed by `fleet status` with their lag
+/// against the stream; one whose hash is not the stream's at its block is named, exit 1.
+#[test]
+fn fleet_status_lists_each_reporting_follower_its_lag_and_a_diverged_one() {
+    let Some(cluster) = cluster::for_test(3) else { return };
+    let url = cluster.url();
+    let dir = temp_dir();
+    let writer = dir.path().join("writer");
+    let lines: Vec<String> = fs::read_to_string(fixture()).unwrap().lines().map(|line| format!("{line}\n")).collect();
+    let (first, rest) = lines.split_at(400);
+    fs::write(dir.path().join("first.jsonl"), first.concat()).unwrap();
+    fs::write(dir.path().join("rest.jsonl"), rest.concat()).unwrap();
+    exops(&["log", "import", arg(&dir.path().join("first.jsonl")), "--data-dir", arg(&writer)]).expect_code(0);
+    exops(&["log", "push", "--nats", &url, "--venue", "fleet", "--data-dir", arg(&writer)]).expect_code(0);
+    let status = || exops(&["fleet", "status", "--nats", &url, "--venue", "fleet", "--format", "json"]);
+    let nobody = exops(&["fleet", "status", "--nats", &url, "--venue", "fleet"]);
+    assert!(nobody.expect_code(0).stdout.contains("no follower has reported"), "{}", nobody.stdout);
+    for name in ["tokyo-gw", "osaka-gw"] {
+        let replica = dir.path().join(name);
+        exops(&[
+            "log",
+            "follow",
+            "--nats",
+            &url,
+            "--venue",
+            "fleet",
+            "--data-dir",
+            arg(&replica),
+            "--until-head",
+            "--name",
+            name,
+        ])
+        .expect_code(0);
+    }
+    let fleet = status().expect_code(0).json();
+    let blocks = fleet["stream_blocks"].as_u64().unwrap();
+    let followers = fleet["followers"].as_array().unwrap();
+    let names: Vec<&str> = followers.iter().map(|follower| follower["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["osaka-gw", "tokyo-gw"]);
+    for follower in followers {
+        assert_eq!(
+            (follower["blocks"].as_u64(), follower["lag_blocks"].as_u64()),
+            (Some(blocks), Some(0)),
+            "{follower}"
+        );
+        assert_eq!(follower["chain"]["state"], "matches", "{follower}");
+        assert_eq!(follower["last_seq"], 400);
+    }
+    // The writer goes on; the followers have not followed yet: they lag, on the same chain.
+    exops(&["log", "append", "--data-dir", arg(&writer)]).expect_code(0);
+    let appended = crate::exops_with_stdin(&["log", "append", "--data-dir", arg(&writer)], rest.concat().into_bytes());
+    appended.expect_code(0);
+    exops(&["log", "push", "--nats", &url, "--venue", "fleet", "--data-dir", arg(&writer)]).expect_code(0);
+    let fleet = status().expect_code(0).json();
+    let now = fleet["stream_blocks"].as_u64().unwrap();
+    assert!(now > blocks);
+    for follower in fleet["followers"].as_array().unwrap() {
+        assert_eq!(follower["lag_blocks"].as_u64(), Some(now - blocks), "{follower}");
+        assert_eq!(follower["chain"]["state"], "matches", "{follower}");
+    }
+    // A follower reporting another history at block 0.
+    let connection = exops_nats::Connection::connect(&url, "fleet").unwrap();
+    let lie = exops_nats::FollowerReport { blocks: 1, last_seq: 3, head_hash: Some("00".repeat(32)), last_at: None };
+    connection.report_follower("forked-gw", &lie).unwrap();
+    let run = exops(&["fleet", "status", "--nats", &url, "--venue", "fleet"]);
+    run.expect_code(1);
+    assert!(run.stdout.contains("forked-gw") && run.stdout.contains("DIVERGED at block 0"), "{}", run.stdout);
+    assert!(run.stderr.contains("follower `forked-gw` diverged at block 0"), "{}", run.stderr);
+}

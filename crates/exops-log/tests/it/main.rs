@@ -11,5 +11,6 @@ mod faults;
 mod formats;
 mod head;
 mod replica;
+mod rules;
 mod settings;
 mod support;

@@ -177,7 +177,8 @@ cannot be written (`fenced`, `nats`, `io`).")]
 The same scenario, plan and seed always give the same output, byte for byte, and so does a
 sweep (--runs N) whatever the number of cores. With --runs N above 1, --report and
 --mermaid describe the single run at every range's central value, the report adding the
-sweep's ranges; --log-out takes a single run. Output files
+sweep's ranges and, behind each daily curve, its p5-p95 band over the runs; --log-out
+takes a single run. Output files
 (--report, --mermaid, --log-out) are created before the run, so a bad path fails at once.
 
 Exit codes: 0 success (violations are reported, not fatal); 1 invalid scenario or plan, or a
@@ -236,7 +237,7 @@ violation with --strict; 2 usage; 3 an output file cannot be written.")]
 Every plan meets the same customer requests (same seed, same --scale); with --runs N, the
 same N seeds. Output files (--report, --mermaid) are created before the runs, so a bad path
 fails at once; with --runs N they describe each plan's central run, the report adding the
-sweeps' ranges.
+sweeps' ranges and each plan's p5-p95 band behind its overlaid curves.
 
 Exit codes: 0 success (violations are reported, not fatal); 1 an invalid scenario or plan,
 or a violation in any plan with --strict; 2 usage; 3 an output file cannot be written.")]

@@ -17,7 +17,7 @@ use exops_core::{Mode, Timestamp};
 use exops_replay::{Interval, Timeline};
 
 use crate::metrics::{CauseKind, Metrics, Milestone, RefusalCause, StillRestricted};
-use crate::sweep::Sweep;
+use crate::sweep::{Curve, DayRange, Sweep};
 use crate::text::{cap_text, still_restricted_groups};
 use crate::units::{Clock, civil, duration, grouped, money};
 
@@ -96,6 +96,9 @@ pub fn html_with_sweep(title: &str, metrics: &Metrics, timeline: &Timeline, swee
     let axis = Axis::new(metrics, timeline, &clock);
     let mut out = String::with_capacity(128 * 1024);
     head(&mut out, title);
+    if sweep.is_some() {
+        band_defs(&mut out);
+    }
     header(&mut out, title, metrics, timeline, &clock);
     ceased_headline(&mut out, metrics, &clock);
     summary(&mut out, metrics, &clock);
@@ -103,9 +106,9 @@ pub fn html_with_sweep(title: &str, metrics: &Metrics, timeline: &Timeline, swee
         uncertainty(&mut out, sweep, &axis, &clock);
     }
     gantt(&mut out, metrics, timeline, &axis, &clock);
-    refusals_chart(&mut out, metrics, &axis, &clock);
-    backlog_chart(&mut out, metrics, &axis, &clock);
-    money_charts(&mut out, metrics, &axis, &clock);
+    refusals_chart(&mut out, metrics, &axis, &clock, sweep);
+    backlog_chart(&mut out, metrics, &axis, &clock, sweep);
+    money_charts(&mut out, metrics, &axis, &clock, sweep);
     services_table(&mut out, metrics);
     phases_table(&mut out, metrics, &clock);
     violations(&mut out, metrics, &clock);
@@ -1278,10 +1281,12 @@ fn cause_label(metrics: &Metrics, cause: &RefusalCause) -> String {
     }
 }
 
-fn refusals_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock) {
+fn refusals_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock, sweep: Option<&Sweep>) {
     out.push_str("<section class=\"refusals\">\n<h2>Refused requests per day, by cause</h2>\n");
     let total: u64 = metrics.refused_per_day.iter().map(|day| day.refused).sum();
-    if total == 0 {
+    let band = band_of(sweep, &Curve::RefusedRequests, Shape::Days { end: metrics.end.unix_micros() });
+    let band_highest = band.as_ref().map_or(0, Band::highest);
+    if total == 0 && band_highest == 0 {
         out.push_str("<p class=\"note empty\">No customer request was refused.</p>\n</section>\n");
         return;
     }
@@ -1294,12 +1299,15 @@ fn refusals_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Cloc
             .map_or(OTHER, |index| CAUSE_COLOURS[index])
     };
     let highest = metrics.refused_per_day.iter().map(|day| day.refused).max().unwrap_or(0);
-    let (max, step) = nice_scale(highest);
+    let (max, step) = nice_scale(highest.max(band_highest));
     let (top, bottom) = (26, 206);
     let height = bottom + 26;
     svg_open(out, height, "Refused customer requests per day, stacked by cause");
     y_axis(out, axis, "refused", max, step, top, bottom, &grouped);
     axis.draw(out, top, bottom);
+    if let Some(band) = &band {
+        band.area(out, axis, (max, top, bottom), "fill=\"url(#p-band)\"", "refused", None);
+    }
     let end = metrics.end.unix_micros();
     for (index, day) in metrics.refused_per_day.iter().enumerate() {
         if day.refused == 0 {
@@ -1342,6 +1350,15 @@ fn refusals_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Cloc
             draw(out, other, OTHER, "other causes", &mut below);
         }
     }
+    let central: Vec<(Timestamp, u64)> =
+        metrics.refused_per_day.iter().map(|day| (day.day_start, day.refused)).collect();
+    let median = band.as_ref().is_some_and(|band| band.median_differs(&central));
+    if let Some(band) = &band {
+        band.edges(out, axis, (max, top, bottom), BAND_EDGE, "");
+        if median {
+            band.median(out, axis, (max, top, bottom), BAND_MEDIAN, "1.5");
+        }
+    }
     let moments = moments(metrics, clock);
     moment_lines(out, &moments, axis, top, bottom);
     out.push_str("</svg>\n<ul class=\"legend\" aria-label=\"Causes of refusals\">\n");
@@ -1366,6 +1383,9 @@ fn refusals_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Cloc
         );
     }
     out.push_str("</ul>\n");
+    if let Some(band) = &band {
+        band_legend(out, band.runs, median, "bars");
+    }
     let _ = writeln!(
         out,
         "<p class=\"note\">{} customer requests refused over {} days; the worst day refused {}. Each day's bar is \
@@ -1378,10 +1398,12 @@ fn refusals_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Cloc
     );
 }
 
-fn backlog_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock) {
+fn backlog_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock, sweep: Option<&Sweep>) {
     out.push_str("<section class=\"backlog\">\n<h2>Withdrawal backlog</h2>\n");
     let highest = metrics.withdrawal_backlog.iter().map(|sample| sample.queued).max().unwrap_or(0);
-    if highest == 0 && metrics.withdrawal_backlog_peak == 0 {
+    let band = band_of(sweep, &Curve::QueuedWithdrawals, Shape::Points);
+    let band_highest = band.as_ref().map_or(0, Band::highest);
+    if highest == 0 && metrics.withdrawal_backlog_peak == 0 && band_highest == 0 {
         out.push_str("<p class=\"note empty\">No withdrawal was ever queued.</p>\n</section>\n");
         return;
     }
@@ -1389,7 +1411,7 @@ fn backlog_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock
         out.push_str("<p class=\"note empty\">No daily backlog samples: the period ends before its first day does.</p>\n</section>\n");
         return;
     }
-    let (max, step) = nice_scale(highest.max(metrics.withdrawal_backlog_peak));
+    let (max, step) = nice_scale(highest.max(metrics.withdrawal_backlog_peak).max(band_highest));
     let (top, bottom) = (26, 206);
     let height = bottom + 26;
     svg_open(out, height, "Withdrawal backlog over time");
@@ -1402,11 +1424,26 @@ fn backlog_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock
         .collect();
     let line: Vec<String> = points.iter().map(|(x, y)| format!("{x},{y}")).collect();
     let (first_x, last_x) = (points[0].0, points[points.len() - 1].0);
-    let _ = writeln!(
-        out,
-        "<polygon points=\"{first_x},{bottom} {} {last_x},{bottom}\" fill=\"{BLUE}\" fill-opacity=\"0.15\"/>",
-        line.join(" ")
-    );
+    let central: Vec<(Timestamp, u64)> =
+        metrics.withdrawal_backlog.iter().map(|sample| (sample.at, sample.queued)).collect();
+    let median = band.as_ref().is_some_and(|band| band.median_differs(&central));
+    match &band {
+        // With a band, the shaded area is the band's, not a fill under the line.
+        Some(band) => {
+            band.area(out, axis, (max, top, bottom), "fill=\"url(#p-band)\"", "backlog", None);
+            band.edges(out, axis, (max, top, bottom), BAND_EDGE, "");
+            if median {
+                band.median(out, axis, (max, top, bottom), BAND_MEDIAN, "1.5");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "<polygon points=\"{first_x},{bottom} {} {last_x},{bottom}\" fill=\"{BLUE}\" fill-opacity=\"0.15\"/>",
+                line.join(" ")
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "<polyline points=\"{}\" fill=\"none\" stroke=\"{BLUE}\" stroke-width=\"2\" stroke-linejoin=\"round\"/>",
@@ -1441,6 +1478,9 @@ fn backlog_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock
         );
     }
     out.push_str("</svg>\n");
+    if let Some(band) = &band {
+        band_legend(out, band.runs, median, "solid blue line");
+    }
     let _ = writeln!(
         out,
         "<p class=\"note\">Queued withdrawals across every asset at the end of each day; the dot is the highest \
@@ -1451,16 +1491,26 @@ fn backlog_chart(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock
 
 /// Per asset: the value of the withdrawals refused each day (bars) and of those queued at
 /// the end of each day (line), in the asset's units.
-fn money_charts(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock) {
+fn money_charts(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock, sweep: Option<&Sweep>) {
     out.push_str("<section class=\"money\">\n<h2>Money customers could not reach</h2>\n");
     let value_of = |map: &exops_core::OrderedMap<i64>, asset: &str| map.get(asset).copied().unwrap_or(0).max(0) as u64;
+    let end = metrics.end.unix_micros();
+    let bands = |asset: &str| {
+        (
+            band_of(sweep, &Curve::RefusedValue(asset.to_owned()), Shape::Days { end }),
+            band_of(sweep, &Curve::QueuedValue(asset.to_owned()), Shape::Points),
+        )
+    };
     let assets: Vec<&str> = metrics
         .assets
         .iter()
         .map(|asset| asset.code.as_str())
         .filter(|asset| {
+            let (refused, queued) = bands(asset);
             metrics.refused_per_day.iter().any(|day| value_of(&day.withdrawals_refused_minor, asset) > 0)
                 || metrics.withdrawal_backlog.iter().any(|sample| value_of(&sample.queued_minor, asset) > 0)
+                || refused.is_some_and(|band| band.highest() > 0)
+                || queued.is_some_and(|band| band.highest() > 0)
         })
         .collect();
     if assets.is_empty() {
@@ -1468,8 +1518,12 @@ fn money_charts(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock)
         return;
     }
     let moments = moments(metrics, clock);
-    let end = metrics.end.unix_micros();
+    let mut runs_drawn = None;
+    let mut medians_drawn = false;
     for asset in &assets {
+        let (refused_band, queued_band) = bands(asset);
+        let refused_band = refused_band.filter(|band| band.highest() > 0);
+        let queued_band = queued_band.filter(|band| band.highest() > 0);
         let refused_total: u64 =
             metrics.refused_per_day.iter().map(|day| value_of(&day.withdrawals_refused_minor, asset)).sum();
         let queued_peak =
@@ -1480,7 +1534,9 @@ fn money_charts(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock)
             .map(|day| value_of(&day.withdrawals_refused_minor, asset))
             .max()
             .unwrap_or(0)
-            .max(queued_peak);
+            .max(queued_peak)
+            .max(refused_band.as_ref().map_or(0, Band::highest))
+            .max(queued_band.as_ref().map_or(0, Band::highest));
         let to_money = |value: u64| money(metrics, i64::try_from(value).unwrap_or(i64::MAX), asset);
         let _ = writeln!(
             out,
@@ -1498,6 +1554,23 @@ fn money_charts(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock)
         svg_open(out, bottom + 26, &format!("Value of {asset} withdrawals refused and queued over time"));
         y_axis(out, axis, asset, max, step, top, bottom, &to_money);
         axis.draw(out, top, bottom);
+        let scale = (max, top, bottom);
+        let refused_central: Vec<(Timestamp, u64)> = metrics
+            .refused_per_day
+            .iter()
+            .map(|day| (day.day_start, value_of(&day.withdrawals_refused_minor, asset)))
+            .collect();
+        let queued_central: Vec<(Timestamp, u64)> = metrics
+            .withdrawal_backlog
+            .iter()
+            .map(|sample| (sample.at, value_of(&sample.queued_minor, asset)))
+            .collect();
+        if let Some(band) = &refused_band {
+            band.area(out, axis, scale, "fill=\"url(#p-band)\"", "refused-value", None);
+        }
+        if let Some(band) = &queued_band {
+            band.area(out, axis, scale, &format!("fill=\"{SKY}\" fill-opacity=\"0.35\""), "queued-value", None);
+        }
         for (index, day) in metrics.refused_per_day.iter().enumerate() {
             let value = value_of(&day.withdrawals_refused_minor, asset);
             if value == 0 {
@@ -1520,6 +1593,22 @@ fn money_charts(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock)
                 escape(&to_money(value))
             );
         }
+        if let Some(band) = &refused_band {
+            band.edges(out, axis, scale, BAND_EDGE, "");
+            if band.median_differs(&refused_central) {
+                band.median(out, axis, scale, BAND_MEDIAN, "1.5");
+                medians_drawn = true;
+            }
+            runs_drawn = Some(band.runs);
+        }
+        if let Some(band) = &queued_band {
+            band.edges(out, axis, scale, BLUE, " stroke-dasharray=\"1 2\"");
+            if band.median_differs(&queued_central) {
+                band.median(out, axis, scale, BLUE, "1.5");
+                medians_drawn = true;
+            }
+            runs_drawn = Some(band.runs);
+        }
         if queued_peak > 0 {
             let line: Vec<String> = metrics
                 .withdrawal_backlog
@@ -1537,6 +1626,9 @@ fn money_charts(out: &mut String, metrics: &Metrics, axis: &Axis, clock: &Clock)
         }
         moment_lines(out, &moments, axis, top, bottom);
         out.push_str("</svg>\n");
+    }
+    if let Some(runs) = runs_drawn {
+        money_band_legend(out, runs, medians_drawn);
     }
     let _ = writeln!(
         out,
@@ -1779,6 +1871,187 @@ fn uncertainty(out: &mut String, sweep: &Sweep, axis: &Axis, clock: &Clock) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Bands: a daily curve's p5–p95 over the runs of a sweep, behind the central run.
+
+/// The band's look in the report of one plan: a grey hatch (it reads on paper and beside
+/// every colour of the palette), edged in slate, its p50 dashed in near-black.
+const BAND_EDGE: &str = "#52606d";
+const BAND_MEDIAN: &str = "#1f1f1f";
+/// Okabe–Ito's sky blue: the band of a value queued, beside the blue line of the run.
+const SKY: &str = "#56b4e9";
+const BAND_SWATCH: &str = "background:repeating-linear-gradient(45deg,#66727f 0 1px,#dfe4e9 1px 4px)";
+
+/// The hatch the bands of one plan's report are filled with, defined once, only in a
+/// report of a sweep.
+fn band_defs(out: &mut String) {
+    out.push_str(
+        "<svg class=\"defs\" width=\"0\" height=\"0\" aria-hidden=\"true\" focusable=\"false\"><defs>\n\
+         <pattern id=\"p-band\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
+         <rect width=\"5\" height=\"5\" fill=\"#dfe4e9\" fill-opacity=\"0.75\"/>\
+         <line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"5\" stroke=\"#66727f\" stroke-width=\"1\"/></pattern>\n</defs></svg>\n",
+    );
+}
+
+/// How a curve is drawn: a point per sample (a line), or a bar per day (the band steps
+/// over each day, up to `end` for the last).
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    Points,
+    Days { end: i64 },
+}
+
+/// A curve's band on one chart's scale.
+struct Band<'a> {
+    band: &'a crate::sweep::DailyBand,
+    runs: u32,
+    shape: Shape,
+}
+
+impl Band<'_> {
+    /// The points of one edge of the band (`pick` is p5, p50 or p95).
+    fn edge(&self, axis: &Axis, scale: (u64, i64, i64), pick: fn(&DayRange) -> u64) -> Vec<(i64, i64)> {
+        let (max, top, bottom) = scale;
+        let days = &self.band.days;
+        let mut points = Vec::with_capacity(days.len() * 2);
+        for (index, day) in days.iter().enumerate() {
+            let y = y_of(pick(day), max, top, bottom);
+            let x0 = axis.x(day.at);
+            match self.shape {
+                Shape::Points => points.push((x0, y)),
+                Shape::Days { end } => {
+                    let from = day.at.unix_micros();
+                    let to = days
+                        .get(index + 1)
+                        .map_or_else(|| from.saturating_add(DAY_MICROS).min(end), |next| next.at.unix_micros());
+                    points.push((x0, y));
+                    points.push((axis.x_micros(to), y));
+                }
+            }
+        }
+        points
+    }
+
+    /// The shaded area from p5 to p95, under what the chart draws next.
+    /// `plan` is the plan's number in a comparison.
+    fn area(
+        &self,
+        out: &mut String,
+        axis: &Axis,
+        scale: (u64, i64, i64),
+        fill: &str,
+        curve: &str,
+        plan: Option<usize>,
+    ) {
+        let mut outline = self.edge(axis, scale, |day| day.p95);
+        outline.extend(self.edge(axis, scale, |day| day.p5).into_iter().rev());
+        let (plan_attribute, plan_title) = match plan {
+            Some(plan) => (format!(" data-plan=\"{plan}\""), format!("Plan {plan}: ")),
+            None => (String::new(), String::new()),
+        };
+        let _ = writeln!(
+            out,
+            "<polygon class=\"curve-band\" data-curve=\"{curve}\"{plan_attribute} points=\"{}\" {fill} stroke=\"none\">\
+             <title>{plan_title}p5–p95 of {} runs</title></polygon>",
+            points_text(&outline),
+            self.runs
+        );
+    }
+
+    /// The band's p5 and p95 edges, over what the chart drew.
+    fn edges(&self, out: &mut String, axis: &Axis, scale: (u64, i64, i64), colour: &str, dash: &str) {
+        for (name, pick) in [("p95", (|day: &DayRange| day.p95) as fn(&DayRange) -> u64), ("p5", |day| day.p5)] {
+            let _ = writeln!(
+                out,
+                "<polyline class=\"band-edge\" data-edge=\"{name}\" points=\"{}\" fill=\"none\" stroke=\"{colour}\" \
+                 stroke-width=\"1\"{dash} stroke-linejoin=\"round\"/>",
+                points_text(&self.edge(axis, scale, pick))
+            );
+        }
+    }
+
+    /// Whether the p50 differs from `central` on some day: only then is it drawn.
+    fn median_differs(&self, central: &[(Timestamp, u64)]) -> bool {
+        let central: std::collections::BTreeMap<Timestamp, u64> = central.iter().copied().collect();
+        self.band.days.iter().any(|day| central.get(&day.at).copied().unwrap_or(0) != day.p50)
+    }
+
+    /// The p50 line, dashed.
+    fn median(&self, out: &mut String, axis: &Axis, scale: (u64, i64, i64), colour: &str, width: &str) {
+        self.median_dashed(out, axis, scale, colour, width, "5 3");
+    }
+
+    fn median_dashed(
+        &self,
+        out: &mut String,
+        axis: &Axis,
+        scale: (u64, i64, i64),
+        colour: &str,
+        width: &str,
+        dash: &str,
+    ) {
+        let _ = writeln!(
+            out,
+            "<polyline class=\"band-p50\" points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"{width}\" \
+             stroke-dasharray=\"{dash}\" stroke-linejoin=\"round\"><title>p50 of {} runs</title></polyline>",
+            points_text(&self.edge(axis, scale, |day| day.p50)),
+            self.runs
+        );
+    }
+
+    fn highest(&self) -> u64 {
+        self.band.days.iter().map(|day| day.p95).max().unwrap_or(0)
+    }
+}
+
+fn points_text(points: &[(i64, i64)]) -> String {
+    let text: Vec<String> = points.iter().map(|(x, y)| format!("{x},{y}")).collect();
+    text.join(" ")
+}
+
+/// `curve`'s band from `sweep`, when it has one with any day.
+fn band_of<'a>(sweep: Option<&'a Sweep>, curve: &Curve, shape: Shape) -> Option<Band<'a>> {
+    let sweep = sweep?;
+    let band = sweep.band(curve).filter(|band| !band.days.is_empty())?;
+    Some(Band { band, runs: sweep.runs, shape })
+}
+
+/// The legend of the money charts with bands: the refused value's (hatched, as the
+/// refusals') and the queued value's (sky blue).
+fn money_band_legend(out: &mut String, runs: u32, medians: bool) {
+    let _ = writeln!(
+        out,
+        "<ul class=\"legend band-legend\" aria-label=\"Ranges over {runs} runs\">\n\
+         <li><span class=\"swatch\" style=\"{BAND_SWATCH}\"></span>hatched: value refused per day, p5–p95 of {runs} runs</li>\n\
+         <li><span class=\"swatch\" style=\"background:{SKY};opacity:0.6\"></span>sky blue: value queued at each day's end, \
+         p5–p95 of {runs} runs</li>"
+    );
+    if medians {
+        let _ = writeln!(
+            out,
+            "<li><span class=\"plan-line\" style=\"border-top:2px dashed {BAND_MEDIAN}\"></span>dashed: p50 of {runs} runs \
+             (black for the value refused, blue for the value queued)</li>"
+        );
+    }
+    out.push_str("<li>bars and solid line: the central run (every range at its central value)</li>\n</ul>\n");
+}
+
+/// The legend of a chart with a band: what the shade, the dashed line and `central` are.
+fn band_legend(out: &mut String, runs: u32, median: bool, central: &str) {
+    let _ = writeln!(
+        out,
+        "<ul class=\"legend band-legend\" aria-label=\"Ranges over {runs} runs\">\n\
+         <li><span class=\"swatch\" style=\"{BAND_SWATCH}\"></span>shaded: p5–p95 of {runs} runs</li>"
+    );
+    if median {
+        let _ = writeln!(
+            out,
+            "<li><span class=\"plan-line\" style=\"border-top:2px dashed {BAND_MEDIAN}\"></span>dashed: p50 of {runs} runs</li>"
+        );
+    }
+    let _ = writeln!(out, "<li>{central}: the central run (every range at its central value)</li>\n</ul>");
+}
+
+// ---------------------------------------------------------------------------------------
 // The comparison of several plans.
 
 /// Colours and dash patterns of the plans in a comparison: told apart by both.
@@ -1918,9 +2191,11 @@ pub fn comparison_html_with_sweeps(
     }
     out.push_str("</section>\n");
 
-    overlaid_backlog(&mut out, runs, &axis);
-    overlaid_refusals(&mut out, runs, &axis);
-    overlaid_money(&mut out, runs, &axis);
+    // One sweep per plan, or none: bands only when every plan has its own.
+    let sweeps = if sweeps.len() == runs.len() { sweeps } else { &[] };
+    overlaid_backlog(&mut out, runs, &axis, sweeps);
+    overlaid_refusals(&mut out, runs, &axis, sweeps);
+    overlaid_money(&mut out, runs, &axis, sweeps);
     phases_side_by_side(&mut out, runs, &clock);
     for (index, (metrics, _)) in runs.iter().enumerate() {
         let _ = writeln!(out, "<div class=\"plan-violations\" data-plan=\"{}\">", index + 1);
@@ -2030,8 +2305,10 @@ fn comparison_table(out: &mut String, runs: &[(&Metrics, &Timeline)], rows: &[cr
     );
 }
 
-/// One line per plan over days: `value(metrics)` gives each plan's daily points.
-#[allow(clippy::type_complexity)]
+/// One line per plan over days: `value(metrics)` gives each plan's daily points, and
+/// `bands` (one per plan, or none) each plan's range over its sweep, shaded in the plan's
+/// colour behind every line, its p50 a thin dotted line. Returns whether a p50 was drawn.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn overlaid_chart(
     out: &mut String,
     runs: &[(&Metrics, &Timeline)],
@@ -2040,14 +2317,44 @@ fn overlaid_chart(
     y_title: &str,
     points: &dyn Fn(&Metrics) -> Vec<(Timestamp, u64)>,
     y_label: &dyn Fn(u64) -> String,
-) {
+    bands: &[Option<Band>],
+) -> bool {
     let series: Vec<Vec<(Timestamp, u64)>> = runs.iter().map(|(metrics, _)| points(metrics)).collect();
     let highest = series.iter().flatten().map(|(_, value)| *value).max().unwrap_or(0);
-    let (max, step) = nice_scale(highest);
+    let band_highest = bands.iter().flatten().map(Band::highest).max().unwrap_or(0);
+    let (max, step) = nice_scale(highest.max(band_highest));
     let (top, bottom) = (26, 206);
     svg_open(out, bottom + 26, label);
     y_axis(out, axis, y_title, max, step, top, bottom, y_label);
     axis.draw(out, top, bottom);
+    let mut medians = false;
+    for (index, band) in bands.iter().enumerate() {
+        if let Some(band) = band {
+            let (colour, _) = plan_stroke(index);
+            band.area(
+                out,
+                axis,
+                (max, top, bottom),
+                &format!("fill=\"{colour}\" fill-opacity=\"0.14\""),
+                label_curve(y_title),
+                Some(index + 1),
+            );
+        }
+    }
+    // The edges in the plan's colour and dash, so that overlapping bands stay apart.
+    for (index, band) in bands.iter().enumerate() {
+        if let Some(band) = band {
+            let (colour, dash) = plan_stroke(index);
+            band.edges(out, axis, (max, top, bottom), colour, &dash);
+        }
+    }
+    for (index, (band, points)) in bands.iter().zip(&series).enumerate() {
+        if let Some(band) = band.as_ref().filter(|band| band.median_differs(points)) {
+            let (colour, _) = plan_stroke(index);
+            band.median_dashed(out, axis, (max, top, bottom), colour, "1.2", "1 3");
+            medians = true;
+        }
+    }
     for (index, points) in series.iter().enumerate() {
         if points.is_empty() {
             continue;
@@ -2065,15 +2372,44 @@ fn overlaid_chart(
         );
     }
     out.push_str("</svg>\n");
+    medians
 }
 
-fn overlaid_backlog(out: &mut String, runs: &[(&Metrics, &Timeline)], axis: &Axis) {
+/// The `data-curve` of an overlaid chart's bands, from its y axis' title.
+fn label_curve(y_title: &str) -> &'static str {
+    match y_title {
+        "queued" => "backlog",
+        "refused" => "refused",
+        _ => "refused-value",
+    }
+}
+
+/// Each plan's band of `curve`, from the sweeps (one per plan, or none).
+fn plan_bands<'a>(sweeps: &'a [Sweep], curve: &Curve, shape: Shape) -> Vec<Option<Band<'a>>> {
+    sweeps.iter().map(|sweep| band_of(Some(sweep), curve, shape)).collect()
+}
+
+/// The legend of the bands of an overlaid chart.
+fn plan_band_legend(out: &mut String, bands: &[Option<Band>], medians: bool) {
+    let Some(runs) = bands.iter().flatten().map(|band| band.runs).next() else { return };
+    let _ = writeln!(
+        out,
+        "<p class=\"note band-legend\">Shaded in each plan's colour, edged in its line's colour and dash: its p5–p95 of \
+         {runs} runs{}; the plans' thick lines are their central runs (every range at its central value).</p>",
+        if medians { "; thin dotted line: its p50 of the runs" } else { "" }
+    );
+}
+
+fn overlaid_backlog(out: &mut String, runs: &[(&Metrics, &Timeline)], axis: &Axis, sweeps: &[Sweep]) {
     out.push_str("<section class=\"backlog\">\n<h2>Withdrawal backlog, plans overlaid</h2>\n");
-    if runs.iter().all(|(metrics, _)| metrics.withdrawal_backlog.iter().all(|sample| sample.queued == 0)) {
+    let bands = plan_bands(sweeps, &Curve::QueuedWithdrawals, Shape::Points);
+    if runs.iter().all(|(metrics, _)| metrics.withdrawal_backlog.iter().all(|sample| sample.queued == 0))
+        && bands.iter().flatten().all(|band| band.highest() == 0)
+    {
         out.push_str("<p class=\"note empty\">No plan ever queued a withdrawal.</p>\n</section>\n");
         return;
     }
-    overlaid_chart(
+    let medians = overlaid_chart(
         out,
         runs,
         axis,
@@ -2081,18 +2417,23 @@ fn overlaid_backlog(out: &mut String, runs: &[(&Metrics, &Timeline)], axis: &Axi
         "queued",
         &|metrics| metrics.withdrawal_backlog.iter().map(|sample| (sample.at, sample.queued)).collect(),
         &grouped,
+        &bands,
     );
     plan_legend(out, runs);
+    plan_band_legend(out, &bands, medians);
     out.push_str("<p class=\"note\">Queued withdrawals across every asset at the end of each day.</p>\n</section>\n");
 }
 
-fn overlaid_refusals(out: &mut String, runs: &[(&Metrics, &Timeline)], axis: &Axis) {
+fn overlaid_refusals(out: &mut String, runs: &[(&Metrics, &Timeline)], axis: &Axis, sweeps: &[Sweep]) {
     out.push_str("<section class=\"refusals\">\n<h2>Refused requests per day, plans overlaid</h2>\n");
-    if runs.iter().all(|(metrics, _)| metrics.requests.refused == 0) {
+    let bands = plan_bands(sweeps, &Curve::RefusedRequests, Shape::Points);
+    if runs.iter().all(|(metrics, _)| metrics.requests.refused == 0)
+        && bands.iter().flatten().all(|band| band.highest() == 0)
+    {
         out.push_str("<p class=\"note empty\">No plan refused a customer request.</p>\n</section>\n");
         return;
     }
-    overlaid_chart(
+    let medians = overlaid_chart(
         out,
         runs,
         axis,
@@ -2100,12 +2441,14 @@ fn overlaid_refusals(out: &mut String, runs: &[(&Metrics, &Timeline)], axis: &Ax
         "refused",
         &|metrics| metrics.refused_per_day.iter().map(|day| (day.day_start, day.refused)).collect(),
         &grouped,
+        &bands,
     );
     plan_legend(out, runs);
+    plan_band_legend(out, &bands, medians);
     out.push_str("<p class=\"note\">Each point is one day's refusals, at the day's start.</p>\n</section>\n");
 }
 
-fn overlaid_money(out: &mut String, runs: &[(&Metrics, &Timeline)], axis: &Axis) {
+fn overlaid_money(out: &mut String, runs: &[(&Metrics, &Timeline)], axis: &Axis, sweeps: &[Sweep]) {
     out.push_str("<section class=\"money\">\n<h2>Value of refused withdrawals per day, plans overlaid</h2>\n");
     let Some((first, _)) = runs.first() else { return };
     let assets: Vec<&str> = first
@@ -2114,16 +2457,23 @@ fn overlaid_money(out: &mut String, runs: &[(&Metrics, &Timeline)], axis: &Axis)
         .map(|asset| asset.code.as_str())
         .filter(|asset| {
             runs.iter().any(|(metrics, _)| metrics.withdrawals_refused_minor.get(asset).is_some_and(|value| *value > 0))
+                || plan_bands(sweeps, &Curve::RefusedValue((*asset).to_owned()), Shape::Points)
+                    .iter()
+                    .flatten()
+                    .any(|band| band.highest() > 0)
         })
         .collect();
     if assets.is_empty() {
         out.push_str("<p class=\"note empty\">No plan refused a withdrawal.</p>\n</section>\n");
         return;
     }
+    let mut shown_bands = Vec::new();
+    let mut medians = false;
     for asset in assets {
         let _ = writeln!(out, "<h3>{}</h3>", escape(asset));
         let to_money = |value: u64| money(first, i64::try_from(value).unwrap_or(i64::MAX), asset);
-        overlaid_chart(
+        let bands = plan_bands(sweeps, &Curve::RefusedValue(asset.to_owned()), Shape::Points);
+        medians |= overlaid_chart(
             out,
             runs,
             axis,
@@ -2139,9 +2489,14 @@ fn overlaid_money(out: &mut String, runs: &[(&Metrics, &Timeline)], axis: &Axis)
                     .collect()
             },
             &to_money,
+            &bands,
         );
+        if shown_bands.is_empty() {
+            shown_bands = bands;
+        }
     }
     plan_legend(out, runs);
+    plan_band_legend(out, &shown_bands, medians);
     out.push_str("</section>\n");
 }
 

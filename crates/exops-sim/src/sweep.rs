@@ -123,6 +123,62 @@ pub struct Sweep {
     pub runs_with_violations: u32,
     /// Each run's seed, in run order.
     pub seeds: Vec<u64>,
+    /// Every daily curve of the reports over the runs, each day's p5, p50 and p95: what
+    /// the reports draw as bands. Not in the JSON, which keeps to the figures and phases.
+    #[serde(skip)]
+    pub daily: Vec<DailyBand>,
+}
+
+/// A daily curve of the reports: the series one run's [`Metrics`] holds per day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Curve {
+    /// Withdrawals queued at the end of each day ([`Metrics::withdrawal_backlog`]).
+    QueuedWithdrawals,
+    /// Customer requests refused each day ([`Metrics::refused_per_day`]).
+    RefusedRequests,
+    /// The value of the withdrawals of an asset refused each day (minor units).
+    RefusedValue(String),
+    /// The value of the withdrawals of an asset queued at the end of each day (minor units).
+    QueuedValue(String),
+}
+
+/// One day of a curve over the runs: the nearest-rank p5, p50 and p95 of the runs'
+/// values that day, the rule of the figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DayRange {
+    /// The day's instant as the curve has it: a day's start for refusals, its end for
+    /// what is queued.
+    pub at: Timestamp,
+    /// The 5th percentile of the runs' values.
+    pub p5: u64,
+    /// The median.
+    pub p50: u64,
+    /// The 95th percentile.
+    pub p95: u64,
+}
+
+/// A curve's range over the runs, day by day, in time order.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario};
+/// use exops_sim::sweep::Curve;
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan-uncertain.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// let sweep = exops_sim::sweep::sweep(&scenario, &plan, &options, 4, 2, &|| {})?;
+/// let refused = sweep.band(&Curve::RefusedRequests).expect("refusals every day");
+/// assert!(refused.days.iter().all(|day| day.p5 <= day.p50 && day.p50 <= day.p95));
+/// assert!(sweep.band(&Curve::RefusedValue("BTC".to_owned())).is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DailyBand {
+    /// Which curve.
+    pub curve: Curve,
+    /// Its days, in time order.
+    pub days: Vec<DayRange>,
 }
 
 /// The threads a sweep uses: one per core, at most one per run.
@@ -239,17 +295,67 @@ fn sorted<T: Ord + Copy>(mut values: Vec<Option<T>>) -> Vec<Option<T>> {
     values
 }
 
-fn figure_range(figure: String, values: Vec<Option<u64>>) -> FigureRange {
+/// The p5, p50 and p95 of `values` (the one rule of a sweep: nearest rank, `None` last)
+/// and how many are `None`.
+fn ranges<T: Ord + Copy>(values: Vec<Option<T>>) -> ([Option<T>; 3], u32) {
     let never = values.iter().filter(|value| value.is_none()).count() as u32;
     let values = sorted(values);
-    FigureRange {
-        figure,
-        p5: percentile(&values, 5),
-        p50: percentile(&values, 50),
-        p95: percentile(&values, 95),
-        never,
-        asset: None,
+    ([percentile(&values, 5), percentile(&values, 50), percentile(&values, 95)], never)
+}
+
+fn figure_range(figure: String, values: Vec<Option<u64>>) -> FigureRange {
+    let ([p5, p50, p95], never) = ranges(values);
+    FigureRange { figure, p5, p50, p95, never, asset: None }
+}
+
+/// Each day's range of the curve whose per-run series `series` gives, days matched by
+/// their instant (every run of a sweep has the same days).
+fn daily_band(curve: Curve, runs: &[Metrics], series: &dyn Fn(&Metrics) -> Vec<(Timestamp, u64)>) -> DailyBand {
+    let mut by_day: std::collections::BTreeMap<Timestamp, Vec<Option<u64>>> = std::collections::BTreeMap::new();
+    for run in runs {
+        for (at, value) in series(run) {
+            by_day.entry(at).or_default().push(Some(value));
+        }
     }
+    let days = by_day
+        .into_iter()
+        .filter_map(|(at, values)| match ranges(values).0 {
+            [Some(p5), Some(p50), Some(p95)] => Some(DayRange { at, p5, p50, p95 }),
+            _ => None,
+        })
+        .collect();
+    DailyBand { curve, days }
+}
+
+/// The bands of every daily curve the reports draw: the backlog, the refusals, and per
+/// asset with any value in any run, the value refused and the value queued.
+fn daily_bands(scenario: &Scenario, runs: &[Metrics]) -> Vec<DailyBand> {
+    let value = |map: &exops_core::OrderedMap<i64>, asset: &str| map.get(asset).copied().unwrap_or(0).max(0) as u64;
+    let mut bands = vec![
+        daily_band(Curve::QueuedWithdrawals, runs, &|run| {
+            run.withdrawal_backlog.iter().map(|sample| (sample.at, sample.queued)).collect()
+        }),
+        daily_band(Curve::RefusedRequests, runs, &|run| {
+            run.refused_per_day.iter().map(|day| (day.day_start, day.refused)).collect()
+        }),
+    ];
+    for asset in scenario.venue_spec.assets.iter().map(|asset| asset.code.as_str()) {
+        let refused = daily_band(Curve::RefusedValue(asset.to_owned()), runs, &|run| {
+            run.refused_per_day
+                .iter()
+                .map(|day| (day.day_start, value(&day.withdrawals_refused_minor, asset)))
+                .collect()
+        });
+        let queued = daily_band(Curve::QueuedValue(asset.to_owned()), runs, &|run| {
+            run.withdrawal_backlog.iter().map(|sample| (sample.at, value(&sample.queued_minor, asset))).collect()
+        });
+        for band in [refused, queued] {
+            if band.days.iter().any(|day| day.p95 > 0) {
+                bands.push(band);
+            }
+        }
+    }
+    bands
 }
 
 /// The percentiles of every figure and phase over the runs, in run order.
@@ -285,15 +391,8 @@ pub(crate) fn summarise(scenario: &Scenario, plan: &Plan, options: &Options, bas
         .map(|(index, phase)| {
             let opened: Vec<Option<Timestamp>> =
                 runs.iter().map(|run| run.phases.get(index).and_then(|outcome| outcome.opened_at)).collect();
-            let never = opened.iter().filter(|at| at.is_none()).count() as u32;
-            let opened = sorted(opened);
-            PhaseRange {
-                id: phase.id.clone(),
-                p5: percentile(&opened, 5),
-                p50: percentile(&opened, 50),
-                p95: percentile(&opened, 95),
-                never,
-            }
+            let ([p5, p50, p95], never) = ranges(opened);
+            PhaseRange { id: phase.id.clone(), p5, p50, p95, never }
         })
         .collect();
     Sweep {
@@ -312,10 +411,17 @@ pub(crate) fn summarise(scenario: &Scenario, plan: &Plan, options: &Options, bas
             .collect(),
         runs_with_violations: runs.iter().filter(|run| !run.violations.is_empty()).count() as u32,
         seeds: (0..runs.len() as u32).map(|run| run_seed(base, run)).collect(),
+        daily: daily_bands(scenario, runs),
     }
 }
 
 impl Sweep {
+    /// The band of `curve`, when the sweep has it (a value curve only for an asset with
+    /// some value in some run).
+    pub fn band(&self, curve: &Curve) -> Option<&DailyBand> {
+        self.daily.iter().find(|band| band.curve == *curve)
+    }
+
     /// A figure's value as it reads: a number, `never`, or money in the asset's units.
     pub(crate) fn value_text(&self, figure: &FigureRange, value: Option<u64>) -> String {
         let Some(value) = value else { return "never".to_owned() };
@@ -484,5 +590,107 @@ mod tests {
             (percentile(&hundred, 5), percentile(&hundred, 50), percentile(&hundred, 95)),
             (Some(5), Some(50), Some(95))
         );
+    }
+
+    fn bitpoint() -> (Scenario, Plan) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bitpoint-2019");
+        (
+            Scenario::load(&root.join("scenario.toml")).expect("the scenario"),
+            Plan::load(&root.join("plan-uncertain.toml")).expect("the plan"),
+        )
+    }
+
+    /// Each curve's values per day in every run, as the report draws them.
+    fn series(run: &Metrics, curve: &Curve) -> Vec<(Timestamp, u64)> {
+        let value = |map: &exops_core::OrderedMap<i64>, asset: &str| map.get(asset).copied().unwrap_or(0).max(0) as u64;
+        match curve {
+            Curve::QueuedWithdrawals => {
+                run.withdrawal_backlog.iter().map(|sample| (sample.at, sample.queued)).collect()
+            }
+            Curve::RefusedRequests => run.refused_per_day.iter().map(|day| (day.day_start, day.refused)).collect(),
+            Curve::RefusedValue(asset) => run
+                .refused_per_day
+                .iter()
+                .map(|day| (day.day_start, value(&day.withdrawals_refused_minor, asset)))
+                .collect(),
+            Curve::QueuedValue(asset) => {
+                run.withdrawal_backlog.iter().map(|sample| (sample.at, value(&sample.queued_minor, asset))).collect()
+            }
+        }
+    }
+
+    /// With 5 runs, nearest rank makes p5 the lowest run and p95 the highest: each day's
+    /// band holds every run's value that day and its bounds are values some run had.
+    #[test]
+    fn daily_bands_come_from_the_runs_series_and_hold_every_run_of_five() {
+        let (scenario, plan) = bitpoint();
+        let options = Options { scale_percent: 1, ..Options::default() };
+        let result = sweep(&scenario, &plan, &options, 5, 2, &|| {}).expect("the sweep");
+        let base = scenario.seed;
+        let runs: Vec<Metrics> =
+            (0..5).map(|run| run_one(&scenario, &plan, &options, base, run).expect("a run")).collect();
+        let days = runs[0].refused_per_day.len();
+        assert!(days > 100, "BITPoint's period is 153 days: {days}");
+        for curve in [Curve::QueuedWithdrawals, Curve::RefusedRequests, Curve::RefusedValue("BTC".to_owned())] {
+            assert!(result.band(&curve).is_some(), "a band of {curve:?}");
+        }
+        let mut spread_days = 0;
+        for band in &result.daily {
+            let per_run: Vec<Vec<(Timestamp, u64)>> = runs.iter().map(|run| series(run, &band.curve)).collect();
+            assert_eq!(band.days.len(), per_run[0].len(), "{:?}: one range per day", band.curve);
+            for (index, day) in band.days.iter().enumerate() {
+                let mut values: Vec<u64> = per_run
+                    .iter()
+                    .map(|run| {
+                        assert_eq!(run[index].0, day.at, "{:?}: the runs share their days", band.curve);
+                        run[index].1
+                    })
+                    .collect();
+                values.sort_unstable();
+                assert_eq!(
+                    (day.p5, day.p50, day.p95),
+                    (values[0], values[2], values[4]),
+                    "{:?} day {index}",
+                    band.curve
+                );
+                for value in &values {
+                    assert!(
+                        day.p5 <= *value && *value <= day.p95,
+                        "{:?} day {index}: {value} outside the band",
+                        band.curve
+                    );
+                }
+                spread_days += usize::from(day.p5 < day.p95);
+            }
+        }
+        assert!(spread_days > 100, "the runs differ from day to day: {spread_days} days with a spread");
+    }
+
+    /// Twenty runs whose refusals on one day are 1 to 20 (in a shuffled run order): the
+    /// day's band is the nearest-rank p5, p50 and p95 of the figures, 1, 10 and 19.
+    #[test]
+    fn a_daily_band_takes_the_figures_percentile_rule() {
+        let (scenario, plan) = bitpoint();
+        let options = Options { scale_percent: 1, ..Options::default() };
+        let run = run_one(&scenario, &plan, &options, scenario.seed, 0).expect("a run");
+        let runs: Vec<Metrics> = (0..20_u64)
+            .map(|index| {
+                let mut metrics = run.clone();
+                metrics.refused_per_day[3].refused = (index * 7) % 20 + 1;
+                metrics.withdrawal_backlog[3].queued = 100 - index;
+                metrics
+            })
+            .collect();
+        let result = summarise(&scenario, &plan, &options, scenario.seed, &runs);
+        let refused = result.band(&Curve::RefusedRequests).expect("refusals");
+        let day = refused.days[3];
+        assert_eq!((day.at, day.p5, day.p50, day.p95), (run.refused_per_day[3].day_start, 1, 10, 19));
+        let unchanged = refused.days[4];
+        let same = run.refused_per_day[4].refused;
+        assert_eq!((unchanged.p5, unchanged.p50, unchanged.p95), (same, same, same));
+        let queued = result.band(&Curve::QueuedWithdrawals).expect("the backlog").days[3];
+        let figure = figure_range(String::new(), (0..20).map(|index| Some(100 - index)).collect());
+        assert_eq!((Some(queued.p5), Some(queued.p50), Some(queued.p95)), (figure.p5, figure.p50, figure.p95));
+        assert_eq!((queued.p5, queued.p50, queued.p95), (81, 90, 99), "81 to 100: ranks 1, 10 and 19");
     }
 }

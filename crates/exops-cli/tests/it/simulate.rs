@@ -260,6 +260,48 @@ fn runs_one_is_a_single_run_byte_for_byte_and_a_sweep_is_deterministic() {
     );
 }
 
+/// `--runs 5 --report`: every daily curve has its p5–p95 band, labelled, the same bytes
+/// twice; `--runs 1 --report` is the single run's report byte for byte. Likewise for
+/// `compare`.
+#[test]
+fn reports_of_a_sweep_band_every_daily_curve_and_runs_one_is_the_single_report() {
+    let scenario = fixture("bitpoint-2019/scenario.toml");
+    let plan = fixture("bitpoint-2019/plan-uncertain.toml");
+    let other = fixture("bitpoint-2019/plan-crypto-first.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let report = |name: &str, args: &[&str]| {
+        let path = dir.path().join(name);
+        exops(&[args, &["--scale", "1", "--report", arg(&path)]].concat()).expect_code(0);
+        std::fs::read_to_string(&path).unwrap()
+    };
+    let simulate = ["simulate", scenario.as_str(), "--plan", plan.as_str()];
+    let single = report("single.html", &simulate);
+    let runs_one = report("one.html", &[&simulate[..], &["--runs", "1"]].concat());
+    assert_eq!(single, runs_one, "--runs 1 writes the single run's report");
+    assert!(!single.contains("curve-band"));
+    let swept = report("five.html", &[&simulate[..], &["--runs", "5"]].concat());
+    let again = report("five-again.html", &[&simulate[..], &["--runs", "5"]].concat());
+    assert_eq!(swept, again, "the same seed and runs give the same report");
+    for curve in ["refused", "backlog", "refused-value", "queued-value"] {
+        assert!(swept.contains(&format!("<polygon class=\"curve-band\" data-curve=\"{curve}\"")), "a {curve} band");
+    }
+    assert_eq!(swept.matches("shaded: p5–p95 of 5 runs").count(), 2, "the refusals' and the backlog's legends");
+    assert!(swept.contains("value refused per day, p5–p95 of 5 runs"), "the money charts' legend");
+
+    let compare = ["compare", scenario.as_str(), plan.as_str(), other.as_str()];
+    let single = report("cmp.html", &compare);
+    let runs_one = report("cmp-one.html", &[&compare[..], &["--runs", "1"]].concat());
+    assert_eq!(single, runs_one, "--runs 1 writes the single comparison");
+    let swept = report("cmp-five.html", &[&compare[..], &["--runs", "5"]].concat());
+    for curve in ["refused", "backlog", "refused-value"] {
+        for plan in [1, 2] {
+            let band = format!("<polygon class=\"curve-band\" data-curve=\"{curve}\" data-plan=\"{plan}\"");
+            assert!(swept.contains(&band), "plan {plan}'s {curve} band");
+        }
+    }
+    assert!(swept.contains("its p5–p95 of 5 runs"));
+}
+
 #[test]
 fn compare_runs_sweeps_every_plan_with_the_same_seeds() {
     let scenario = fixture("bitpoint-2019/scenario.toml");

@@ -848,6 +848,63 @@ fn the_comparison_renders_in_chromium() {
     }
 }
 
+/// `html` with the sections named by `hidden` not displayed (still in the DOM), so that the
+/// first screen the browser test measures and keeps shows the daily curves and their bands.
+fn charts_first(html: &str, hidden: &str) -> String {
+    html.replacen("</style>", &format!("{hidden} {{ display: none; }}\n</style>"), 1)
+}
+
+/// A sweep's reports in headless chromium: the report of 5 runs and the comparison of
+/// two plans' sweeps, whose DOM holds every daily curve's band and the legends naming
+/// them (the screenshots, under `target/screenshots/`, show the hatched bands).
+#[test]
+fn a_sweeps_bands_render_in_chromium() {
+    let Some(binary) = chromium_or_skip("a_sweeps_bands_render_in_chromium") else { return };
+    let fixtures = root().join("fixtures/bitpoint-2019");
+    let scenario = Scenario::load(&fixtures.join("scenario.toml")).unwrap();
+    let options = exops_sim::Options { scale_percent: 1, ..Default::default() };
+    let mut pages = Vec::new();
+    for plan in ["plan-uncertain.toml", "plan-crypto-first.toml"] {
+        let plan = Plan::load(&fixtures.join(plan)).unwrap();
+        let sweep = exops_sim::sweep::sweep(&scenario, &plan, &options, 5, 2, &|| {}).unwrap();
+        let run = exops_sim::simulate(&scenario, &plan, &options, &mut |_| {}).unwrap();
+        pages.push((Run { timeline: run.replay.finished_timeline(), metrics: run.metrics }, sweep));
+    }
+    let (first, sweep) = &pages[0];
+    let html = report::html_with_sweep("BITPoint: 5 runs", &first.metrics, &first.timeline, Some(sweep));
+    let dom = render_in_chromium(
+        &binary,
+        "report-bitpoint-2019-runs-5",
+        &charts_first(&html, "header, section.summary, section.uncertainty"),
+    );
+    for curve in ["refused", "backlog", "refused-value", "queued-value"] {
+        assert!(
+            dom.contains(&format!("<polygon class=\"curve-band\" data-curve=\"{curve}\"")),
+            "chromium's DOM of the sweep's report lacks the {curve} band"
+        );
+    }
+    for text in ["shaded: p5–p95 of 5 runs", "dashed: p50 of 5 runs", "value refused per day, p5–p95 of 5 runs"] {
+        assert!(dom.contains(text), "chromium's DOM of the sweep's report lacks `{text}`");
+    }
+    let metrics: Vec<Metrics> = pages.iter().map(|(run, _)| run.metrics.clone()).collect();
+    let rows = exops_sim::text::comparison(&metrics);
+    let pairs: Vec<(&Metrics, &Timeline)> = pages.iter().map(|(run, _)| (&run.metrics, &run.timeline)).collect();
+    let sweeps: Vec<exops_sim::sweep::Sweep> = pages.iter().map(|(_, sweep)| sweep.clone()).collect();
+    let html = report::comparison_html_with_sweeps("BITPoint: two plans, 5 runs each", &pairs, &rows, &sweeps);
+    let dom = render_in_chromium(
+        &binary,
+        "compare-bitpoint-2019-runs-5",
+        &charts_first(&html, "header, section.comparison, section.uncertainty"),
+    );
+    for curve in ["refused", "backlog", "refused-value"] {
+        for plan in [1, 2] {
+            let band = format!("<polygon class=\"curve-band\" data-curve=\"{curve}\" data-plan=\"{plan}\"");
+            assert!(dom.contains(&band), "chromium's DOM of the comparison lacks plan {plan}'s {curve} band");
+        }
+    }
+    assert!(dom.contains("its p5–p95 of 5 runs"), "the comparison's legend names the bands");
+}
+
 /// Regenerates docs/report-FIXTURE.png: the fixture's plan at its full workload, the
 /// whole page, trimmed of the empty background below it.
 fn update_screenshot(binary: &Path, fixture: &str, plan: &str, title: &str) {

@@ -26,6 +26,8 @@ fn a_sweep_is_the_same_whatever_the_threads_and_whenever_it_runs() {
     let one_thread = sweep(&scenario, &plan, &options, 6, 1, &|| {}).unwrap();
     let two_threads = sweep(&scenario, &plan, &options, 6, 2, &|| {}).unwrap();
     assert_eq!(one_thread, two_threads);
+    assert!(one_thread.daily.len() >= 2 && one_thread.daily.iter().all(|band| !band.days.is_empty()));
+    assert_eq!(one_thread.daily, two_threads.daily, "the daily bands too");
     assert_eq!(serde_json::to_string(&one_thread).unwrap(), serde_json::to_string(&two_threads).unwrap());
     assert_eq!(one_thread.seeds, (0..6).map(|run| run_seed(2019, run)).collect::<Vec<_>>());
     // Another base seed gives other runs.
@@ -131,4 +133,64 @@ fn the_report_of_a_sweep_reads_money_in_units_and_names_each_band() {
     }
     let text = exops_sim::sweep::render(&result);
     assert!(text.contains("withdrawals refused, value in BTC") && text.contains(" BTC "), "{text}");
+}
+
+/// The section of `html` whose class is `class`, up to its end.
+fn section<'a>(html: &'a str, class: &str) -> &'a str {
+    let from = html.find(&format!("<section class=\"{class}\">")).unwrap_or_else(|| panic!("a {class} section"));
+    let rest = &html[from..];
+    &rest[..rest.find("</section>").expect("the section's end")]
+}
+
+#[test]
+fn every_daily_curve_of_a_sweeps_report_has_its_band_and_says_what_it_is() {
+    let (scenario, plan) = bitpoint("plan-uncertain.toml");
+    let options = Options { scale_percent: 1, ..Options::default() };
+    let result = sweep(&scenario, &plan, &options, 5, 2, &|| {}).unwrap();
+    let single = simulate(&scenario, &plan, &options, &mut |_| {}).unwrap();
+    let timeline = single.replay.finished_timeline();
+    let html = exops_sim::report::html_with_sweep("sweep", &single.metrics, &timeline, Some(&result));
+    let refusals = section(&html, "refusals");
+    assert_eq!(refusals.matches("<polygon class=\"curve-band\" data-curve=\"refused\"").count(), 1);
+    assert_eq!(refusals.matches("class=\"band-edge\"").count(), 2, "p5 and p95 edges");
+    assert!(refusals.contains("shaded: p5–p95 of 5 runs"), "the legend names the band");
+    let backlog = section(&html, "backlog");
+    assert_eq!(backlog.matches("<polygon class=\"curve-band\" data-curve=\"backlog\"").count(), 1);
+    assert!(backlog.contains("shaded: p5–p95 of 5 runs"));
+    let money = section(&html, "money");
+    let charts = money.matches("<svg").count();
+    assert_eq!(charts, 6, "one chart per asset with money out of reach");
+    assert_eq!(money.matches("data-curve=\"refused-value\"").count(), charts, "a band per asset's refused value");
+    assert_eq!(money.matches("data-curve=\"queued-value\"").count(), charts - 1, "JPY is never queued");
+    assert!(money.contains("p5–p95 of 5 runs"));
+    // The median is drawn where it is not the central run's curve.
+    assert!(html.contains("<polyline class=\"band-p50\""));
+    // Without a sweep: no band anywhere.
+    let plain = exops_sim::report::html("sweep", &single.metrics, &timeline);
+    assert!(!plain.contains("curve-band") && !plain.contains("p-band") && !plain.contains("band-p50"));
+
+    // A comparison of two sweeps: each plan's band on every overlaid curve.
+    let other = Plan::load(&fixture("bitpoint-2019/plan-crypto-first.toml")).unwrap();
+    let sweeps = [result, sweep(&scenario, &other, &options, 5, 2, &|| {}).unwrap()];
+    let singles = [single, simulate(&scenario, &other, &options, &mut |_| {}).unwrap()];
+    let metrics: Vec<exops_sim::Metrics> = singles.iter().map(|run| run.metrics.clone()).collect();
+    let timelines: Vec<_> = singles.iter().map(|run| run.replay.finished_timeline()).collect();
+    let rows = exops_sim::text::comparison(&metrics);
+    let pairs: Vec<_> = metrics.iter().zip(&timelines).collect();
+    let compared = exops_sim::report::comparison_html_with_sweeps("two", &pairs, &rows, &sweeps);
+    for (class, curve) in [("backlog", "backlog"), ("refusals", "refused")] {
+        let part = section(&compared, class);
+        for plan in [1, 2] {
+            let band = format!("<polygon class=\"curve-band\" data-curve=\"{curve}\" data-plan=\"{plan}\"");
+            assert_eq!(part.matches(&band).count(), 1, "{class}: plan {plan}'s band");
+        }
+        assert!(part.contains("its p5–p95 of 5 runs"), "{class}: the legend names the bands");
+    }
+    let money = section(&compared, "money");
+    let charts = money.matches("<svg").count();
+    assert!(charts >= 1);
+    assert_eq!(money.matches("data-curve=\"refused-value\" data-plan=\"2\"").count(), charts);
+    assert_eq!(compared, exops_sim::report::comparison_html_with_sweeps("two", &pairs, &rows, &sweeps), "same bytes");
+    let plain = exops_sim::report::comparison_html("two", &pairs, &rows);
+    assert!(!plain.contains("curve-band"));
 }

@@ -1,0 +1,42 @@
+//! The snapshot decoder over arbitrary bytes as a snapshot file (`snapshots::decode`,
+//! what a restore reads), and the per-customer arrays' reader
+//! (`State::set_customers_from_bytes`) over the same bytes. No panic; a snapshot that
+//! decodes is encoded again (which decodes the new bytes back and asserts they give the
+//! same state: the pair of assertions the writer runs), and customer data that reads
+//! reads back the same after it is written again.
+//!
+//! The first byte chooses: bit 0 mends the snapshot's checksum; bit 1 files it under seq
+//! 0 instead of the seq it holds.
+#![no_main]
+
+use exops_core::State;
+use exops_log::snapshots::{decode, encode};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&mode, rest)) = input.split_first() else { return };
+    let mut value = rest.to_vec();
+    if mode & 1 == 1 && value.len() >= 10 {
+        let checksum = crc32c::crc32c(&value[10..]);
+        value[6..10].copy_from_slice(&checksum.to_le_bytes());
+    }
+    let held_seq = value.get(10..18).map(|seq| u64::from_le_bytes(seq.try_into().expect("eight bytes")));
+    let seq = if mode & 2 == 2 { 0 } else { held_seq.unwrap_or(0) };
+    match decode(seq, &value) {
+        Ok((meta, state)) => {
+            assert_eq!((meta.seq, state.seq()), (seq, seq));
+            let again = encode(meta, &state).expect("a decoded snapshot encodes");
+            assert_eq!(decode(seq, &again).map(|(_, state)| state).as_ref(), Ok(&state));
+        }
+        Err(damage) => assert_eq!(damage.seq, seq, "the damage names the snapshot"),
+    }
+
+    let mut state = State::new();
+    if state.set_customers_from_bytes(rest).is_ok() {
+        let mut copy = State::new();
+        copy.set_customers_from_bytes(&state.customers_to_bytes()).expect("customer data written reads back");
+        assert_eq!(copy, state, "customer data reads back the same");
+    } else {
+        assert_eq!(state, State::new(), "customer data that does not read leaves the state as it was");
+    }
+});

@@ -2,8 +2,9 @@
 //! what a restore reads), and the per-customer arrays' reader
 //! (`State::set_customers_from_bytes`) over the same bytes. No panic; a snapshot that
 //! decodes is encoded again (which decodes the new bytes back and asserts they give the
-//! same state: the pair of assertions the writer runs), and customer data that reads
-//! reads back the same after it is written again.
+//! same state: the pair of assertions the writer runs) and then used as a restore uses
+//! it (its view built, an event folded on), and customer data that reads reads back the
+//! same after it is written again.
 //!
 //! The first byte chooses: bit 0 mends the snapshot's checksum; bit 1 files it under seq
 //! 0 instead of the seq it holds.
@@ -27,6 +28,17 @@ fuzz_target!(|input: &[u8]| {
             assert_eq!((meta.seq, state.seq()), (seq, seq));
             let again = encode(meta, &state).expect("a decoded snapshot encodes");
             assert_eq!(decode(seq, &again).map(|(_, state)| state).as_ref(), Ok(&state));
+            let mut state = state;
+            let _ = state.view();
+            let envelope = exops_core::Envelope {
+                seq: seq.wrapping_add(1),
+                at: exops_core::Timestamp::from_unix_micros(1_562_889_600_000_000),
+                id: 1_000_000,
+                actor: exops_core::Actor::Customer(1),
+                event: exops_core::Event::LoginAttempted,
+                note: None,
+            };
+            let _ = state.apply(&envelope);
         }
         Err(damage) => assert_eq!(damage.seq, seq, "the damage names the snapshot"),
     }

@@ -12,7 +12,7 @@ use exops_log::restore::{Target, fold_pipelined};
 fn bench_replay(c: &mut Criterion) {
     let events: u64 = size(4_000_000, 1_000_000, 10_000);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    exops_sim::generate::write_log(dir.path(), events, 1, &mut |_| {}).expect("the log is written");
+    exops_gen::write_log(dir.path(), events, 1, &mut |_| {}).expect("the log is written");
     let decoded: Vec<Envelope> =
         LogReader::open(dir.path(), 1).expect("opens").map(|event| event.expect("reads")).collect();
     let mut group = c.benchmark_group("replay");

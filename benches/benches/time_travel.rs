@@ -17,7 +17,7 @@ fn bench_time_travel(c: &mut Criterion) {
     // exactly every `every` events.
     let every = size(SNAPSHOT_EVERY_DEFAULT, SNAPSHOT_EVERY_DEFAULT, 4_096);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    exops_sim::generate::write_log(dir.path(), events, 1, &mut |_| {}).expect("the log is written");
+    exops_gen::write_log(dir.path(), events, 1, &mut |_| {}).expect("the log is written");
     let snapshots = Snapshots::open(dir.path()).expect("the index opens");
     snapshots.set_snapshot_every(every).expect("the setting is kept");
     fold_pipelined(dir.path(), Target::End, Some(&snapshots)).expect("snapshots are built");

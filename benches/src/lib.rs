@@ -4,7 +4,7 @@ use exops_core::{Envelope, Event};
 
 /// The first `count` events of the seeded synthetic log (`exops gen`'s events).
 pub fn workload(count: usize, seed: u64) -> Vec<Envelope> {
-    exops_sim::generate::Generator::new(seed).take(count).collect()
+    exops_gen::Generator::new(seed).take(count).collect()
 }
 
 /// How big a run is: `cargo bench` (full), `cargo xtask bench --quick` (which sets

@@ -1,4 +1,4 @@
-//! The snapshot decoder over arbitrary bytes as a snapshot file (`snapshots::decode`,
+//! The snapshot decoder over arbitrary bytes as a snapshot file (`snapshots::internals::decode`,
 //! what a restore reads), and the per-customer arrays' reader
 //! (`State::set_customers_from_bytes`) over the same bytes. No panic; a snapshot that
 //! decodes is encoded again (which decodes the new bytes back and asserts they give the
@@ -11,7 +11,7 @@
 #![no_main]
 
 use exops_core::State;
-use exops_log::snapshots::{decode, encode};
+use exops_log::snapshots::internals::{decode, encode};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

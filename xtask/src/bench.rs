@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use crate::{project_root, run_with_env};
+use crate::{run_with_env, target_dir};
 
 const BENCHES: &[&str] = &["apply", "codec", "append", "replay", "time_travel", "simulate", "sweep"];
 
@@ -40,7 +40,9 @@ fn events_per_second(criterion: &Path, id: &str) -> Result<(f64, f64)> {
     let directory = criterion.join(group).join(function.replace('/', "_")).join("new");
     let read = |name: &str| -> Result<Value> {
         let path = directory.join(name);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("no result of benchmark `{id}` ({}): run `cargo xtask bench [--quick]` first", path.display())
+        })?;
         Ok(serde_json::from_str(&text)?)
     };
     let mean_ns = read("estimates.json")?["mean"]["point_estimate"].as_f64().context("no mean estimate")?;
@@ -65,7 +67,8 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
         let env: &[(&str, &str)] = if quick { &[("EXOPS_BENCH_QUICK", "1")] } else { &[] };
         run_with_env("cargo", &args, env)?;
     }
-    let criterion = project_root().join("target/criterion");
+    let target = target_dir()?;
+    let criterion = target.join("criterion");
     let mut rows = Vec::new();
     println!(
         "\n{:<38} {:>14} {:>14} {:>8}   (time per iteration: figure / baseline)",
@@ -90,7 +93,7 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
             "ms_per_iteration": (millis * 1000.0).round() / 1000.0,
         }));
     }
-    let path = project_root().join("target/bench-summary.json");
+    let path = target.join("bench-summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&rows)? + "\n")?;
     eprintln!("xtask: wrote {}", path.display());
     Ok(())

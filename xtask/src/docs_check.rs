@@ -164,7 +164,7 @@ fn outputs(text: &str) -> Vec<(Vec<&str>, i32)> {
 }
 
 fn binary_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from).join("debug")
+    crate::target_dir().unwrap_or_else(|_| root.join("target")).join("debug")
 }
 
 pub fn docs_check(root: &Path) -> Result<()> {

@@ -47,7 +47,7 @@ pub fn fuzz(root: &Path, seconds: u64, only: Option<&str>) -> Result<()> {
         None => all.iter().collect(),
     };
     for target in chosen {
-        let scratch = root.join("target/fuzz-corpus").join(target);
+        let scratch = crate::target_dir()?.join("fuzz-corpus").join(target);
         std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
         let seeds = root.join("fuzz/corpus").join(target);
         let max_time = format!("-max_total_time={seconds}");

@@ -45,6 +45,23 @@ fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
 }
 
+/// The workspace's target directory as cargo resolves it (`CARGO_TARGET_DIR`, a
+/// `build.target-dir` setting, or `target/` under the root).
+pub(crate) fn target_dir() -> Result<PathBuf> {
+    let output = Command::new("cargo")
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(project_root())
+        .output()
+        .context("cannot run `cargo metadata`")?;
+    if !output.status.success() {
+        bail!("`cargo metadata` failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("`cargo metadata` printed no JSON")?;
+    let dir = metadata["target_directory"].as_str().context("`cargo metadata` names no target_directory")?;
+    Ok(PathBuf::from(dir))
+}
+
 pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
     run_with_env(program, args, &[])
 }
@@ -206,6 +223,13 @@ fn testkit_dependencies() -> Result<()> {
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--check"])?;
     testkit_dependencies()?;
+    // The crates that ship build on exops-log's boundary alone: its `internals` feature is
+    // enabled only by dev-dependencies and the benchmarks, which a workspace-wide build
+    // would unify into every crate.
+    run(
+        "cargo",
+        &["check", "--locked", "-p", "exops-cli", "-p", "exops-nats", "-p", "exops-sim", "-p", "exops-replay"],
+    )?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
     // Thousands of seeds of the fault loop ride along in the one debug test run.
     run_with_env("cargo", &["test", "--workspace", "--all-targets", "--locked"], &[("EXOPS_SIM_SEEDS", CI_SIM_SEEDS)])?;

@@ -30,8 +30,20 @@ pub const EXIT_CODES: &str = "Exit codes:
   3  the operation failed for a reason outside the input (an I/O error, another writer)";
 
 const DATA_DIR_HELP: &str = "The data directory holding the durable log";
-const NATS_HELP: &str = "The NATS servers: one URL, or several comma-separated (nats://host:port)";
-const VENUE_HELP: &str = "The venue whose stream this is (EXOPS_<VENUE>): letters, digits, `-` and `_`";
+
+/// Where the venue's stream is: the flags, or the `[nats]` table of the data directory's
+/// `exops.toml` (the flags win).
+#[derive(clap::Args, Debug)]
+pub struct NatsTarget {
+    /// The NATS servers: one URL, or several comma-separated (nats://host:port); default:
+    /// `url` under `[nats]` in DIR/exops.toml.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// The venue whose stream this is (EXOPS_<VENUE>): letters, digits, `-` and `_`;
+    /// default: `venue` under `[nats]` in DIR/exops.toml.
+    #[arg(long, value_name = "VENUE")]
+    pub venue: Option<String>,
+}
 
 /// The commit this binary was built from, when the build could ask git.
 const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("EXOPS_COMMIT"), ")");
@@ -119,6 +131,10 @@ the log is empty or only a tail, or the data directory is damaged; 2 usage.")]
     /// Work with the durable log in a data directory.
     #[command(subcommand)]
     Log(LogCommand),
+    /// The venue's followers, as they report themselves: lag and chain hash against the
+    /// stream.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Be the venue's one writer: claim its NATS JetStream stream (fencing the writer before),
     /// take JSON Lines on standard input, and acknowledge each event once its block is
     /// fsynced here and stored by the stream's quorum.
@@ -137,10 +153,8 @@ Exit codes: 0 standard input ended, everything acknowledged; 1 a line is invalid
 directory and the stream differ (`diverged`); 2 usage; 3 fenced, or the cluster or the log
 cannot be written (`fenced`, `nats`, `io`).")]
     Serve {
-        #[arg(long, value_name = "URL", help = NATS_HELP)]
-        nats: String,
-        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
-        venue: String,
+        #[command(flatten)]
+        target: NatsTarget,
         #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
         data_dir: PathBuf,
         /// Copies of the stream kept by the cluster, when this writer creates it.
@@ -351,6 +365,32 @@ fn parse_expected_head(text: &str) -> Result<ExpectedHead, String> {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum FleetCommand {
+    /// Every follower that reports (`exops log follow --name`): its blocks, last seq and
+    /// event time, how many blocks it lags the stream, and whether its chain hash is the
+    /// stream's at the same block.
+    #[command(after_help = "Example:
+  exops fleet status --nats nats://127.0.0.1:4222 --venue bitpoint
+
+A follower whose hash differs from the stream's block at the same index holds another
+history, and is named; so is one claiming a block the stream does not hold.
+
+Exit codes: 0 every follower's chain is the stream's; 1 a follower diverged (`diverged`); 2
+usage; 3 the cluster cannot be reached or has no such stream (`nats`).")]
+    Status {
+        #[command(flatten)]
+        target: NatsTarget,
+        /// A data directory whose exops.toml names the cluster and venue (`[nats]`), when
+        /// the flags do not.
+        #[arg(long, value_name = "DIR", default_value = ".exops")]
+        data_dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum LogCommand {
     /// Create an empty log in a data directory.
     #[command(after_help = "Example:
@@ -483,10 +523,8 @@ current writer session's subject, each at its own stream position (block b is me
 Exit codes: 0 pushed (or nothing to push); 1 the data directory is damaged, or it and the
 stream differ; 2 usage; 3 the cluster cannot be reached or refused the publish.")]
     Push {
-        #[arg(long, value_name = "URL", help = NATS_HELP)]
-        nats: String,
-        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
-        venue: String,
+        #[command(flatten)]
+        target: NatsTarget,
         #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
         data_dir: PathBuf,
         /// Copies of the stream kept by the cluster, when the push creates it.
@@ -511,15 +549,18 @@ through seq N` (with --format json, a JSON line).
 Exit codes: 0 at the stream's head (--until-head); 1 a refused block, a fork or a stream behind
 the replica (`damaged`, `diverged`); 2 usage; 3 the cluster cannot be reached (`nats`).")]
     Follow {
-        #[arg(long, value_name = "URL", help = NATS_HELP)]
-        nats: String,
-        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
-        venue: String,
+        #[command(flatten)]
+        target: NatsTarget,
         #[arg(long, value_name = "DIR", default_value = ".exops", help = DATA_DIR_HELP)]
         data_dir: PathBuf,
         /// Stop once the replica holds every block the stream held at the start.
         #[arg(long)]
         until_head: bool,
+        /// Report where the replica stands to the venue's followers bucket under this name
+        /// (1 to 64 letters, digits, `-`, `_`): at the start and after every block; read
+        /// with `exops fleet status`.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
@@ -535,10 +576,12 @@ itself. The stream must exist.
 
 Exit codes: 0 claimed; 2 usage; 3 the cluster cannot be reached or has no such stream (`nats`).")]
     Claim {
-        #[arg(long, value_name = "URL", help = NATS_HELP)]
-        nats: String,
-        #[arg(long, value_name = "VENUE", help = VENUE_HELP)]
-        venue: String,
+        #[command(flatten)]
+        target: NatsTarget,
+        /// A data directory whose exops.toml names the cluster and venue (`[nats]`), when
+        /// the flags do not.
+        #[arg(long, value_name = "DIR", default_value = ".exops")]
+        data_dir: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
@@ -597,6 +640,7 @@ impl Command {
             | Command::Gen { format, .. }
             | Command::Serve { format, .. } => *format == ReportFormat::Json,
             Command::Completions { .. } => false,
+            Command::Fleet(FleetCommand::Status { format, .. }) => *format == ReportFormat::Json,
             Command::Log(command) => match command {
                 LogCommand::Init { format, .. }
                 | LogCommand::Import { format, .. }

@@ -18,7 +18,8 @@ pub enum Code {
     /// An input exists but cannot be read as what it should be (a directory for a file,
     /// no permission).
     Unreadable,
-    /// A line of a log is not an event, the log is empty, or it is only a tail.
+    /// A line of a log is not an event, the log is empty, or it is only a tail; or the log
+    /// declares a rules version newer than this build folds.
     InvalidLog,
     /// The durable log fails a checksum, the sequence or the hash chain.
     Damaged,
@@ -122,6 +123,7 @@ impl From<exops_log::StoreError> for Failure {
             exops_log::StoreError::NotALog { .. } => Code::NotADataDirectory,
             exops_log::StoreError::Busy(_) => Code::Busy,
             exops_log::StoreError::Damaged(_) => Code::Damaged,
+            exops_log::StoreError::Rules { .. } => Code::InvalidLog,
             exops_log::StoreError::Io { .. } => Code::Io,
         };
         Failure::new(code, error)
@@ -147,10 +149,11 @@ impl From<exops_nats::NatsError> for Failure {
             other => other,
         };
         let code = match &error {
-            NatsError::BadVenue { .. } => Code::Usage,
+            NatsError::BadVenue { .. } | NatsError::BadFollowerName { .. } => Code::Usage,
             NatsError::Connect { .. }
             | NatsError::Api { .. }
             | NatsError::NoStream { .. }
+            | NatsError::BadReport { .. }
             | NatsError::TooLarge { .. }
             | NatsError::Unacknowledged { .. } => Code::Nats,
             NatsError::Fenced { .. } => Code::Fenced,

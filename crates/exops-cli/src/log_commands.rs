@@ -170,8 +170,7 @@ fn origin_of(line: &Line) -> Origin {
 }
 
 fn submission(line: Line) -> Submission {
-    let envelope = line.envelope;
-    Submission { at: envelope.at, id: envelope.id, actor: envelope.actor, event: envelope.event, note: envelope.note }
+    line.envelope.into()
 }
 
 pub(crate) fn open_log(
@@ -290,7 +289,7 @@ pub fn import(data_dir: &Path, file: &str, snapshot_every: Option<u64>, json: bo
     if file != "-" {
         input_file(Path::new(file), "the file to import")?;
     }
-    if !exops_log::store::segments_dir(data_dir).is_dir() {
+    if !exops_log::segments_dir(data_dir).is_dir() {
         exops_log::init(data_dir)?;
     }
     // The log is opened (and its writer lock taken) before standard input is spooled, so
@@ -760,7 +759,7 @@ struct GeneratedJson<'a> {
 
 /// Writes a synthetic log of `events` events into a new data directory.
 pub fn generate(data_dir: &Path, events: u64, seed: u64, json: bool) -> Result<(), Failure> {
-    if exops_log::store::segments_dir(data_dir).is_dir()
+    if exops_log::segments_dir(data_dir).is_dir()
         && walk(data_dir, false).map(|summary| summary.events > 0).unwrap_or(true)
     {
         return Err(Failure::usage(format!(
@@ -769,7 +768,7 @@ pub fn generate(data_dir: &Path, events: u64, seed: u64, json: bool) -> Result<(
         )));
     }
     let progress = progress_bar(Some(events), "generating");
-    let written = exops_sim::generate::write_log(data_dir, events, seed, &mut |written| progress.set_position(written));
+    let written = exops_gen::write_log(data_dir, events, seed, &mut |written| progress.set_position(written));
     progress.finish_and_clear();
     let written = written?;
     if json {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{Cli, Command, LogCommand, ReportFormat};
+use crate::cli::{Cli, Command, FleetCommand, LogCommand, ReportFormat};
 use crate::failure::Failure;
 
 fn run(command: Command) -> Result<(), Failure> {
@@ -85,8 +85,11 @@ fn run(command: Command) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut Cli::command(), "exops", &mut script);
             output::emit(&String::from_utf8_lossy(&script))
         }
-        Command::Serve { nats, venue, data_dir, replicas, format } => {
-            nats_commands::serve(&nats, &venue, &data_dir, replicas, format == ReportFormat::Json)
+        Command::Serve { target, data_dir, replicas, format } => {
+            nats_commands::serve(&target, &data_dir, replicas, format == ReportFormat::Json)
+        }
+        Command::Fleet(FleetCommand::Status { target, data_dir, format }) => {
+            nats_commands::fleet_status(&target, &data_dir, format == ReportFormat::Json)
         }
         Command::Log(command) => match command {
             LogCommand::Init { data_dir, format } => log_commands::init(&data_dir, format == ReportFormat::Json),
@@ -104,14 +107,14 @@ fn run(command: Command) -> Result<(), Failure> {
             }
             LogCommand::Head { data_dir, format } => log_commands::head(&data_dir, format == ReportFormat::Json),
             LogCommand::Stats { data_dir, format } => log_commands::stats(&data_dir, format == ReportFormat::Json),
-            LogCommand::Push { nats, venue, data_dir, replicas, format } => {
-                nats_commands::push(&nats, &venue, &data_dir, replicas, format == ReportFormat::Json)
+            LogCommand::Push { target, data_dir, replicas, format } => {
+                nats_commands::push(&target, &data_dir, replicas, format == ReportFormat::Json)
             }
-            LogCommand::Claim { nats, venue, format } => {
-                nats_commands::claim(&nats, &venue, format == ReportFormat::Json)
+            LogCommand::Claim { target, data_dir, format } => {
+                nats_commands::claim(&target, &data_dir, format == ReportFormat::Json)
             }
-            LogCommand::Follow { nats, venue, data_dir, until_head, format } => {
-                nats_commands::follow(&nats, &venue, &data_dir, until_head, format == ReportFormat::Json)
+            LogCommand::Follow { target, data_dir, until_head, name, format } => {
+                nats_commands::follow(&target, &data_dir, until_head, name.as_deref(), format == ReportFormat::Json)
             }
         },
     }

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use exops_jsonl::Reader;
 use exops_log::LogReader;
-use exops_log::segment::ResumePoint;
+use exops_log::ResumePoint;
 use exops_nats::{Connection, NatsError};
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use crate::cli::NatsTarget;
 use crate::failure::{Code, Failure};
 use crate::log_commands::{Tell, decoder, open_log, pump};
 use crate::output::{emit, note, to_json};
@@ -18,6 +19,25 @@ use crate::output::{emit, note, to_json};
 /// Events per block in `exops serve`: a block is one NATS message, and must stay under
 /// the server's `max_payload` (1 MiB by default).
 const SERVE_BATCH_MAX: usize = 1024;
+
+/// The cluster URL and the venue: the flags, else the `[nats]` table of
+/// `DATA_DIR/exops.toml`; a venue that cannot name a stream is refused here.
+fn resolve(target: &NatsTarget, data_dir: &Path) -> Result<(String, String), Failure> {
+    let from_file = if target.nats.is_some() && target.venue.is_some() {
+        None
+    } else {
+        exops_log::settings::Settings::load(data_dir).map_err(Failure::usage)?.nats
+    };
+    let from_file = from_file.unwrap_or_default();
+    let file = data_dir.join(exops_log::settings::SETTINGS_FILE);
+    let missing = |flag: &str, key: &str| {
+        Failure::usage(format!("--{flag} is needed: give it, or set `{key}` under `[nats]` in {}", file.display()))
+    };
+    let url = target.nats.clone().or(from_file.url).ok_or_else(|| missing("nats", "url"))?;
+    let venue = target.venue.clone().or(from_file.venue).ok_or_else(|| missing("venue", "venue"))?;
+    exops_nats::validate_venue(&venue)?;
+    Ok((url, venue))
+}
 
 #[derive(Serialize)]
 struct PushJson<'a> {
@@ -30,8 +50,9 @@ struct PushJson<'a> {
     published: u64,
 }
 
-pub fn push(url: &str, venue: &str, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
-    exops_nats::validate_venue(venue)?;
+pub fn push(target: &NatsTarget, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
+    let (url, venue) = resolve(target, data_dir)?;
+    let (url, venue) = (url.as_str(), venue.as_str());
     // The log must be there before anything goes to the cluster.
     exops_log::list_segments(data_dir)?;
     let connection = Connection::connect(url, venue)?;
@@ -73,8 +94,18 @@ struct FollowJson<'a> {
     head_hash: Option<String>,
 }
 
-pub fn follow(url: &str, venue: &str, data_dir: &Path, until_head: bool, json: bool) -> Result<(), Failure> {
-    exops_nats::validate_venue(venue)?;
+pub fn follow(
+    target: &NatsTarget,
+    data_dir: &Path,
+    until_head: bool,
+    name: Option<&str>,
+    json: bool,
+) -> Result<(), Failure> {
+    let (url, venue) = resolve(target, data_dir)?;
+    if let Some(name) = name {
+        exops_nats::validate_follower_name(name)?;
+    }
+    let (url, venue) = (url.as_str(), venue.as_str());
     let connection = Connection::connect(url, venue)?;
     let mut failed_output = None;
     let mut on_block = |block: &exops_log::replica::CheckedBlock| {
@@ -90,7 +121,10 @@ pub fn follow(url: &str, venue: &str, data_dir: &Path, until_head: bool, json: b
         }
         Ok(())
     };
-    let report = exops_nats::follow(&connection, data_dir, until_head, &mut on_block)?;
+    let report = match name {
+        Some(name) => exops_nats::follow_reporting(&connection, data_dir, name, until_head, &mut on_block)?,
+        None => exops_nats::follow(&connection, data_dir, until_head, &mut on_block)?,
+    };
     if let Some(error) = failed_output {
         return Err(Failure::io(format!("standard output: {error}")));
     }
@@ -123,8 +157,9 @@ struct ClaimJson<'a> {
 }
 
 /// Moves an existing stream's subject to a new session, fencing its writer.
-pub fn claim(url: &str, venue: &str, json: bool) -> Result<(), Failure> {
-    exops_nats::validate_venue(venue)?;
+pub fn claim(target: &NatsTarget, data_dir: &Path, json: bool) -> Result<(), Failure> {
+    let (url, venue) = resolve(target, data_dir)?;
+    let (url, venue) = (url.as_str(), venue.as_str());
     let connection = Connection::connect(url, venue)?;
     // A claim that created a stream would fence nobody and make a stream nobody writes.
     connection.existing_head()?;
@@ -140,6 +175,71 @@ pub fn claim(url: &str, venue: &str, json: bool) -> Result<(), Failure> {
         connection.stream_name(),
         fenced.join(", ")
     ))
+}
+
+/// Every reporting follower against the stream; exit 1 when one diverged.
+pub fn fleet_status(target: &NatsTarget, data_dir: &Path, json: bool) -> Result<(), Failure> {
+    let (url, venue) = resolve(target, data_dir)?;
+    let connection = Connection::connect(&url, &venue)?;
+    let status = exops_nats::fleet_status(&connection)?;
+    let diverged: Vec<String> = status
+        .diverged()
+        .map(|follower| match &follower.chain {
+            exops_nats::Chain::Mismatch { block, stream_hash } => format!(
+                "follower `{}` diverged at block {block}: its hash is {}, the stream's {stream_hash}",
+                follower.name,
+                follower.report.head_hash.as_deref().unwrap_or("none")
+            ),
+            _ => format!(
+                "follower `{}` reports {} blocks, the stream holds {}",
+                follower.name, follower.report.blocks, status.stream_blocks
+            ),
+        })
+        .collect();
+    let printed = if json { format!("{}\n", to_json(&status)?) } else { fleet_table(&status) };
+    if diverged.is_empty() {
+        return emit(&printed);
+    }
+    emit(&printed)?;
+    Err(Failure::new(Code::Diverged, diverged.join("; ")))
+}
+
+fn fleet_table(status: &exops_nats::FleetStatus) -> String {
+    let mut out = format!("{}: {} blocks\n", status.stream, status.stream_blocks);
+    if status.followers.is_empty() {
+        out.push_str("no follower has reported (`exops log follow --name NAME` reports)\n");
+        return out;
+    }
+    let rows: Vec<[String; 6]> = status
+        .followers
+        .iter()
+        .map(|follower| {
+            let chain = match &follower.chain {
+                exops_nats::Chain::Matches => "matches".to_owned(),
+                exops_nats::Chain::Empty => "empty".to_owned(),
+                exops_nats::Chain::Mismatch { block, .. } => format!("DIVERGED at block {block}"),
+                exops_nats::Chain::AheadOfStream { block } => format!("AHEAD of the stream (block {block})"),
+            };
+            [
+                follower.name.clone(),
+                follower.report.blocks.to_string(),
+                follower.report.last_seq.to_string(),
+                follower.lag_blocks.to_string(),
+                follower.report.last_at.clone().unwrap_or_else(|| "-".to_owned()),
+                chain,
+            ]
+        })
+        .collect();
+    let header = ["FOLLOWER", "BLOCKS", "LAST SEQ", "LAG (BLOCKS)", "LAST EVENT AT", "CHAIN"];
+    let widths: Vec<usize> = (0..6)
+        .map(|column| rows.iter().map(|row| row[column].len()).chain([header[column].len()]).max().unwrap_or(0))
+        .collect();
+    for row in std::iter::once(header.map(str::to_owned)).chain(rows) {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -158,8 +258,9 @@ struct ServingJson<'a> {
 
 /// Claims the stream, brings the data directory to its head, then appends standard input
 /// and publishes each block as it becomes durable, acknowledging only after both.
-pub fn serve(url: &str, venue: &str, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
-    exops_nats::validate_venue(venue)?;
+pub fn serve(target: &NatsTarget, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
+    let (url, venue) = resolve(target, data_dir)?;
+    let (url, venue) = (url.as_str(), venue.as_str());
     let connection = Connection::connect(url, venue)?;
     let session = exops_nats::new_session();
     let subject = exops_nats::writer_subject(venue, &session);

@@ -74,7 +74,7 @@ impl LogOut {
                 error: None,
             });
         }
-        let fresh = !exops_log::store::segments_dir(path).is_dir()
+        let fresh = !exops_log::segments_dir(path).is_dir()
             || exops_log::list_segments(path).map(|segments| segments.len()).unwrap_or(0) <= 1
                 && exops_log::inspect::walk(path, false).map(|summary| summary.events == 0).unwrap_or(false);
         if !fresh {
@@ -101,13 +101,7 @@ impl LogOut {
                 }
             }
             LogOut::DataDir { log, tickets } => {
-                let submission = Submission {
-                    at: envelope.at,
-                    id: envelope.id,
-                    actor: envelope.actor.clone(),
-                    event: envelope.event.clone(),
-                    note: envelope.note.clone(),
-                };
+                let submission = Submission::from(envelope.clone());
                 if let Ok(ticket) = log.log.appender().submit(submission) {
                     tickets.push(ticket);
                 }

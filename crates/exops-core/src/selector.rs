@@ -128,7 +128,7 @@ impl Selector {
     /// #     name: "Tiny".into(),
     /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
     /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
-    /// #     markets: vec![], margin: false, approvals_required: vec![],
+    /// #     markets: vec![], margin: false, approvals_required: vec![], rules: RulesVersion::FIRST,
     /// # };
     /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
     /// # let staff = Actor::Staff("ops".into());

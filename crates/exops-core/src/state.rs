@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::*;
 use crate::mode::{Level, Mode, closed_level, level_of, mode_at, valid_modes};
 use crate::outcome::*;
+use crate::rules::{Rules, RulesVersion};
 use crate::selector::Selector;
 use crate::time::Timestamp;
 use crate::venue::{AssetId, ServiceId, ServiceKind, ServiceTarget, Venue};
@@ -181,7 +182,7 @@ impl Customers {
 /// #     name: "Tiny".into(),
 /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
 /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
-/// #     markets: vec![], margin: false, approvals_required: vec![],
+/// #     markets: vec![], margin: false, approvals_required: vec![], rules: RulesVersion::FIRST,
 /// # };
 /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
 /// # let staff = Actor::Staff("ops".into());
@@ -200,6 +201,8 @@ impl Customers {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     venue: Option<Box<Venue>>,
+    /// The rules the log declared it was written under (version 1 until it declares).
+    rules: RulesVersion,
     seq: u64,
     at: Option<Timestamp>,
     ceased: Option<(Timestamp, String)>,
@@ -289,6 +292,16 @@ impl State {
         self.at
     }
 
+    /// The rules version the log declared, which it is folded with (version 1 before the
+    /// venue is declared, and for a declaration that does not say).
+    ///
+    /// ```
+    /// assert_eq!(exops_core::State::new().rules(), exops_core::RulesVersion::FIRST);
+    /// ```
+    pub fn rules(&self) -> RulesVersion {
+        self.rules
+    }
+
     /// ```
     /// assert!(exops_core::State::new().ceased().is_none());
     /// ```
@@ -300,7 +313,7 @@ impl State {
     /// # use exops_core::*;
     /// # let spec = VenueSpec { name: "Tiny".into(), assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto,
     /// #     decimals: 8, networks: vec![], liabilities_minor: 0, hot_minor: 0, cold_minor: 0 }],
-    /// #     markets: vec![], margin: false, approvals_required: vec![] };
+    /// #     markets: vec![], margin: false, approvals_required: vec![], rules: RulesVersion::FIRST };
     /// # let mut state = State::new();
     /// # state.apply(&Envelope { seq: 1, at: Timestamp::from_unix_micros(0), id: 1, actor: Actor::Staff("ops".into()),
     /// #     event: Event::VenueDeclared(spec), note: None });
@@ -326,7 +339,7 @@ impl State {
     /// # use exops_core::*;
     /// # let spec = VenueSpec { name: "Tiny".into(), assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto,
     /// #     decimals: 8, networks: vec![], liabilities_minor: 0, hot_minor: 0, cold_minor: 0 }],
-    /// #     markets: vec![], margin: false, approvals_required: vec![] };
+    /// #     markets: vec![], margin: false, approvals_required: vec![], rules: RulesVersion::FIRST };
     /// # let mut state = State::new();
     /// # state.apply(&Envelope { seq: 1, at: Timestamp::from_unix_micros(0), id: 1, actor: Actor::Staff("ops".into()),
     /// #     event: Event::VenueDeclared(spec), note: None });
@@ -343,7 +356,7 @@ impl State {
     /// # use exops_core::*;
     /// # let spec = VenueSpec { name: "Tiny".into(), assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto,
     /// #     decimals: 8, networks: vec![], liabilities_minor: 0, hot_minor: 0, cold_minor: 0 }],
-    /// #     markets: vec![], margin: false, approvals_required: vec![] };
+    /// #     markets: vec![], margin: false, approvals_required: vec![], rules: RulesVersion::FIRST };
     /// # let mut state = State::new();
     /// # state.apply(&Envelope { seq: 1, at: Timestamp::from_unix_micros(0), id: 1, actor: Actor::Staff("ops".into()),
     /// #     event: Event::VenueDeclared(spec), note: None });
@@ -361,7 +374,7 @@ impl State {
     /// # use exops_core::*;
     /// # let spec = VenueSpec { name: "Tiny".into(), assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto,
     /// #     decimals: 8, networks: vec![], liabilities_minor: 0, hot_minor: 0, cold_minor: 0 }],
-    /// #     markets: vec![], margin: false, approvals_required: vec![] };
+    /// #     markets: vec![], margin: false, approvals_required: vec![], rules: RulesVersion::FIRST };
     /// # let staff = Actor::Staff("ops".into());
     /// # let envelope = |seq: u64, event: Event| Envelope { seq, at: Timestamp::from_unix_micros(0), id: seq, actor: staff.clone(), event, note: None };
     /// let mut state = State::new();
@@ -436,7 +449,7 @@ impl State {
     /// #     name: "Tiny".into(),
     /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
     /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
-    /// #     markets: vec![], margin: false, approvals_required: vec![],
+    /// #     markets: vec![], margin: false, approvals_required: vec![], rules: RulesVersion::FIRST,
     /// # };
     /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
     /// # let staff = Actor::Staff("ops".into());
@@ -460,7 +473,7 @@ impl State {
     /// #     name: "Tiny".into(),
     /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
     /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
-    /// #     markets: vec![], margin: false, approvals_required: vec![],
+    /// #     markets: vec![], margin: false, approvals_required: vec![], rules: RulesVersion::FIRST,
     /// # };
     /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
     /// # let staff = Actor::Staff("ops".into());
@@ -478,6 +491,17 @@ impl State {
     /// ```
     #[inline]
     pub fn apply(&mut self, envelope: &Envelope) -> Outcome {
+        // The one place the rules version decides: each version this build knows folds
+        // with its own rules, and a new version must say here (and wherever its rules
+        // differ) what it does. Version 1 is every rule below.
+        match self.rules.rules() {
+            Rules::V1 => self.apply_v1(envelope),
+        }
+    }
+
+    /// [`State::apply`] under rules version 1.
+    #[inline]
+    fn apply_v1(&mut self, envelope: &Envelope) -> Outcome {
         let expected = self.seq + 1;
         if envelope.seq != expected {
             self.counters.rejected += 1;
@@ -632,7 +656,7 @@ impl State {
     /// #     name: "Tiny".into(),
     /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
     /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
-    /// #     markets: vec![], margin: false, approvals_required: vec![],
+    /// #     markets: vec![], margin: false, approvals_required: vec![], rules: RulesVersion::FIRST,
     /// # };
     /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
     /// # let staff = Actor::Staff("ops".into());
@@ -788,6 +812,7 @@ impl State {
             })
             .collect();
         self.venue = Some(Box::new(venue));
+        self.rules = spec.rules;
         let all: Vec<ServiceId> = (0..services as u32).map(ServiceId).collect();
         Ok(ServicesChanged { mode_or_cap: all.clone(), gate_or_holds: all })
     }

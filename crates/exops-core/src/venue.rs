@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rules::RulesVersion;
+
 /// Bounds that keep every index in a small integer and every table small.
 pub const ASSETS_MAX: usize = 4_096;
 pub const MARKETS_MAX: usize = 16_384;
@@ -71,6 +73,11 @@ pub struct VenueSpec {
     /// reopen after a wallet compromise.
     #[serde(default)]
     pub approvals_required: Vec<String>,
+    /// The rules version the log was written under, and is folded with
+    /// (docs/adr/0008-rules-version.md). Absent means 1, so the text of every log
+    /// written before versions existed is unchanged.
+    #[serde(default, skip_serializing_if = "RulesVersion::is_first")]
+    pub rules: RulesVersion,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,7 +199,7 @@ impl Venue {
     /// #     name: "Tiny".into(),
     /// #     assets: vec![AssetSpec { code: "BTC".into(), class: AssetClass::Crypto, decimals: 8, networks: vec![],
     /// #         liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }],
-    /// #     markets: vec![], margin: false, approvals_required: vec![],
+    /// #     markets: vec![], margin: false, approvals_required: vec![], rules: RulesVersion::FIRST,
     /// # };
     /// # let at = |hour: i64| Timestamp::from_unix_micros(1_709_510_400_000_000 + hour * 3_600_000_000);
     /// # let staff = Actor::Staff("ops".into());

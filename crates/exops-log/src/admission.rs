@@ -9,6 +9,28 @@ use crate::codec::encode_body;
 use crate::writer::{AppendError, Appended, Pending, Submission};
 
 /// What the admission rule says about one submission.
+///
+/// ```
+/// use exops_core::{Actor, Event, Timestamp};
+/// use exops_log::{Submission, Verdict};
+/// let dir = tempfile::tempdir().unwrap();
+/// exops_log::init(dir.path()).unwrap();
+/// let opened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
+/// let at = |seconds: i64| Timestamp::from_unix_micros(1_704_067_200_000_000 + seconds * 1_000_000);
+/// let login = |id, seconds| Submission { at: at(seconds), id, actor: Actor::Customer(7), event: Event::LoginAttempted, note: None };
+/// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![] };
+/// # let declare = exops_log::Submission { at: exops_core::Timestamp::from_unix_micros(0), id: 1, actor: exops_core::Actor::Staff("ops".into()), event: exops_core::Event::VenueDeclared(venue), note: None };
+/// # opened.log.appender().append(declare).unwrap(); // seq 1
+/// opened.log.appender().append(login(5, 60)).unwrap();
+/// let admission = opened.admission(); // as the log was opened: empty
+/// assert_eq!(admission.verdict(&Actor::Customer(7), 5, at(60)), Verdict::Write);
+/// opened.log.close().unwrap();
+/// let reopened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
+/// let admission = reopened.admission();
+/// assert_eq!(admission.verdict(&Actor::Customer(7), 5, at(60)), Verdict::Duplicate { last_id: 5 });
+/// assert!(matches!(admission.verdict(&Actor::Customer(8), 1, at(0)), Verdict::Refused { .. }), "earlier than the log");
+/// assert_eq!(admission.verdict(&Actor::Customer(8), 1, at(61)), Verdict::Write);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// Written with the next sequence number and folded into the state (which may still
@@ -109,7 +131,7 @@ impl Admission {
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// # exops_log::init(dir.path()).unwrap();
-    /// use exops_core::{Actor, AssetClass, AssetSpec, Event, Outcome, Timestamp, VenueSpec};
+    /// use exops_core::{Actor, AssetClass, AssetSpec, Event, Outcome, RulesVersion, Timestamp, VenueSpec};
     /// use exops_log::{Appended, Log, LogOptions, Submission};
     ///
     /// let opened = Log::open(dir.path(), LogOptions::default(), None).unwrap();
@@ -135,6 +157,7 @@ impl Admission {
     ///     markets: vec![],
     ///     margin: false,
     ///     approvals_required: vec![],
+    ///     rules: RulesVersion::FIRST,
     /// };
     /// let setup = submission(Actor::System("setup".to_owned()), 1, 0, Event::VenueDeclared(venue));
     /// let login = |id, seconds| submission(Actor::Customer(1), id, seconds, Event::LoginAttempted);

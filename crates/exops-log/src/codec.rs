@@ -14,14 +14,20 @@
 //! [`encode_body`] accepts [`decode_body`] gives back equal, and whatever
 //! [`decode_body`] accepts re-encodes to the very same bytes.
 //!
-//! Versions: [`EVENT_SCHEMA_VERSION`] (3) is written today. Version 2 bodies (before
-//! phase markers: `WireEvent` had no `PhaseOpened`) and version 1 bodies (before
-//! order-size caps and hold notes, so `hold_placed` has no `max_order_notional_minor`
-//! and no `reason`) are upcast on reading, 1 → 2 → 3. A new version adds a frozen copy of
-//! the previous layout as a module inside [`wire`] and an upcast from it. Variants new in a
-//! version go at the end of `WireEvent`, so the tags (and bytes) of the others stay the
-//! same: a version 2 body of any event but a phase marker is byte for byte its version 3
-//! body.
+//! Versions: [`EVENT_SCHEMA_VERSION`] (4) is written today. Version 3 bodies (before
+//! rules versions: `venue_declared` has no `rules`, and is read as rules version 1),
+//! version 2 bodies (before phase markers: `WireEvent` had no `PhaseOpened`) and version 1
+//! bodies (before order-size caps and hold notes, so `hold_placed` has no
+//! `max_order_notional_minor` and no `reason`) are upcast on reading, 1 → 2 → 3 → 4. A new
+//! version adds a frozen copy of the previous layout as a module inside [`wire`] and an
+//! upcast from it. Variants new in a version go at the end of `WireEvent`, so the tags (and
+//! bytes) of the others stay the same: a version 2 body of any event but a phase marker is
+//! byte for byte its version 3 body, and a version 3 body of any event but a venue
+//! declaration is byte for byte its version 4 body.
+//!
+//! A venue declaration whose `rules` this build does not know decodes to a [`CodecError`]
+//! whose [`rules`](CodecError::rules) says so: the bytes are sound, but this build cannot
+//! fold the log they belong to.
 //!
 //! Decoding never panics and bounds its allocations: bodies longer than
 //! [`BODY_BYTES_MAX`] are refused unread, and a length prefix may claim at most
@@ -39,8 +45,8 @@ use exops_core::{
     CustodyTransferred, DECIMAL_SCALE_MAX, Decimal, Envelope, Event, HaircutApplied, HoldLifted, HoldModeSet,
     HoldPlaced, IncidentCategory, IncidentOpened, IncidentStatus, IncidentUpdated, KeysRotated, MarginAction,
     MarginRequested, MarketId, Mode, OrderCancelled, OrderSubmitted, OrderType, PhaseOpened, RefundPaid, RoleGranted,
-    SecurityReviewPassed, Selector, Theft, TheftRecorded, Timestamp, Transfer, VenueCeased, VenueSpec, Wallet,
-    WithdrawalsSettled,
+    RulesVersion, RulesVersionError, SecurityReviewPassed, Selector, Theft, TheftRecorded, Timestamp, Transfer,
+    VenueCeased, VenueSpec, Wallet, WithdrawalsSettled,
 };
 use wincode::config::Configuration;
 
@@ -56,9 +62,9 @@ use self::wire::{
 /// Schema version of event bodies written today.
 ///
 /// ```
-/// assert_eq!(exops_log::codec::EVENT_SCHEMA_VERSION, 3);
+/// assert_eq!(exops_log::codec::EVENT_SCHEMA_VERSION, 4);
 /// ```
-pub const EVENT_SCHEMA_VERSION: u16 = 3;
+pub const EVENT_SCHEMA_VERSION: u16 = 4;
 
 /// The oldest schema version this build still reads (by upcasting).
 const OLDEST_READABLE_SCHEMA_VERSION: u16 = 1;
@@ -82,11 +88,20 @@ const WIRE_CONFIG: WireConfig = WireConfig::new();
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodecError {
     pub message: String,
+    /// Set when the body is well formed but declares a venue under a rules version this
+    /// build does not fold (a log written by a newer exops): not damage, and not
+    /// something to repair.
+    pub rules: Option<RulesVersionError>,
 }
 
 impl CodecError {
     fn new(message: impl Into<String>) -> CodecError {
-        CodecError { message: message.into() }
+        CodecError { message: message.into(), rules: None }
+    }
+
+    /// The same error with more context in front of its message.
+    fn context(self, message: impl FnOnce(String) -> String) -> CodecError {
+        CodecError { message: message(self.message), rules: self.rules }
     }
 }
 
@@ -174,7 +189,7 @@ pub fn encode_body_of(
 /// use exops_core::Timestamp;
 /// // A version this build does not read is an error saying which versions it reads.
 /// let error = exops_log::codec::decode_body(9, 1, Timestamp::from_unix_micros(0), &[]).unwrap_err();
-/// assert!(error.message.contains("reads versions 1 to 3"), "{error}");
+/// assert!(error.message.contains("reads versions 1 to 4"), "{error}");
 /// ```
 pub fn decode_body(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -> Result<Envelope, CodecError> {
     let context = |message: String| {
@@ -183,8 +198,8 @@ pub fn decode_body(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -
     if bytes.len() > BODY_BYTES_MAX {
         return Err(context(format!("it is {} bytes long; at most {BODY_BYTES_MAX} are allowed", bytes.len())));
     }
-    // Customer operations have the same tags and layout in versions 2 and 3.
-    if (schema_version == EVENT_SCHEMA_VERSION || schema_version == 2)
+    // Customer operations have the same tags and layout in versions 2, 3 and 4.
+    if (2..=EVENT_SCHEMA_VERSION).contains(&schema_version)
         && let Some(envelope) = decode_customer_operation(seq, at, bytes)
     {
         return Ok(envelope);
@@ -199,8 +214,10 @@ fn decode_body_generally(schema_version: u16, seq: u64, at: Timestamp, bytes: &[
     };
     let body = match schema_version {
         EVENT_SCHEMA_VERSION => read_exact::<WireBody>(bytes),
-        2 => read_exact::<wire::v2::WireBody>(bytes).map(WireBody::from),
-        1 => read_exact::<wire::v1::WireBody>(bytes).map(|body| WireBody::from(wire::v2::WireBody::from(body))),
+        3 => read_exact::<wire::v3::WireBody>(bytes).map(WireBody::from),
+        2 => read_exact::<wire::v2::WireBody>(bytes).map(|body| WireBody::from(wire::v3::WireBody::from(body))),
+        1 => read_exact::<wire::v1::WireBody>(bytes)
+            .map(|body| WireBody::from(wire::v3::WireBody::from(wire::v2::WireBody::from(body)))),
         _ => {
             let newer = if schema_version > EVENT_SCHEMA_VERSION { " (written by a newer exops?)" } else { "" };
             return Err(CodecError::new(format!(
@@ -211,11 +228,15 @@ fn decode_body_generally(schema_version: u16, seq: u64, at: Timestamp, bytes: &[
         }
     };
     let body = body.map_err(|error| context(error.to_string()))?;
-    body.into_envelope(seq, at).map_err(|error| context(error.message))
+    body.into_envelope(seq, at).map_err(|error| match error.rules {
+        // Sound bytes under rules this build lacks: say so plainly, not as invalid bytes.
+        Some(_) => error.context(|message| format!("event seq {seq} (venue_declared): {message}")),
+        None => context(error.message),
+    })
 }
 
 /// The short path of [`decode_body`] for ~99% of a busy log: a customer operation by a
-/// customer, without a note, read straight from the schema-version-3 (or 2) bytes (bincode's
+/// customer, without a note, read straight from the schema-version-4 (or 3, or 2) bytes (bincode's
 /// layout of [`WireBody`]: u64 id, u32 actor tag and u32 customer, u32 event tag and
 /// the payload's fields, u8 note tag). `None` for anything else, or anything unusual
 /// (a note, an out-of-range value, bytes left over): the general path then decides,
@@ -312,7 +333,7 @@ pub mod wire {
     use serde::{Deserialize, Serialize};
     use wincode::{SchemaRead, SchemaWrite};
 
-    /// The body of schema version 3.
+    /// The body of schema version 4.
     #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
     pub struct WireBody {
         pub id: u64,
@@ -391,6 +412,8 @@ pub mod wire {
         pub markets: Vec<String>,
         pub margin: bool,
         pub approvals_required: Vec<String>,
+        /// New in version 4: the rules version the log is folded with.
+        pub rules: u32,
     }
 
     #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
@@ -615,18 +638,126 @@ pub mod wire {
         pub notional_minor: i64,
     }
 
+    /// Schema version 3, frozen: `venue_declared` had no `rules` (such a log is folded
+    /// with rules version 1). Every other payload is the same as in version 4.
+    pub mod v3 {
+        use serde::{Deserialize, Serialize};
+        use wincode::{SchemaRead, SchemaWrite};
+
+        use super::{
+            WireActor, WireApprovalGiven, WireAssetSpec, WireClaimsConverted, WireCustodyReplenished,
+            WireCustodyTransferred, WireHaircutApplied, WireHoldLifted, WireHoldModeSet, WireHoldPlaced,
+            WireIncidentOpened, WireIncidentUpdated, WireKeysRotated, WireMarginRequested, WireOrderCancelled,
+            WireOrderSubmitted, WirePhaseOpened, WireRefundPaid, WireRoleGranted, WireSecurityReviewPassed,
+            WireTheftRecorded, WireTransfer, WireVenueCeased, WireWithdrawalsSettled,
+        };
+
+        #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
+        pub struct WireBody {
+            pub id: u64,
+            pub actor: WireActor,
+            pub event: WireEvent,
+            pub note: Option<String>,
+        }
+
+        #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
+        pub struct WireVenueSpec {
+            pub name: String,
+            pub assets: Vec<WireAssetSpec>,
+            pub markets: Vec<String>,
+            pub margin: bool,
+            pub approvals_required: Vec<String>,
+        }
+
+        #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
+        pub enum WireEvent {
+            VenueDeclared(WireVenueSpec),
+            RoleGranted(WireRoleGranted),
+            IncidentOpened(WireIncidentOpened),
+            TheftRecorded(WireTheftRecorded),
+            IncidentUpdated(WireIncidentUpdated),
+            HoldPlaced(WireHoldPlaced),
+            HoldLifted(WireHoldLifted),
+            HoldModeSet(WireHoldModeSet),
+            KeysRotated(WireKeysRotated),
+            SecurityReviewPassed(WireSecurityReviewPassed),
+            ApprovalGiven(WireApprovalGiven),
+            CustodyTransferred(WireCustodyTransferred),
+            CustodyReplenished(WireCustodyReplenished),
+            RefundPaid(WireRefundPaid),
+            ClaimsConverted(WireClaimsConverted),
+            HaircutApplied(WireHaircutApplied),
+            WithdrawalsSettled(WireWithdrawalsSettled),
+            VenueCeased(WireVenueCeased),
+            OrderSubmitted(WireOrderSubmitted),
+            OrderCancelled(WireOrderCancelled),
+            DepositReceived(WireTransfer),
+            WithdrawalRequested(WireTransfer),
+            MarginRequested(WireMarginRequested),
+            SignupRequested,
+            LoginAttempted,
+            PhaseOpened(WirePhaseOpened),
+        }
+
+        /// The upcast to version 4: a version 3 venue was declared under rules version 1.
+        impl From<WireBody> for super::WireBody {
+            fn from(body: WireBody) -> super::WireBody {
+                use super::WireEvent as V4;
+                let event = match body.event {
+                    WireEvent::VenueDeclared(WireVenueSpec { name, assets, markets, margin, approvals_required }) => {
+                        V4::VenueDeclared(super::WireVenueSpec {
+                            name,
+                            assets,
+                            markets,
+                            margin,
+                            approvals_required,
+                            rules: 1,
+                        })
+                    }
+                    WireEvent::RoleGranted(payload) => V4::RoleGranted(payload),
+                    WireEvent::IncidentOpened(payload) => V4::IncidentOpened(payload),
+                    WireEvent::TheftRecorded(payload) => V4::TheftRecorded(payload),
+                    WireEvent::IncidentUpdated(payload) => V4::IncidentUpdated(payload),
+                    WireEvent::HoldPlaced(payload) => V4::HoldPlaced(payload),
+                    WireEvent::HoldLifted(payload) => V4::HoldLifted(payload),
+                    WireEvent::HoldModeSet(payload) => V4::HoldModeSet(payload),
+                    WireEvent::KeysRotated(payload) => V4::KeysRotated(payload),
+                    WireEvent::SecurityReviewPassed(payload) => V4::SecurityReviewPassed(payload),
+                    WireEvent::ApprovalGiven(payload) => V4::ApprovalGiven(payload),
+                    WireEvent::CustodyTransferred(payload) => V4::CustodyTransferred(payload),
+                    WireEvent::CustodyReplenished(payload) => V4::CustodyReplenished(payload),
+                    WireEvent::RefundPaid(payload) => V4::RefundPaid(payload),
+                    WireEvent::ClaimsConverted(payload) => V4::ClaimsConverted(payload),
+                    WireEvent::HaircutApplied(payload) => V4::HaircutApplied(payload),
+                    WireEvent::WithdrawalsSettled(payload) => V4::WithdrawalsSettled(payload),
+                    WireEvent::VenueCeased(payload) => V4::VenueCeased(payload),
+                    WireEvent::OrderSubmitted(payload) => V4::OrderSubmitted(payload),
+                    WireEvent::OrderCancelled(payload) => V4::OrderCancelled(payload),
+                    WireEvent::DepositReceived(payload) => V4::DepositReceived(payload),
+                    WireEvent::WithdrawalRequested(payload) => V4::WithdrawalRequested(payload),
+                    WireEvent::MarginRequested(payload) => V4::MarginRequested(payload),
+                    WireEvent::SignupRequested => V4::SignupRequested,
+                    WireEvent::LoginAttempted => V4::LoginAttempted,
+                    WireEvent::PhaseOpened(payload) => V4::PhaseOpened(payload),
+                };
+                super::WireBody { id: body.id, actor: body.actor, event, note: body.note }
+            }
+        }
+    }
+
     /// Schema version 2, frozen: the events of version 3 but the phase marker. Every
     /// payload is the same as in version 3.
     pub mod v2 {
         use serde::{Deserialize, Serialize};
         use wincode::{SchemaRead, SchemaWrite};
 
+        use super::v3::WireVenueSpec;
         use super::{
             WireActor, WireApprovalGiven, WireClaimsConverted, WireCustodyReplenished, WireCustodyTransferred,
             WireHaircutApplied, WireHoldLifted, WireHoldModeSet, WireHoldPlaced, WireIncidentOpened,
             WireIncidentUpdated, WireKeysRotated, WireMarginRequested, WireOrderCancelled, WireOrderSubmitted,
             WireRefundPaid, WireRoleGranted, WireSecurityReviewPassed, WireTheftRecorded, WireTransfer,
-            WireVenueCeased, WireVenueSpec, WireWithdrawalsSettled,
+            WireVenueCeased, WireWithdrawalsSettled,
         };
 
         #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
@@ -667,9 +798,9 @@ pub mod wire {
         }
 
         /// The upcast to version 3: every version 2 event is a version 3 event.
-        impl From<WireBody> for super::WireBody {
-            fn from(body: WireBody) -> super::WireBody {
-                use super::WireEvent as V3;
+        impl From<WireBody> for super::v3::WireBody {
+            fn from(body: WireBody) -> super::v3::WireBody {
+                use super::v3::WireEvent as V3;
                 let event = match body.event {
                     WireEvent::VenueDeclared(payload) => V3::VenueDeclared(payload),
                     WireEvent::RoleGranted(payload) => V3::RoleGranted(payload),
@@ -697,7 +828,7 @@ pub mod wire {
                     WireEvent::SignupRequested => V3::SignupRequested,
                     WireEvent::LoginAttempted => V3::LoginAttempted,
                 };
-                super::WireBody { id: body.id, actor: body.actor, event, note: body.note }
+                super::v3::WireBody { id: body.id, actor: body.actor, event, note: body.note }
             }
         }
     }
@@ -708,12 +839,13 @@ pub mod wire {
         use serde::{Deserialize, Serialize};
         use wincode::{SchemaRead, SchemaWrite};
 
+        use super::v3::WireVenueSpec;
         use super::{
             WireActor, WireApprovalGiven, WireCause, WireClaimsConverted, WireCustodyReplenished,
             WireCustodyTransferred, WireHaircutApplied, WireHoldLifted, WireHoldModeSet, WireIncidentOpened,
             WireIncidentUpdated, WireKeysRotated, WireMarginRequested, WireMode, WireOrderCancelled,
             WireOrderSubmitted, WireRefundPaid, WireRoleGranted, WireSecurityReviewPassed, WireTheftRecorded,
-            WireTransfer, WireVenueCeased, WireVenueSpec, WireWithdrawalsSettled,
+            WireTransfer, WireVenueCeased, WireWithdrawalsSettled,
         };
 
         #[derive(Debug, Clone, PartialEq, Eq, SchemaWrite, SchemaRead, Serialize, Deserialize)]
@@ -1102,11 +1234,14 @@ fn venue_to_wire(venue: &VenueSpec) -> WireVenueSpec {
         markets: venue.markets.clone(),
         margin: venue.margin,
         approvals_required: venue.approvals_required.clone(),
+        rules: venue.rules.get(),
     }
 }
 
-fn venue_from_wire(venue: WireVenueSpec) -> VenueSpec {
-    VenueSpec {
+fn venue_from_wire(venue: WireVenueSpec) -> Result<VenueSpec, CodecError> {
+    let rules = RulesVersion::new(venue.rules)
+        .map_err(|error| CodecError { message: format!("field `rules`: {error}"), rules: Some(error) })?;
+    Ok(VenueSpec {
         name: venue.name,
         assets: venue
             .assets
@@ -1124,7 +1259,8 @@ fn venue_from_wire(venue: WireVenueSpec) -> VenueSpec {
         markets: venue.markets,
         margin: venue.margin,
         approvals_required: venue.approvals_required,
-    }
+        rules,
+    })
 }
 
 fn transfer_to_wire(transfer: &Transfer) -> WireTransfer {
@@ -1260,7 +1396,7 @@ fn event_to_wire(event: &Event) -> Result<WireEvent, CodecError> {
 
 fn event_from_wire(event: WireEvent) -> Result<Event, CodecError> {
     Ok(match event {
-        WireEvent::VenueDeclared(venue) => Event::VenueDeclared(venue_from_wire(venue)),
+        WireEvent::VenueDeclared(venue) => Event::VenueDeclared(venue_from_wire(venue)?),
         WireEvent::RoleGranted(WireRoleGranted { person, role }) => Event::RoleGranted(RoleGranted { person, role }),
         WireEvent::IncidentOpened(WireIncidentOpened { incident, title, category, stolen, blast_radius }) => {
             Event::IncidentOpened(IncidentOpened {

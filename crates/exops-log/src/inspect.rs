@@ -8,6 +8,7 @@ use exops_core::Timestamp;
 use crate::codec::decode_body;
 use crate::head::{Head, read_head};
 use crate::reader::UnsealedTail;
+use crate::reader::decode_error;
 use crate::segment::{Damage, SegmentCursor, Step, Stop, seal_after};
 use crate::storage::Storage;
 use crate::store::{StoreError, check_head, list_segments_on, missing_head, segments_dir, stop_error};
@@ -41,6 +42,21 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Walks the whole log. With `decode`, every event body is decoded too.
+///
+/// ```
+/// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+/// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let data_dir = dir.path();
+/// # exops_log::init(data_dir).unwrap();
+/// # let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+/// # opened.log.appender().submit_batch(lines.into_iter().map(|line| line.envelope.into()).collect()).unwrap().wait();
+/// # opened.log.close().unwrap();
+/// let summary = exops_log::inspect::walk(data_dir, true).unwrap();
+/// assert_eq!((summary.events, summary.first_seq, summary.last_seq), (764, Some(1), Some(764)));
+/// assert_eq!(summary.head_hash.len(), 64, "a blake3 hash in hex");
+/// assert!(summary.unsealed_tail.is_none() && summary.quarantined.is_empty());
+/// ```
 pub fn walk(data_dir: &Path, decode: bool) -> Result<LogSummary, StoreError> {
     walk_on(&Storage::real(), data_dir, decode)
 }
@@ -83,11 +99,8 @@ pub fn walk_on(storage: &Storage, data_dir: &Path, decode: bool) -> Result<LogSu
                     if decode {
                         let at = Timestamp::from_unix_micros(header.at_micros);
                         if let Err(error) = decode_body(header.schema_version, header.seq, at, body) {
-                            return Err(StoreError::Damaged(Damage {
-                                segment: path.clone(),
-                                offset: cursor.offset - header.frame_len() as u64,
-                                message: format!("seq {}: {error}", header.seq),
-                            }));
+                            let offset = cursor.offset - header.frame_len() as u64;
+                            return Err(decode_error(path, offset, (header.seq, error)));
                         }
                     }
                 }

@@ -3,7 +3,6 @@
 //! that decodes and folds them, so reading one block overlaps decoding and applying the
 //! one before. Memory is the channel's few blocks, not the log.
 
-use std::path::Path;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, bounded};
@@ -27,10 +26,6 @@ pub struct PipelinedReader {
 }
 
 impl PipelinedReader {
-    pub fn open(data_dir: &Path, from_seq: u64) -> Result<PipelinedReader, StoreError> {
-        PipelinedReader::from_reader(LogReader::open(data_dir, from_seq)?)
-    }
-
     /// Moves `reader` to a background thread that reads its blocks.
     pub fn from_reader(mut reader: LogReader) -> Result<PipelinedReader, StoreError> {
         let (sender, blocks) = bounded(BLOCKS_IN_FLIGHT);

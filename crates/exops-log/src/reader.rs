@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use exops_core::{Envelope, Timestamp};
 
-use crate::codec::decode_body;
+use crate::codec::{CodecError, decode_body};
 use crate::frame::{FRAME_HEADER_BYTES, FrameHeader, checked_frames};
 use crate::head::{Head, read_head};
 use crate::segment::{Damage, Hash, ResumePoint, SEAL_BODY_BYTES, SegmentCursor, Step, Stop, seal_after};
@@ -46,9 +46,7 @@ impl RawBlock {
         let mut offset = self.offset;
         for (header, body) in checked_frames(&self.frames) {
             if header.seq >= self.from_seq {
-                out.push(
-                    decode_frame(&header, body).map_err(|message| damaged(self.segment.clone(), offset, message))?,
-                );
+                out.push(decode_frame(&header, body).map_err(|error| decode_error(&self.segment, offset, error))?);
             }
             offset += (FRAME_HEADER_BYTES + body.len()) as u64;
         }
@@ -61,8 +59,25 @@ impl RawBlock {
     }
 
     /// The block exactly as it sits in its segment: its event frames, then its seal frame
-    /// (what replication sends, and `replica::append_block_bytes` appends verbatim). Read
+    /// (what replication sends, and `replica::Replica::append` appends verbatim). Read
     /// back from the segment and checked against the frames this reader already checked.
+///
+    /// ```
+    /// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+    /// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let data_dir = dir.path();
+    /// # exops_log::init(data_dir).unwrap();
+    /// # let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+    /// # opened.log.appender().submit_batch(lines.into_iter().map(|line| line.envelope.into()).collect()).unwrap().wait();
+    /// # opened.log.close().unwrap();
+    /// let mut reader = exops_log::LogReader::open(data_dir, 1).unwrap();
+    /// let block = reader.next_raw_block().unwrap().unwrap();
+    /// let bytes = block.segment_bytes().unwrap();
+    /// // Exactly what another log checks before it appends them.
+    /// let checked = exops_log::replica::check_block(&exops_log::ChainPosition::GENESIS, &bytes).unwrap();
+    /// assert_eq!(checked.seal.last_seq, block.seal.0);
+    /// ```
     pub fn segment_bytes(&self) -> Result<Vec<u8>, StoreError> {
         use std::os::unix::fs::FileExt;
         let io = |error| StoreError::Io { path: self.segment.clone(), error };
@@ -76,10 +91,19 @@ impl RawBlock {
     }
 }
 
-/// Decodes one checked event frame; the error says which event did not decode.
-fn decode_frame(header: &FrameHeader, body: &[u8]) -> Result<Envelope, String> {
+/// Decodes one checked event frame.
+fn decode_frame(header: &FrameHeader, body: &[u8]) -> Result<Envelope, (u64, CodecError)> {
     let at = Timestamp::from_unix_micros(header.at_micros);
-    decode_body(header.schema_version, header.seq, at, body).map_err(|error| format!("seq {}: {error}", header.seq))
+    decode_body(header.schema_version, header.seq, at, body).map_err(|error| (header.seq, error))
+}
+
+/// What an event frame at `offset` of `segment` that did not decode means: a venue
+/// declared under rules this build lacks, or damage; either way naming the event.
+pub(crate) fn decode_error(segment: &Path, offset: u64, (seq, error): (u64, CodecError)) -> StoreError {
+    match error.rules {
+        Some(rules) => StoreError::Rules { segment: segment.to_owned(), offset, seq, error: rules },
+        None => damaged(segment.to_owned(), offset, format!("seq {seq}: {error}")),
+    }
 }
 
 /// Bytes after the last seal of the log's last segment: a block whose writer had not
@@ -148,6 +172,20 @@ pub struct LogReader {
 
 impl LogReader {
     /// A reader of every event with `seq >= from_seq`.
+///
+    /// ```
+    /// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+    /// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let data_dir = dir.path();
+    /// # exops_log::init(data_dir).unwrap();
+    /// # let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+    /// # opened.log.appender().submit_batch(lines.into_iter().map(|line| line.envelope.into()).collect()).unwrap().wait();
+    /// # opened.log.close().unwrap();
+    /// let reader = exops_log::LogReader::open(data_dir, 750).unwrap();
+    /// let seqs: Vec<u64> = reader.map(|event| event.unwrap().seq).collect();
+    /// assert_eq!(seqs, (750..=764).collect::<Vec<_>>());
+    /// ```
     pub fn open(data_dir: &Path, from_seq: u64) -> Result<LogReader, StoreError> {
         LogReader::open_on(&Storage::real(), data_dir, from_seq)
     }
@@ -180,6 +218,27 @@ impl LogReader {
 
     /// A reader of the events after `resume`, starting there: nothing before it is read.
     /// Refused unless the seal ending at `resume` is the block `resume` continues.
+///
+    /// ```
+    /// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+    /// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let data_dir = dir.path();
+    /// # exops_log::init(data_dir).unwrap();
+    /// # let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+    /// # let mut submissions: Vec<exops_log::Submission> = lines.into_iter().map(|line| line.envelope.into()).collect();
+    /// # let rest = submissions.split_off(100);
+    /// // Two batches, answered one after the other: two blocks.
+    /// opened.log.appender().submit_batch(submissions).unwrap().wait();
+    /// opened.log.appender().submit_batch(rest).unwrap().wait();
+    /// opened.log.close().unwrap();
+    /// let mut reader = exops_log::LogReader::open(data_dir, 1).unwrap();
+    /// let first = reader.next_raw_block().unwrap().unwrap();
+    /// assert_eq!(first.seal.0, 100);
+    /// // The blocks after the first, without reading the first again.
+    /// let rest = exops_log::LogReader::open_at(data_dir, &first.resume).unwrap();
+    /// assert_eq!(rest.map(|event| event.unwrap().seq).next(), Some(first.seal.0 + 1));
+    /// ```
     pub fn open_at(data_dir: &Path, resume: &ResumePoint) -> Result<LogReader, StoreError> {
         LogReader::open_at_on(&Storage::real(), data_dir, resume)
     }
@@ -239,6 +298,27 @@ impl LogReader {
 
     /// The next whole block, checked but not decoded: see [`RawBlock`]. Do not mix with
     /// [`LogReader::next_block`] or iteration on one reader.
+///
+    /// ```
+    /// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+    /// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let data_dir = dir.path();
+    /// # exops_log::init(data_dir).unwrap();
+    /// # let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+    /// # opened.log.appender().submit_batch(lines.into_iter().map(|line| line.envelope.into()).collect()).unwrap().wait();
+    /// # opened.log.close().unwrap();
+    /// let mut reader = exops_log::LogReader::open(data_dir, 1).unwrap();
+    /// let mut events = 0;
+    /// while let Some(block) = reader.next_raw_block() {
+    ///     let block = block.unwrap();
+    ///     let mut decoded = Vec::new();
+    ///     block.decode_into(&mut decoded).unwrap();
+    ///     events += decoded.len();
+    /// }
+    /// assert_eq!(events, 764);
+    /// assert!(reader.unsealed_tail.is_none());
+    /// ```
     pub fn next_raw_block(&mut self) -> Option<Result<RawBlock, StoreError>> {
         if self.finished {
             return None;
@@ -327,8 +407,8 @@ impl LogReader {
             match cursor.step() {
                 Ok(Step::Event { header, body }) => {
                     if mode == Mode::Decode && header.seq >= self.from_seq {
-                        let envelope = decode_frame(&header, body).map_err(|message| {
-                            damaged(cursor.path().to_owned(), cursor.offset - header.frame_len() as u64, message)
+                        let envelope = decode_frame(&header, body).map_err(|error| {
+                            decode_error(cursor.path(), cursor.offset - header.frame_len() as u64, error)
                         })?;
                         self.block.push(envelope);
                     }

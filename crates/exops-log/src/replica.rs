@@ -41,6 +41,24 @@ pub struct CheckedBlock {
 impl CheckedBlock {
     /// Decodes the block's events onto `out`; the error names the event that did not
     /// decode.
+    ///
+    /// ```
+    /// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+    /// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let data_dir = dir.path();
+    /// # exops_log::init(data_dir).unwrap();
+    /// # let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+    /// # opened.log.appender().submit_batch(lines.into_iter().map(|line| line.envelope.into()).collect()).unwrap().wait();
+    /// # opened.log.close().unwrap();
+    /// let mut reader = exops_log::LogReader::open(data_dir, 1).unwrap();
+    /// let bytes = reader.next_raw_block().unwrap().unwrap().segment_bytes().unwrap();
+    /// let checked = exops_log::replica::check_block(&exops_log::ChainPosition::GENESIS, &bytes).unwrap();
+    /// let mut events = Vec::new();
+    /// checked.decode_into(&mut events).unwrap();
+    /// assert_eq!(events[0].event.kind_name(), "venue_declared");
+    /// assert_eq!(events.len() as u32, checked.seal.record_count);
+    /// ```
     pub fn decode_into(&self, out: &mut Vec<exops_core::Envelope>) -> Result<(), crate::codec::CodecError> {
         for (seq, (schema_version, at_micros, body)) in (self.seal.first_seq..).zip(&self.records) {
             let at = exops_core::Timestamp::from_unix_micros(*at_micros);
@@ -155,9 +173,57 @@ pub fn check_block(position: &ChainPosition, bytes: &[u8]) -> Result<CheckedBloc
     Ok(CheckedBlock { seal, records, last_at_micros })
 }
 
-/// Checks `bytes` against the log's end and appends them (fsynced before this returns):
-/// the bytes in the segment are exactly `bytes`. Returns the block appended.
-pub fn append_block_bytes(writer: &mut SegmentWriter, bytes: &[u8]) -> Result<CheckedBlock, AppendBytesError> {
+/// A log that grows only by whole blocks checked against its own chain: a replica's
+/// writer. It holds the log's writer lock for as long as it lives.
+///
+/// ```
+/// use exops_log::replica::Replica;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let (replica, recovery) = Replica::open(dir.path()).unwrap();
+/// assert_eq!(recovery.describe(), None, "a new log needed no repair");
+/// assert_eq!(replica.position(), exops_log::ChainPosition::GENESIS);
+/// // A second writer is refused while this one lives.
+/// assert!(matches!(Replica::open(dir.path()), Err(exops_log::StoreError::Busy(_))));
+/// ```
+#[derive(Debug)]
+pub struct Replica {
+    writer: SegmentWriter,
+}
+
+impl Replica {
+    /// Opens the log in `data_dir` (made when missing) for appending checked blocks: the
+    /// log is read through as any writer's open reads it, a torn tail cut (said in the
+    /// [`crate::Recovery`]) and any other damage refused.
+    pub fn open(data_dir: &std::path::Path) -> Result<(Replica, crate::Recovery), StoreError> {
+        crate::init(data_dir)?;
+        let (writer, recovery) = SegmentWriter::open(data_dir, crate::store::SEGMENT_BYTES_DEFAULT)?;
+        Ok((Replica { writer }, recovery))
+    }
+
+    /// A replica over a writer opened by the caller (with another segment limit, or on
+    /// simulated storage): for this workspace's tests.
+    #[cfg(feature = "internals")]
+    #[doc(hidden)]
+    pub fn from_writer(writer: SegmentWriter) -> Replica {
+        Replica { writer }
+    }
+
+    /// Where the next block must continue the chain.
+    pub fn position(&self) -> ChainPosition {
+        self.writer.position()
+    }
+
+    /// Checks `bytes` against the log's end ([`check_block`]) and appends them, fsynced
+    /// before this returns: the bytes in the segment are exactly `bytes`. Returns the
+    /// block appended.
+    pub fn append(&mut self, bytes: &[u8]) -> Result<CheckedBlock, AppendBytesError> {
+        append_block_bytes(&mut self.writer, bytes)
+    }
+}
+
+/// [`Replica::append`] through a writer of the crate's own.
+pub(crate) fn append_block_bytes(writer: &mut SegmentWriter, bytes: &[u8]) -> Result<CheckedBlock, AppendBytesError> {
     let position = writer.position();
     let checked = check_block(&position, bytes)?;
     let records = checked.records.iter().map(|(version, at, body)| (*version, *at, body.as_slice()));
@@ -168,7 +234,7 @@ pub fn append_block_bytes(writer: &mut SegmentWriter, bytes: &[u8]) -> Result<Ch
     Ok(checked)
 }
 
-/// Why [`append_block_bytes`] did not append.
+/// Why [`Replica::append`] did not append.
 #[derive(Debug, thiserror::Error)]
 pub enum AppendBytesError {
     #[error(transparent)]

@@ -144,6 +144,27 @@ fn fold_blocks(
 /// The state of the log in `data_dir` at `target`. `snapshots` is the data directory's
 /// index, when it could be opened: unusable snapshots are removed from it, and new ones
 /// stored on the way.
+///
+/// ```
+/// use exops_core::Timestamp;
+/// use exops_log::restore::{Target, restore};
+/// use exops_log::snapshots::Snapshots;
+/// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+/// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let data_dir = dir.path();
+/// # exops_log::init(data_dir).unwrap();
+/// # let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+/// # opened.log.appender().submit_batch(lines.into_iter().map(|line| line.envelope.into()).collect()).unwrap().wait();
+/// # opened.log.close().unwrap();
+/// let snapshots = Snapshots::open(data_dir).unwrap();
+/// let at = Timestamp::parse_rfc3339("2019-08-07T00:00:00+09:00").unwrap();
+/// let restored = restore(data_dir, Some(&snapshots), Target::At(at)).unwrap();
+/// assert!(!restored.reached_end, "events follow that instant");
+/// assert!(restored.last_at.unwrap() <= at);
+/// let end = restore(data_dir, Some(&snapshots), Target::End).unwrap();
+/// assert_eq!((end.state.seq(), end.reached_end), (764, true));
+/// ```
 pub fn restore(data_dir: &Path, snapshots: Option<&Snapshots>, target: Target) -> Result<Restored, StoreError> {
     restore_with_progress(data_dir, snapshots, target, &mut |_| {})
 }
@@ -208,6 +229,22 @@ fn newest_usable(
 }
 
 /// [`restore`], telling `progress` how many events it has folded after each block.
+///
+/// ```
+/// use exops_log::restore::{Target, restore_with_progress};
+/// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+/// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let data_dir = dir.path();
+/// # exops_log::init(data_dir).unwrap();
+/// # let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+/// # opened.log.appender().submit_batch(lines.into_iter().map(|line| line.envelope.into()).collect()).unwrap().wait();
+/// # opened.log.close().unwrap();
+/// let mut heard = Vec::new();
+/// let restored = restore_with_progress(data_dir, None, Target::Seq(500), &mut |folded| heard.push(folded)).unwrap();
+/// assert_eq!(restored.state.seq(), 500);
+/// assert_eq!(heard.last(), Some(&restored.events_folded));
+/// ```
 pub fn restore_with_progress(
     data_dir: &Path,
     snapshots: Option<&Snapshots>,

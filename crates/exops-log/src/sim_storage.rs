@@ -61,6 +61,25 @@ impl SimRng {
     }
 }
 
+/// ```
+/// use exops_log::sim_storage::{Faults, SimStorage};
+/// use exops_log::storage::Storage;
+/// use std::sync::Arc;
+///
+/// let disk = SimStorage::new(7);
+/// let storage = Storage::new(Arc::new(disk.clone()));
+/// let dir = std::path::Path::new("/venue");
+/// // Every sync fails: a log cannot even be made on this disk.
+/// disk.set_faults(Faults { sync_failure_per_million: 1_000_000, ..Faults::default() });
+/// assert!(exops_log::init_on(&storage, dir).is_err());
+/// // A sound disk again: the log is made, in memory.
+/// disk.set_faults(Faults::default());
+/// exops_log::init_on(&storage, dir).unwrap();
+/// let options = exops_log::LogOptions { storage: storage.clone(), ..Default::default() };
+/// let opened = exops_log::Log::open(dir, options, None).unwrap();
+/// opened.log.close().unwrap();
+/// assert!(disk.contents(&dir.join("log/00000000000000000001.seg")).is_some());
+/// ```
 /// What the simulated disk does wrong, each as a chance per operation in millionths.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Faults {

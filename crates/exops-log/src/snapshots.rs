@@ -11,7 +11,7 @@
 //! ```text
 //! snapshot file
 //!      0     4  magic           "EXSN"
-//!      4     2  format version  4
+//!      4     2  format version  5
 //!      6     4  checksum        CRC32C of bytes 10..end
 //!     10     8  sequence number of the last event folded in (a block's last)
 //!     18     8  timestamp       of that event, microseconds (i64::MIN when none)
@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use exops_core::{State, Timestamp};
 
 use crate::segment::{ChainPosition, HASH_BYTES, Hash, ResumePoint};
+use crate::settings::Settings;
 
 pub const INDEX_DIR: &str = "index.sled";
 /// The directory of snapshot files, beside the index.
@@ -38,20 +39,16 @@ pub const SNAPSHOTS_DIR: &str = "snapshots";
 const SNAPSHOT_MAGIC: [u8; 4] = *b"EXSN";
 /// Version 1 held the whole state as JSON (every customer's last id in digits); version 2
 /// had no resume point; version 3's state had no phase markers (an older build would read
-/// a version 4 state and silently drop them, so the version says they are there).
-const SNAPSHOT_VERSION: u16 = 4;
+/// a version 4 state and silently drop them, so the version says they are there); version
+/// 4's state had no rules version (`State::rules`: an older build would fold on from a
+/// version 5 snapshot with its own rules, whatever the log declared). A snapshot of another
+/// version is damage to this build: it is moved aside and rebuilt from the log.
+const SNAPSHOT_VERSION: u16 = 5;
 /// Trees of earlier layouts (snapshots as sled values; a time index of every block, which
 /// nothing read); dropped on open.
 const RETIRED_TREES: [&str; 2] = ["snapshots", "blocks_by_time"];
 const SNAPSHOT_HEADER_BYTES: usize = 90;
-/// The data directory's settings file: configuration, unlike the index, is not derived.
-pub const SETTINGS_FILE: &str = "exops.toml";
-
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Settings {
-    snapshot_every: Option<u64>,
-}
+pub use crate::settings::SETTINGS_FILE;
 
 /// Events between snapshots unless the data directory says otherwise. A restore folds at
 /// most this many events after its snapshot (about 26 ms at the pipelined fold's 10 M
@@ -98,21 +95,18 @@ pub struct Coverage {
 #[derive(Clone, Debug)]
 pub(crate) struct SnapshotFiles {
     dir: PathBuf,
-    settings: PathBuf,
+    data_dir: PathBuf,
 }
 
 impl SnapshotFiles {
     pub(crate) fn new(data_dir: &Path) -> SnapshotFiles {
-        SnapshotFiles { dir: data_dir.join(SNAPSHOTS_DIR), settings: data_dir.join(SETTINGS_FILE) }
+        SnapshotFiles { dir: data_dir.join(SNAPSHOTS_DIR), data_dir: data_dir.to_owned() }
     }
 
-    /// The interval the settings file records, if any.
+    /// The interval the settings file records, if any. A settings file that is not valid
+    /// records none here: the commands that read the whole file say what is wrong with it.
     fn recorded_every(&self) -> Option<u64> {
-        std::fs::read_to_string(&self.settings)
-            .ok()
-            .and_then(|text| toml::from_str::<Settings>(&text).ok())
-            .and_then(|settings| settings.snapshot_every)
-            .filter(|every| *every > 0)
+        Settings::load(&self.data_dir).ok().and_then(|settings| settings.snapshot_every)
     }
 
     /// Events between snapshots for this data directory.
@@ -126,8 +120,10 @@ impl SnapshotFiles {
         if self.recorded_every() == Some(every) {
             return Ok(());
         }
-        let text = toml::to_string(&Settings { snapshot_every: Some(every) }).map_err(|error| error.to_string())?;
-        std::fs::write(&self.settings, text).map_err(|error| format!("{}: {error}", self.settings.display()))
+        // The rest of the file is kept; a file that is not valid is not overwritten.
+        let mut settings = Settings::load(&self.data_dir).map_err(|error| error.to_string())?;
+        settings.snapshot_every = Some(every);
+        settings.save(&self.data_dir).map_err(|error| error.to_string())
     }
 
     fn file(&self, seq: u64) -> PathBuf {
@@ -199,12 +195,7 @@ impl SnapshotFiles {
 /// Decodes and checks the bytes of a snapshot file filed under `seq` (its name): every
 /// field, the checksum, the state and its per-customer arrays. Never panics; what is
 /// wrong is the error's `reason`.
-///
-/// ```
-/// let damage = exops_log::snapshots::decode(7, b"EXSN").unwrap_err();
-/// assert_eq!((damage.seq, damage.reason.as_str()), (7, "not a snapshot (bad magic or too short)"));
-/// ```
-pub fn decode(seq: u64, value: &[u8]) -> Result<(SnapshotMeta, State), SnapshotDamage> {
+pub(crate) fn decode(seq: u64, value: &[u8]) -> Result<(SnapshotMeta, State), SnapshotDamage> {
     let damage = |reason: String| SnapshotDamage { seq, reason };
     if value.len() < SNAPSHOT_HEADER_BYTES || value[..4] != SNAPSHOT_MAGIC {
         return Err(damage("not a snapshot (bad magic or too short)".to_owned()));
@@ -256,20 +247,31 @@ pub fn decode(seq: u64, value: &[u8]) -> Result<(SnapshotMeta, State), SnapshotD
 /// are decoded again before they are handed out, and must give back `meta` and `state`
 /// (a paired assertion: the check [`decode`] makes after reading a file is made before
 /// writing it, so a snapshot this build could not restore never reaches the disk).
-///
-/// ```
-/// use exops_log::segment::{ChainPosition, ResumePoint};
-/// use exops_log::snapshots::{SnapshotMeta, decode, encode};
-/// let position = ChainPosition { next_seq: 1, next_block: 0, prev_hash: [0; 32], last_at_micros: None };
-/// let resume = ResumePoint { segment_first_seq: 1, offset: 72, position };
-/// let meta = SnapshotMeta { seq: 0, at: None, chain_hash: [0; 32], resume };
-/// let state = exops_core::State::new();
-/// assert_eq!(decode(0, &encode(meta, &state).unwrap()).unwrap(), (meta, state));
-/// ```
-pub fn encode(meta: SnapshotMeta, state: &State) -> Result<Vec<u8>, String> {
+pub(crate) fn encode(meta: SnapshotMeta, state: &State) -> Result<Vec<u8>, String> {
     let value = encode_unchecked(meta, state)?;
     assert_snapshot_reads_back(meta, state, &value);
     Ok(value)
+}
+
+/// A snapshot file's bytes, for this workspace's fuzz targets and tests only (the
+/// `internals` feature): not part of the boundary.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals {
+    use exops_core::State;
+
+    use super::{SnapshotDamage, SnapshotMeta};
+
+    /// See `snapshots::decode`: the bytes of a snapshot file filed under `seq`, checked.
+    pub fn decode(seq: u64, value: &[u8]) -> Result<(SnapshotMeta, State), SnapshotDamage> {
+        super::decode(seq, value)
+    }
+
+    /// See `snapshots::encode`: the bytes of the snapshot file of `state`, checked to
+    /// decode back to it.
+    pub fn encode(meta: SnapshotMeta, state: &State) -> Result<Vec<u8>, String> {
+        super::encode(meta, state)
+    }
 }
 
 /// What [`decode`] gives back for `meta`: the instants the format keeps as `i64::MIN`
@@ -440,6 +442,17 @@ impl Snapshots {
     /// sled database, not a directory) is moved to `DATA_DIR/quarantine/` and made anew,
     /// every time: [`Snapshots::healing_note`] says so, and the snapshots it indexed are
     /// rebuilt as the log is folded.
+    ///
+    /// ```
+    /// use exops_log::snapshots::{INDEX_DIR, Snapshots};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// exops_log::init(dir.path()).unwrap();
+    /// // Not a sled database: moved aside and made anew, with a note.
+    /// std::fs::write(dir.path().join(INDEX_DIR), b"not an index").unwrap();
+    /// let snapshots = Snapshots::open(dir.path()).unwrap();
+    /// assert!(snapshots.healing_note().unwrap().contains("rebuilt from the log"));
+    /// assert!(dir.path().join("quarantine/index.sled.1").exists());
+    /// ```
     pub fn open(data_dir: &Path) -> Result<Snapshots, String> {
         let path = data_dir.join(INDEX_DIR);
         let key = index_key(data_dir);
@@ -476,6 +489,13 @@ impl Snapshots {
     }
 
     /// What opening repaired, if anything: say it to the user.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// exops_log::init(dir.path()).unwrap();
+    /// let snapshots = exops_log::snapshots::Snapshots::open(dir.path()).unwrap();
+    /// assert_eq!(snapshots.healing_note(), None, "a new index needed no repair");
+    /// ```
     pub fn healing_note(&self) -> Option<&str> {
         self.healed.as_deref()
     }
@@ -657,7 +677,7 @@ mod tests {
     /// every snapshot after such an event was damaged on arrival.
     #[test]
     fn a_state_at_an_instant_outside_rfc_3339_reads_back() {
-        use exops_core::{Actor, AssetClass, AssetSpec, Envelope, Event, Outcome, VenueSpec};
+        use exops_core::{Actor, AssetClass, AssetSpec, Envelope, Event, Outcome, RulesVersion, VenueSpec};
         let spec = VenueSpec {
             name: "Far".into(),
             assets: vec![AssetSpec {
@@ -672,6 +692,7 @@ mod tests {
             markets: vec![],
             margin: false,
             approvals_required: vec![],
+            rules: RulesVersion::FIRST,
         };
         for at_micros in [i64::MAX, i64::MIN + 1, -377_705_116_800_000_001] {
             let mut state = State::new();

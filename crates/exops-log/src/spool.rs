@@ -8,6 +8,19 @@ use std::io;
 use std::path::Path;
 
 /// How a spool's file name starts: only files named so are ever removed.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// exops_log::init(dir.path()).unwrap();
+/// // A spool an import killed before its end left behind...
+/// let stale = dir.path().join(format!("{}abc123", exops_log::SPOOL_PREFIX));
+/// std::fs::write(&stale, b"{\"kind\":").unwrap();
+/// let opened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
+/// // ...is removed by the next open, which says so.
+/// assert!(!stale.exists());
+/// assert!(opened.notes[0].contains("stale import spool"), "{:?}", opened.notes);
+/// opened.log.close().unwrap();
+/// ```
 pub const SPOOL_PREFIX: &str = ".import-spool-";
 
 /// A new spool in `data_dir`, deleted when dropped.

@@ -34,6 +34,16 @@ pub enum StoreError {
     /// Another writer holds the log.
     Busy(PathBuf),
     Damaged(Damage),
+    /// The log's venue declaration is sound but names a rules version this build does not
+    /// fold (the log was written by a newer exops): nothing is wrong with the bytes, and
+    /// nothing is repaired.
+    Rules {
+        segment: PathBuf,
+        /// Where the declaration's record starts in `segment`.
+        offset: u64,
+        seq: u64,
+        error: exops_core::RulesVersionError,
+    },
     Io {
         path: PathBuf,
         error: io::Error,
@@ -64,12 +74,25 @@ impl std::fmt::Display for StoreError {
                 path.display()
             ),
             StoreError::Damaged(damage) => write!(f, "the log is damaged: {damage}"),
+            StoreError::Rules { segment, offset, seq, error } => write!(
+                f,
+                "{} at byte offset {offset}: event seq {seq} (venue_declared), field `rules`: {error}",
+                segment.display()
+            ),
             StoreError::Io { path, error } => write!(f, "{}: {error}", path.display()),
         }
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Rules { error, .. } => Some(error),
+            StoreError::Io { error, .. } => Some(error),
+            StoreError::NotALog { .. } | StoreError::Busy(_) | StoreError::Damaged(_) => None,
+        }
+    }
+}
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |error| StoreError::Io { path: path.to_owned(), error }
@@ -106,6 +129,12 @@ impl Recovery {
     }
 }
 
+/// The directory of `data_dir` that holds the segment files.
+///
+/// ```
+/// let dir = std::path::Path::new("/srv/exops/bitpoint");
+/// assert_eq!(exops_log::segments_dir(dir), dir.join("log"));
+/// ```
 pub fn segments_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(SEGMENTS_DIR)
 }
@@ -115,6 +144,17 @@ fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
 }
 
 /// The segment files, in order, with the first sequence number their name gives.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// exops_log::init(dir.path()).unwrap();
+/// let segments = exops_log::list_segments(dir.path()).unwrap();
+/// assert_eq!(segments[0].0, 1, "the first segment starts at seq 1");
+/// assert!(segments[0].1.ends_with("log/00000000000000000001.seg"));
+/// // A directory that holds no log is named as such.
+/// let plain = tempfile::tempdir().unwrap();
+/// assert!(matches!(exops_log::list_segments(plain.path()), Err(exops_log::StoreError::NotALog { .. })));
+/// ```
 pub fn list_segments(data_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     list_segments_on(&Storage::real(), data_dir)
 }
@@ -153,6 +193,14 @@ fn sync_dir(storage: &Storage, dir: &Path) -> Result<(), StoreError> {
 
 /// Creates an empty log in `data_dir` (and the directory itself); an existing log is left
 /// as it is.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let data_dir = dir.path().join("venue");
+/// assert!(exops_log::init(&data_dir).unwrap(), "made");
+/// assert!(!exops_log::init(&data_dir).unwrap(), "already a log: left as it is");
+/// assert_eq!(exops_log::list_segments(&data_dir).unwrap().len(), 1);
+/// ```
 pub fn init(data_dir: &Path) -> Result<bool, StoreError> {
     init_on(&Storage::real(), data_dir)
 }

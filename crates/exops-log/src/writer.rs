@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use exops_core::{Actor, Event, Outcome, State, Timestamp};
+use exops_core::{Actor, Envelope, Event, Outcome, State, Timestamp};
 
 use crate::admission::Admission;
 use crate::codec::{EVENT_SCHEMA_VERSION, encode_body, encode_body_of};
@@ -51,6 +51,21 @@ pub struct Submission {
     pub actor: Actor,
     pub event: Event,
     pub note: Option<String>,
+}
+
+impl From<Envelope> for Submission {
+    /// The envelope's event as a submission: its `seq` is dropped, as the writer gives the
+    /// next one.
+    ///
+    /// ```
+    /// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+    /// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+    /// let first: exops_log::Submission = lines[0].envelope.clone().into();
+    /// assert_eq!((first.id, first.event.kind_name()), (lines[0].envelope.id, "venue_declared"));
+    /// ```
+    fn from(envelope: Envelope) -> Submission {
+        Submission { at: envelope.at, id: envelope.id, actor: envelope.actor, event: envelope.event, note: envelope.note }
+    }
 }
 
 /// What became of a submission.
@@ -252,6 +267,29 @@ pub struct Appender {
 
 impl Appender {
     /// Queues a submission; blocks only while the queue is full.
+///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// exops_log::init(dir.path()).unwrap();
+    /// let opened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
+    /// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![] };
+    /// # let declare = exops_log::Submission { at: exops_core::Timestamp::from_unix_micros(0), id: 1, actor: exops_core::Actor::Staff("ops".into()), event: exops_core::Event::VenueDeclared(venue), note: None };
+    /// # opened.log.appender().append(declare).unwrap(); // seq 1
+    /// let login = |id: u64| exops_log::Submission {
+    ///     at: exops_core::Timestamp::from_unix_micros(1_704_067_200_000_000 + id as i64),
+    ///     id,
+    ///     actor: exops_core::Actor::Customer(7),
+    ///     event: exops_core::Event::LoginAttempted,
+    ///     note: None,
+    /// };
+    /// let tickets: Vec<_> = (1..=3).map(|id| opened.log.appender().submit(login(id)).unwrap()).collect();
+    /// let seqs: Vec<u64> = tickets.into_iter().map(|ticket| match ticket.wait().unwrap() {
+    ///     exops_log::Appended::Durable { seq, .. } => seq,
+    ///     other => panic!("{other:?}"),
+    /// }).collect();
+    /// assert_eq!(seqs, [2, 3, 4], "answered in submission order");
+    /// opened.log.close().unwrap();
+    /// ```
     pub fn submit(&self, submission: Submission) -> Result<Ticket, AppendError> {
         let (reply, answer) = bounded(1);
         let request = Request::Append { submissions: Submissions::One(submission), reply: Reply::One(reply) };
@@ -263,6 +301,27 @@ impl Appender {
     /// the whole batch instead of one per event. Their events stay in order and together
     /// (several blocks if the batch is longer than a block). Their bodies are encoded here,
     /// on the caller's thread.
+///
+    /// ```
+    /// use exops_log::Appended;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// exops_log::init(dir.path()).unwrap();
+    /// let opened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
+    /// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![] };
+    /// # let declare = exops_log::Submission { at: exops_core::Timestamp::from_unix_micros(0), id: 1, actor: exops_core::Actor::Staff("ops".into()), event: exops_core::Event::VenueDeclared(venue), note: None };
+    /// # opened.log.appender().append(declare).unwrap(); // seq 1
+    /// let login = |id: u64| exops_log::Submission {
+    ///     at: exops_core::Timestamp::from_unix_micros(1_704_067_200_000_000 + id as i64),
+    ///     id,
+    ///     actor: exops_core::Actor::Customer(7),
+    ///     event: exops_core::Event::LoginAttempted,
+    ///     note: None,
+    /// };
+    /// let answers = opened.log.appender().submit_batch(vec![login(1), login(2), login(2)]).unwrap().wait();
+    /// assert!(matches!(answers[1], Ok(Appended::Durable { seq: 3, .. })));
+    /// assert!(matches!(answers[2], Ok(Appended::Duplicate { .. })), "a retry is not written twice");
+    /// opened.log.close().unwrap();
+    /// ```
     pub fn submit_batch(&self, submissions: Vec<Submission>) -> Result<BatchTicket, AppendError> {
         let (reply, answers) = bounded(1);
         let len = submissions.len();
@@ -273,6 +332,25 @@ impl Appender {
     }
 
     /// Submits and waits until durable.
+///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// exops_log::init(dir.path()).unwrap();
+    /// let opened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
+    /// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![] };
+    /// # let declare = exops_log::Submission { at: exops_core::Timestamp::from_unix_micros(0), id: 1, actor: exops_core::Actor::Staff("ops".into()), event: exops_core::Event::VenueDeclared(venue), note: None };
+    /// # opened.log.appender().append(declare).unwrap(); // seq 1
+    /// let login = |id: u64| exops_log::Submission {
+    ///     at: exops_core::Timestamp::from_unix_micros(1_704_067_200_000_000 + id as i64),
+    ///     id,
+    ///     actor: exops_core::Actor::Customer(7),
+    ///     event: exops_core::Event::LoginAttempted,
+    ///     note: None,
+    /// };
+    /// let answer = opened.log.appender().append(login(1)).unwrap();
+    /// assert!(matches!(answer, exops_log::Appended::Durable { seq: 2, .. }));
+    /// opened.log.close().unwrap();
+    /// ```
     pub fn append(&self, submission: Submission) -> Result<Appended, AppendError> {
         self.submit(submission)?.wait()
     }
@@ -344,6 +422,26 @@ impl Log {
     /// Opens (recovering a torn tail), replays the log into the writer's state, and starts
     /// the writer. `commits`, when given, receives the last durable sequence number after
     /// every group commit.
+    ///
+    /// ```
+    /// use exops_log::{Log, LogOptions};
+        /// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+    /// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+    /// let dir = tempfile::tempdir().unwrap();
+    /// exops_log::init(dir.path()).unwrap();
+    /// let (commits, durable) = crossbeam_channel::unbounded();
+    /// let opened = Log::open(dir.path(), LogOptions::default(), Some(commits)).unwrap();
+    /// assert_eq!((opened.last_seq, opened.recovery.describe(), opened.notes.len()), (0, None, 0));
+    /// let submissions = lines.into_iter().map(|line| line.envelope.into()).collect();
+    /// let answers = opened.log.appender().submit_batch(submissions).unwrap().wait();
+    /// assert_eq!(answers.len(), 764);
+    /// let state = opened.log.close().unwrap();
+    /// assert_eq!(durable.try_iter().last(), Some(764), "the last group commit");
+    /// // Opened again, the writer's state is the log's.
+    /// let again = Log::open(dir.path(), LogOptions::default(), None).unwrap();
+    /// assert_eq!(again.last_seq, 764);
+    /// assert_eq!(again.admission().state().view(), state.view());
+    /// ```
     pub fn open(data_dir: &Path, options: LogOptions, commits: Option<Sender<u64>>) -> Result<Opened, StoreError> {
         let (segment_writer, recovery) = SegmentWriter::open_on(&options.storage, data_dir, options.segment_bytes_max)?;
         // The writer lock is held from here: no import is running, so any spool is stale.
@@ -368,6 +466,22 @@ impl Log {
         })
     }
 
+    /// A handle to submit events with; clone it for each producer thread.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// exops_log::init(dir.path()).unwrap();
+    /// let opened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
+    /// let appender = opened.log.appender();
+    /// drop(opened.log); // closing the log...
+    /// assert!(appender.append(exops_log::Submission {
+    ///     at: exops_core::Timestamp::from_unix_micros(0),
+    ///     id: 1,
+    ///     actor: exops_core::Actor::Customer(1),
+    ///     event: exops_core::Event::LoginAttempted,
+    ///     note: None,
+    /// }).is_err(), "...answers later submissions with an error");
+    /// ```
     pub fn appender(&self) -> Appender {
         self.appender.clone().expect("the appender lives until close")
     }
@@ -376,6 +490,19 @@ impl Log {
     /// (later ones, from appenders still alive, are answered `Closed`), and returns the
     /// writer's state: the live state of the log. An error says the writer had failed,
     /// and its state may hold events that are not durable.
+    ///
+    /// ```
+        /// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
+    /// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let data_dir = dir.path();
+    /// # exops_log::init(data_dir).unwrap();
+    /// # let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+    /// # opened.log.appender().submit_batch(lines.into_iter().map(|line| line.envelope.into()).collect()).unwrap().wait();
+    /// # let state = opened.log.close().unwrap();
+    /// let opened = exops_log::Log::open(data_dir, Default::default(), None).unwrap();
+    /// assert_eq!(opened.log.close().unwrap().view(), state.view(), "the state of the whole log");
+    /// ```
     pub fn close(mut self) -> Result<State, AppendError> {
         self.stop()
     }

@@ -68,6 +68,13 @@ struct Node {
 
 /// A running cluster. Dropping it stops every server it started.
 #[derive(Debug)]
+///
+/// ```no_run
+/// // Three `nats-server` processes on random loopback ports, JetStream on.
+/// let cluster = exops_nats::cluster::Cluster::start(3)?;
+/// let connection = exops_nats::Connection::connect(&cluster.url(), "bitpoint").unwrap();
+/// # Ok::<(), exops_nats::cluster::ClusterError>(())
+/// ```
 pub struct Cluster {
     server: PathBuf,
     nodes: Vec<Node>,

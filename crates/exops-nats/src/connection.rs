@@ -81,6 +81,15 @@ pub struct StreamHead {
 
 /// A connection to the cluster and the venue's stream.
 #[derive(Debug)]
+///
+/// ```no_run
+/// let connection = exops_nats::Connection::connect("nats://127.0.0.1:4222", "bitpoint")?;
+/// match connection.head()? {
+///     Some(head) => println!("the stream holds {} blocks", head.last_seq),
+///     None => println!("no stream yet: `exops log push` one"),
+/// }
+/// # Ok::<(), exops_nats::NatsError>(())
+/// ```
 pub struct Connection {
     runtime: tokio::runtime::Runtime,
     client: async_nats::Client,
@@ -89,13 +98,20 @@ pub struct Connection {
     url: String,
 }
 
-fn api(what: impl Into<String>) -> impl FnOnce(&dyn std::fmt::Display) -> NatsError {
+pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(&dyn std::fmt::Display) -> NatsError {
     let what = what.into();
     move |error| NatsError::Api { what, message: error.to_string() }
 }
 
 impl Connection {
     /// Connects to `url` (`nats://host:port`, or several comma-separated) for `venue`.
+    ///
+    /// A venue that cannot name a stream is refused before anything is dialled:
+    ///
+    /// ```
+    /// let refused = exops_nats::Connection::connect("nats://127.0.0.1:1", "bit point").unwrap_err();
+    /// assert!(matches!(refused, exops_nats::NatsError::BadVenue { .. }), "{refused}");
+    /// ```
     pub fn connect(url: &str, venue: &str) -> Result<Connection, NatsError> {
         validate_venue(venue)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -4,10 +4,23 @@ use std::path::PathBuf;
 
 /// Why a push, a follow or a writer stopped.
 #[derive(Debug, thiserror::Error)]
+///
+/// Each says what to do next:
+///
+/// ```
+/// let error = exops_nats::NatsError::NoStream { stream: "EXOPS_bitpoint".into() };
+/// assert!(error.to_string().contains("push a log first (`exops log push`)"));
+/// ```
 pub enum NatsError {
     /// A venue name that cannot be part of a stream name and a subject.
     #[error("venue `{venue}`: {reason}; a venue is 1 to 64 ASCII letters, digits, `-` or `_`")]
     BadVenue { venue: String, reason: &'static str },
+    /// A follower name that cannot be a key of the followers bucket.
+    #[error("follower name `{name}`: a follower is named by 1 to 64 ASCII letters, digits, `-` or `_`")]
+    BadFollowerName { name: String },
+    /// A follower's report in the bucket is not one (written by something else).
+    #[error("{bucket}: the report of follower `{follower}` is not a follower report: {message}")]
+    BadReport { bucket: String, follower: String, message: String },
     /// The server cannot be reached or refused the connection.
     #[error("cannot connect to NATS at {url}: {message}")]
     Connect { url: String, message: String },

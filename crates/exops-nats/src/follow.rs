@@ -7,9 +7,10 @@
 use std::path::Path;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
-use exops_log::replica::CheckedBlock;
-use exops_log::replica::{AppendBytesError, append_block_bytes};
-use exops_log::store::{SEGMENT_BYTES_DEFAULT, SegmentWriter};
+use exops_log::ChainPosition;
+use exops_log::replica::{AppendBytesError, CheckedBlock, Replica};
+
+use crate::FollowerReport;
 use futures_util::StreamExt;
 
 use crate::connection::{Connection, seal_hash_hex};
@@ -44,9 +45,57 @@ pub fn follow(
     until_head: bool,
     on_block: &mut dyn FnMut(&CheckedBlock) -> Result<(), NatsError>,
 ) -> Result<FollowReport, NatsError> {
-    exops_log::init(data_dir)?;
-    let (mut writer, _recovery) = SegmentWriter::open(data_dir, SEGMENT_BYTES_DEFAULT)?;
+    follow_from(connection, data_dir, until_head, None, on_block)
+}
+
+/// [`follow`], reporting where the replica stands to the venue's followers bucket as
+/// follower `name` ([`crate::fleet_status`] reads the reports): once at the start, then
+/// after every block appended.
+///
+/// ```no_run
+/// let connection = exops_nats::Connection::connect("nats://127.0.0.1:4222", "bitpoint")?;
+/// let replica = std::path::Path::new("./replica");
+/// exops_nats::follow_reporting(&connection, replica, "tokyo-gw-1", false, &mut |_| Ok(()))?;
+/// # Ok::<(), exops_nats::NatsError>(())
+/// ```
+pub fn follow_reporting(
+    connection: &Connection,
+    data_dir: &Path,
+    name: &str,
+    until_head: bool,
+    on_block: &mut dyn FnMut(&CheckedBlock) -> Result<(), NatsError>,
+) -> Result<FollowReport, NatsError> {
+    crate::validate_follower_name(name)?;
+    follow_from(connection, data_dir, until_head, Some(name), on_block)
+}
+
+/// What a follower reports when its replica ends at `position`.
+fn report_at(position: &ChainPosition) -> FollowerReport {
+    FollowerReport {
+        blocks: position.next_block,
+        last_seq: position.next_seq - 1,
+        head_hash: (position.next_block > 0).then(|| hex(&position.prev_hash)),
+        last_at: position.last_at_micros.map(|micros| exops_core::Timestamp::from_unix_micros(micros).to_string()),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// [`follow`], reporting as follower `report_as` when given.
+fn follow_from(
+    connection: &Connection,
+    data_dir: &Path,
+    until_head: bool,
+    report_as: Option<&str>,
+    on_block: &mut dyn FnMut(&CheckedBlock) -> Result<(), NatsError>,
+) -> Result<FollowReport, NatsError> {
+    let (mut writer, _recovery) = Replica::open(data_dir)?;
     let start = writer.position();
+    if let Some(name) = report_as {
+        connection.report_follower(name, &report_at(&start))?;
+    }
     let head = connection.existing_head()?;
     let local_blocks = start.next_block;
     if head.last_seq < local_blocks {
@@ -59,7 +108,7 @@ pub fn follow(
     // The replica's last block must be the stream's: the chain continues only from there.
     if local_blocks > 0 {
         let stored = connection.block_bytes(local_blocks - 1)?;
-        let local_hash: String = start.prev_hash.iter().map(|byte| format!("{byte:02x}")).collect();
+        let local_hash = hex(&start.prev_hash);
         let stream_hash = seal_hash_hex(&stored);
         if stream_hash != local_hash {
             return Err(NatsError::Fork { block: local_blocks - 1, stream_hash, local_hash });
@@ -68,12 +117,12 @@ pub fn follow(
     let mut report = FollowReport { appended: 0, blocks: local_blocks, last_seq: start.next_seq - 1, head_hash: None };
     let target = head.last_seq;
     if !(until_head && target <= local_blocks) {
-        consume(connection, &mut writer, data_dir, until_head.then_some(target), &mut report, on_block)?;
+        consume(connection, &mut writer, data_dir, until_head.then_some(target), report_as, &mut report, on_block)?;
     }
     let end = writer.position();
     report.blocks = end.next_block;
     report.last_seq = end.next_seq - 1;
-    report.head_hash = (end.next_block > 0).then(|| end.prev_hash.iter().map(|byte| format!("{byte:02x}")).collect());
+    report.head_hash = (end.next_block > 0).then(|| hex(&end.prev_hash));
     Ok(report)
 }
 
@@ -82,9 +131,10 @@ pub fn follow(
 /// `until` when given.
 fn consume(
     connection: &Connection,
-    writer: &mut SegmentWriter,
+    writer: &mut Replica,
     data_dir: &Path,
     until: Option<u64>,
+    report_as: Option<&str>,
     report: &mut FollowReport,
     on_block: &mut dyn FnMut(&CheckedBlock) -> Result<(), NatsError>,
 ) -> Result<(), NatsError> {
@@ -113,7 +163,7 @@ fn consume(
             if stream_seq != block + 1 {
                 return Err(NatsError::Sequence { stream_seq, expected: block + 1, block });
             }
-            let block = append_block_bytes(writer, &message.payload).map_err(|error| match error {
+            let block = writer.append(&message.payload).map_err(|error| match error {
                 AppendBytesError::Block(source) => NatsError::BadBlock { stream_seq, source },
                 store @ AppendBytesError::Store(_) => {
                     NatsError::Append { data_dir: data_dir.to_owned(), source: store }
@@ -121,6 +171,9 @@ fn consume(
             })?;
             report.appended += 1;
             on_block(&block)?;
+            if let Some(name) = report_as {
+                connection.report_follower_async(name, &report_at(&writer.position())).await?;
+            }
             if until.is_some_and(|until| stream_seq >= until) {
                 break;
             }

@@ -13,12 +13,16 @@
 pub mod cluster;
 mod connection;
 mod error;
+mod fleet;
 mod follow;
 mod follower;
 mod push;
 
 pub use connection::{Connection, StreamHead, message_id, new_session, stream_name, validate_venue, writer_subject};
 pub use error::NatsError;
-pub use follow::{FollowReport, follow};
+pub use fleet::{
+    Chain, FleetStatus, FollowerReport, FollowerStatus, fleet_status, followers_bucket, validate_follower_name,
+};
+pub use follow::{FollowReport, follow, follow_reporting};
 pub use follower::Follower;
 pub use push::{PushReport, push};

@@ -224,7 +224,7 @@ impl Source {
         {
             let path = std::path::Path::new(source);
             if source != "-" && path.is_dir() {
-                if !exops_log::store::segments_dir(path).is_dir() {
+                if !exops_log::segments_dir(path).is_dir() {
                     return Err(SourceError::NotADataDirectory { path: source.to_owned() });
                 }
                 return Ok(Source::Log(exops_log::LogReader::open(path, 1)?));

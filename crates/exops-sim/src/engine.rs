@@ -21,22 +21,66 @@ use crate::toml_events::EventTemplate;
 const DAY_MICROS: i64 = 86_400_000_000;
 const HOUR_MICROS: i64 = 3_600_000_000;
 
-/// Where a simulation starts.
+/// Where a simulation starts: a fresh venue, or a recorded log's state at an instant (a
+/// counterfactual: "what if we had followed this plan from there?").
+///
+/// ```
+/// use std::path::Path;
+///
+/// use exops_sim::{Options, Plan, Scenario, StartFrom, simulate};
+///
+/// let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// let plan = Plan::load(&root.join("plan.toml"))?;
+/// // BITPoint's recorded log as it stood on 2019-08-01, then this plan from there.
+/// let at = exops_core::Timestamp::parse_rfc3339("2019-08-01T00:00:00+09:00")?;
+/// let source = root.join("events.jsonl").display().to_string();
+/// let options = Options { scale_percent: 1, start_from: StartFrom::Log { source, at }, ..Options::default() };
+/// let run = simulate(&scenario, &plan, &options, &mut |_| {})?;
+/// assert_eq!(run.metrics.start, at);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartFrom {
     /// A fresh venue declared at the scenario's start.
     Fresh,
     /// The state of a recorded log (JSON Lines or data directory) at an instant: the
     /// scenario's events before it are taken as already in the log.
-    Log { source: String, at: Timestamp },
+    Log {
+        /// The log: a JSON Lines file, a data directory, or `-` for standard input.
+        source: String,
+        /// The instant to start from: the log's state just after its last event at or before it.
+        at: Timestamp,
+    },
 }
 
 /// Why a simulation could not run.
+///
+/// ```
+/// use std::path::Path;
+///
+/// use exops_sim::{Options, Plan, Scenario, SimError, simulate};
+///
+/// let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// let plan = Plan::load(&root.join("plan.toml"))?;
+/// // A million times the scenario's requests is more than a day may hold.
+/// let options = Options { scale_percent: 100_000_000, ..Options::default() };
+/// let error = simulate(&scenario, &plan, &options, &mut |_| {}).unwrap_err();
+/// assert!(matches!(error, SimError::TooManyRequests { .. }), "{error}");
+/// assert!(error.to_string().contains("give a smaller --scale"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     /// `--scale` asks for more requests a day than the simulator bounds itself to.
     #[error("scaled to {requests} requests a day; at most {max} (give a smaller --scale)")]
-    TooManyRequests { requests: u64, max: u64 },
+    TooManyRequests {
+        /// The scaled requests a day.
+        requests: u64,
+        /// The bound.
+        max: u64,
+    },
     /// The recorded log to branch from declares no venue before the branch point.
     #[error("the recorded log declares no venue before the branch point, so there is nothing to simulate from")]
     NoVenue,
@@ -48,10 +92,30 @@ pub enum SimError {
     Source(#[from] exops_replay::SourceError),
 }
 
-/// A finished run.
+/// A finished run: the replay of every event it made, and the metrics drawn from it.
+///
+/// ```
+/// use std::path::Path;
+///
+/// use exops_sim::{Options, Plan, Scenario, simulate};
+///
+/// let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/mtgox-2014"));
+/// let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// let plan = Plan::load(&root.join("plan.toml"))?;
+/// let run = simulate(&scenario, &plan, &Options { scale_percent: 1, ..Options::default() }, &mut |_| {})?;
+/// // Mt. Gox never reopened: the replayed state has ceased, and so say the metrics.
+/// assert!(run.replay.state.ceased().is_some());
+/// assert!(run.metrics.ceased.is_some());
+/// let timeline = run.replay.finished_timeline();
+/// assert!(!timeline.services.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Simulation {
+    /// The fold of every event of the run: the final state, the per-service timeline,
+    /// the rejections.
     pub replay: Replay,
+    /// What the run cost customers, and when each phase opened.
     pub metrics: Metrics,
 }
 
@@ -461,13 +525,24 @@ impl Engine<'_> {
     }
 }
 
-/// How to run a simulation.
+/// How to run a simulation: the seed, the workload's scale and where to start.
+///
+/// ```
+/// use exops_sim::{Options, StartFrom};
+///
+/// let options = Options::default();
+/// assert_eq!((options.seed, options.scale_percent, options.start_from), (None, 100, StartFrom::Fresh));
+/// // A quick run: the same plan and dates, a hundredth of the customers' requests.
+/// let quick = Options { scale_percent: 1, ..Options::default() };
+/// assert_eq!(quick.scale_percent, 1);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
     /// Scales the scenario's requests per day, in percent (100 = as written).
     pub scale_percent: u32,
+    /// A fresh venue (the default) or a recorded log's state.
     pub start_from: StartFrom,
 }
 
@@ -477,7 +552,33 @@ impl Default for Options {
     }
 }
 
-/// Runs `plan` against `scenario`, sending every event to `sink`.
+/// Runs `plan` against `scenario`, sending every event to `sink` in order (what
+/// `exops simulate --log-out` writes), and returns the replay and the metrics.
+///
+/// The run depends on its inputs alone: the same scenario, plan and options give the
+/// same events, byte for byte.
+///
+/// ```
+/// use std::path::Path;
+///
+/// use exops_sim::{Options, Plan, Scenario, simulate};
+///
+/// let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// let plan = Plan::load(&root.join("plan.toml"))?;
+/// let options = Options { scale_percent: 1, ..Options::default() };
+/// let mut first = Vec::new();
+/// let run = simulate(&scenario, &plan, &options, &mut |envelope| first.push(envelope.clone()))?;
+/// let mut second = Vec::new();
+/// simulate(&scenario, &plan, &options, &mut |envelope| second.push(envelope.clone()))?;
+/// assert_eq!(first, second);
+/// // The log opens with the venue's declaration, and each phase writes its marker.
+/// assert_eq!(first[0].event.kind_name(), "venue_declared");
+/// let markers = first.iter().filter(|envelope| envelope.event.kind_name() == "phase_opened").count();
+/// assert_eq!(markers, plan.phases.len());
+/// assert_eq!(run.metrics.phases.len(), plan.phases.len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn simulate(
     scenario: &Scenario,
     plan: &Plan,

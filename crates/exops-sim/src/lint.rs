@@ -9,16 +9,44 @@ use crate::engine::{Options, simulate};
 use crate::plan::Plan;
 use crate::scenario::Scenario;
 
+/// One problem lint found in a plan, with where.
+///
+/// ```
+/// let finding = exops_sim::lint::Finding {
+///     location: "plan.toml:7".to_owned(),
+///     phase: "crypto".to_owned(),
+///     message: "never opens".to_owned(),
+/// };
+/// assert_eq!(serde_json::to_value(&finding)?["location"], "plan.toml:7");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// `file:line` of the phase.
     pub location: String,
+    /// The phase's id.
     pub phase: String,
+    /// What is wrong (a refused action's reason, or why the phase never opens).
     pub message: String,
 }
 
 /// Dry-runs `plan` on `scenario` without customers; every violation and every phase
-/// that never opens is a finding.
+/// that never opens is a finding. A plan lint accepts gives no findings.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Plan, Scenario};
+/// let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"));
+/// let scenario = Scenario::load(&root.join("mtgox-2014/scenario.toml"))?;
+/// // What Mt. Gox did passes; reopening a venue that ceased is refused by its state.
+/// let plan = Plan::load(&root.join("mtgox-2014/plan.toml"))?;
+/// assert_eq!(exops_sim::lint::lint(&plan, &scenario)?, []);
+/// let reopen = Plan::load(&root.join("mtgox-2014/plan-reopen.toml"))?;
+/// let findings = exops_sim::lint::lint(&reopen, &scenario)?;
+/// assert!(!findings.is_empty());
+/// assert!(findings.iter().all(|finding| finding.location.contains("plan-reopen.toml:")), "{findings:?}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn lint(plan: &Plan, scenario: &Scenario) -> Result<Vec<Finding>, crate::SimError> {
     let mut dry = scenario.clone();
     dry.workload.per_day = Default::default();

@@ -1,5 +1,6 @@
 //! Impact metrics of a simulation: what customers met, service by service, and how long
-//! the venue took to come back.
+//! the venue took to come back. [`Metrics`] is a run's whole account; the other types
+//! are its parts. Its serde form is what `exops simulate --format json` prints.
 
 use exops_core::{
     Envelope, Event, Gated, Mode, NO_HOLD, OrderedMap, Outcome, RefusalReason, ServiceKind, ServiceTarget, State,
@@ -13,13 +14,19 @@ use crate::scenario::Scenario;
 
 const HOUR_MICROS: i64 = 3_600_000_000;
 
+/// A plan action the state refused (a control not met, a hold that does not exist): the
+/// plan breaks the venue's rules there. The step is recorded, never skipped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Violation {
+    /// The phase's id.
     pub phase: String,
     /// 1-based position of the action in its phase.
     pub action: usize,
+    /// The action's event kind (`hold_lifted`).
     pub kind: String,
+    /// When the phase opened and tried the action.
     pub at: Timestamp,
+    /// Why the state refused it.
     pub reason: String,
 }
 
@@ -27,33 +34,45 @@ pub struct Violation {
 /// the scenario does not hold together (say, a wallet too small to settle a queue).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ScenarioRejection {
+    /// When the event was applied.
     pub at: Timestamp,
+    /// The event's kind.
     pub kind: String,
     /// `FILE:LINE: event N` of the scenario, or `[settlement]`.
     pub source: String,
+    /// Why the state refused it.
     pub reason: String,
 }
 
+/// When a plan's phase opened, or why it never did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PhaseOutcome {
+    /// The phase's id.
     pub id: String,
+    /// The phase's title, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// When its gate opened; `None`: never, within the period.
     pub opened_at: Option<Timestamp>,
     /// For a phase that never opened: which gate condition was still unmet at the end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<String>,
 }
 
+/// One service over the run: what its customers met and how long it was restricted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ServiceMetrics {
+    /// Its mode at the end of the period.
     pub mode_at_end: Mode,
     /// The venue's cessation, not a hold, sets the mode at the end: the service is
     /// ceased, not merely closed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ceased_at_end: bool,
+    /// Customer requests it accepted.
     pub accepted: u64,
+    /// Customer requests it refused.
     pub refused: u64,
+    /// Withdrawal requests it queued (delayed withdrawals), settled later.
     pub queued: u64,
     /// Hours of the period in any mode short of fully open.
     pub restricted_hours: u64,
@@ -86,6 +105,7 @@ pub struct RefusalCause {
     /// The hold's name, or a phrase for the causes that are not holds; a cap hold's name
     /// followed by ` (order cap)`, as a hold may refuse both by its mode and by its cap.
     pub cause: String,
+    /// What sort of cause it is.
     pub kind: CauseKind,
     /// The hold's name, for holds and caps.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,14 +113,17 @@ pub struct RefusalCause {
     /// For an order cap: the cap in minor units of `cap_asset` (the market's quote asset).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap_minor: Option<i64>,
+    /// For an order cap: the asset the cap is counted in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap_asset: Option<String>,
+    /// Customer requests it refused over the run.
     pub refused: u64,
 }
 
 /// An asset's unit, so that amounts read in it (¥160,000,000, 12.5 BTC).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AssetUnit {
+    /// The asset's code (`JPY`).
     pub code: String,
     /// Minor units per whole unit are 10^decimals.
     pub decimals: u8,
@@ -109,15 +132,20 @@ pub struct AssetUnit {
 /// The venue ceased (a terminal state): when and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Cessation {
+    /// When the venue ceased.
     pub at: Timestamp,
+    /// The reason the `venue_ceased` event gave.
     pub reason: String,
 }
 
 /// A service short of a milestone at the end of the period, and what keeps it there.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StillRestricted {
+    /// The service (`withdrawals:BTC`).
     pub service: String,
+    /// Its mode at the end.
     pub mode: Mode,
+    /// Its order-size cap at the end, in minor units of the market's quote asset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_order_notional_minor: Option<i64>,
     /// The hold setting the mode (none when the venue ceased).
@@ -130,20 +158,28 @@ pub struct StillRestricted {
     pub ceased: bool,
 }
 
+/// Customer requests over every service, by outcome.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
+    /// Accepted.
     pub accepted: u64,
+    /// Refused.
     pub refused: u64,
+    /// Queued (delayed withdrawals).
     pub queued: u64,
 }
 
+/// A recovery milestone reached: from when it held to the end of the period.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Milestone {
+    /// When it was reached (and held from then on).
     pub at: Timestamp,
     /// Whole hours after the first incident opened.
     pub hours_after_incident: Option<u64>,
 }
 
+/// How long the venue took to come back: three milestones, each with the services still
+/// short of it when it was never reached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecoveryTimes {
     /// From when every service but onboarding stayed usable (not closed or halted).
@@ -152,27 +188,36 @@ pub struct RecoveryTimes {
     pub full_service: Option<Milestone>,
     /// From when sign-ups stayed open.
     pub signups_open: Option<Milestone>,
-    /// For a milestone never reached: the services still short of it at the end.
+    /// When `existing_customers_served` was never reached: the services still short of it
+    /// at the end.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub existing_customers_served_blocked_by: Vec<StillRestricted>,
+    /// Likewise for `full_service`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub full_service_blocked_by: Vec<StillRestricted>,
+    /// Likewise for `signups_open`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signups_open_blocked_by: Vec<StillRestricted>,
 }
 
+/// The withdrawal backlog at the end of one day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BacklogSample {
+    /// The end of the day.
     pub at: Timestamp,
+    /// Withdrawals queued and not yet settled.
     pub queued: u64,
     /// The value queued, per asset with any (minor units).
     #[serde(skip_serializing_if = "no_entries")]
     pub queued_minor: OrderedMap<i64>,
 }
 
+/// The refusals of one day of the period.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DayCount {
+    /// The day's first instant.
     pub day_start: Timestamp,
+    /// Customer requests refused that day.
     pub refused: u64,
     /// The day's refusals by cause (a [`RefusalCause::cause`]), in the order of
     /// [`Metrics::refusal_causes`]; causes with none are left out.
@@ -183,16 +228,46 @@ pub struct DayCount {
     pub withdrawals_refused_minor: OrderedMap<i64>,
 }
 
+/// What a run cost customers, service by service, and how long the venue took to come
+/// back: the account `text::render`, the reports and `--format json` are made from.
+///
+/// ```
+/// use std::path::Path;
+///
+/// use exops_sim::{Options, Plan, Scenario, simulate};
+///
+/// let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// let plan = Plan::load(&root.join("plan.toml"))?;
+/// let metrics = simulate(&scenario, &plan, &Options { scale_percent: 1, ..Options::default() }, &mut |_| {})?.metrics;
+/// assert_eq!(metrics.plan, plan.name);
+/// // Every request is counted once, by service and in the totals.
+/// let requests = &metrics.requests;
+/// assert_eq!(requests.accepted + requests.refused + requests.queued, metrics.customer_requests);
+/// let refused: u64 = metrics.services.0.iter().map(|(_, service)| service.refused).sum();
+/// assert_eq!(refused, requests.refused);
+/// // The theft closed BTC withdrawals, so some customers met a refusal.
+/// assert!(metrics.services.0.iter().any(|(name, service)| name == "withdrawals:BTC" && service.refused > 0));
+/// assert!(metrics.customers_affected > 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Metrics {
+    /// The scenario's name.
     pub scenario: String,
+    /// The plan's name.
     pub plan: String,
+    /// The seed the workload was drawn with.
     pub seed: u64,
+    /// The start of the period (the branch point, when starting from a log).
     pub start: Timestamp,
+    /// The end of the period.
     pub end: Timestamp,
+    /// When the first incident opened, if any did.
     pub incident_at: Option<Timestamp>,
     /// The venue's local time: its offset from UTC in hours and the zone's name (`JST`).
     pub utc_offset_hours: i8,
+    /// The local zone's short name, when the scenario gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
     /// The workload's existing customers (sign-up applicants come on top).
@@ -202,24 +277,36 @@ pub struct Metrics {
     pub ceased: Option<Cessation>,
     /// Each asset's unit, in the venue's order.
     pub assets: Vec<AssetUnit>,
+    /// Events the run wrote to its sink.
     pub events: u64,
+    /// Customer requests made.
     pub customer_requests: u64,
+    /// Those requests by outcome.
     pub requests: Totals,
     /// Distinct people with at least one request refused or queued: existing customers
     /// and sign-up applicants, so it can exceed `customers`.
     pub customers_affected: u64,
+    /// The most withdrawals queued at once.
     pub withdrawal_backlog_peak: u64,
+    /// When the backlog first reached its peak.
     pub withdrawal_backlog_peak_at: Option<Timestamp>,
+    /// The recovery milestones.
     pub recovery: RecoveryTimes,
     /// Paid to customers by the venue, per asset: refunds and claims converted into it.
     pub refunds_paid_minor: OrderedMap<i64>,
+    /// Plan actions the state refused, in order.
     pub violations: Vec<Violation>,
+    /// Scenario events and settlements the state refused, in order.
     pub scenario_rejections: Vec<ScenarioRejection>,
+    /// Every phase of the plan, in plan order.
     pub phases: Vec<PhaseOutcome>,
+    /// The ids of the phases that never opened, in plan order.
     pub phases_never_opened: Vec<String>,
+    /// Every service of the venue, in the venue's service order.
     pub services: OrderedMap<ServiceMetrics>,
     /// The queued withdrawals at the end of each day.
     pub withdrawal_backlog: Vec<BacklogSample>,
+    /// The refusals of each day.
     pub refused_per_day: Vec<DayCount>,
     /// Every cause of refusals, most refusals first (then by name).
     pub refusal_causes: Vec<RefusalCause>,

@@ -69,6 +69,26 @@ struct PlanFile {
 }
 
 /// What must hold before a phase opens. Every condition given must hold.
+///
+/// ```
+/// let text = r#"
+/// name = "p"
+/// [[phases]]
+/// id = "funding"
+/// gate = { at = "2019-08-06T14:00:00+09:00" }
+/// [[phases]]
+/// id = "crypto"
+/// gate = { requires = ["funding"], seen = ["keys_rotated"], controls_met = "BP-2019-07", stable_hours = 72 }
+/// "#;
+/// let plan = exops_sim::Plan::parse("p.toml", text)?;
+/// assert_eq!(plan.phases[0].gate.at.map(|at| at.to_string()).as_deref(), Some("2019-08-06T05:00:00Z"));
+/// let gate = &plan.phases[1].gate;
+/// assert_eq!(gate.requires, [0], "phases by index");
+/// assert_eq!(gate.seen, ["keys_rotated"]);
+/// assert_eq!((gate.controls_met.as_deref(), gate.stable_hours), (Some("BP-2019-07"), Some(72)));
+/// assert_eq!(gate.at_spread, None, "a single date, not a range");
+/// # Ok::<(), exops_sim::plan::PlanError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Gate {
     /// Not before this instant.
@@ -93,24 +113,69 @@ pub struct Gate {
     pub after_incident_spread: Option<Spread>,
 }
 
+/// One phase of a plan: when its gate opens, its actions are applied, in order.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/plan.toml"));
+/// let plan = exops_sim::Plan::load(path)?;
+/// let ids: Vec<&str> = plan.phases.iter().map(|phase| phase.id.as_str()).collect();
+/// assert!(ids.contains(&"jpy-funding"));
+/// // Each phase names the line of its `id`, for messages.
+/// let text = std::fs::read_to_string(path).expect("the plan reads");
+/// let line = text.lines().nth(plan.phases[0].line - 1).expect("the line");
+/// assert!(line.contains("jpy-funding"), "{line}");
+/// # Ok::<(), exops_sim::plan::PlanError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Phase {
+    /// Its id, unique in the plan (what `requires` and the reports name).
     pub id: String,
+    /// A title for the reports.
     pub title: Option<String>,
+    /// What must hold before it opens.
     pub gate: Gate,
-    pub actions: Vec<EventTemplate>,
+    /// The operator events it applies, checked against the event catalog at load.
+    pub(crate) actions: Vec<EventTemplate>,
     /// The line of the phase's `id` in the plan file.
     pub line: usize,
 }
 
+/// A recovery plan: ordered phases, each a gate and actions.
+///
+/// ```
+/// use std::path::Path;
+///
+/// use exops_sim::Plan;
+///
+/// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/plan.toml"));
+/// let plan = Plan::load(path)?;
+/// assert_eq!(plan.source, path.display().to_string());
+/// assert_eq!(plan.phases.len(), 9);
+/// let funding = &plan.phases[0];
+/// assert_eq!(funding.id, "jpy-funding");
+/// assert!(funding.gate.at.is_some(), "opens on a date");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
+    /// Where it was read from (a path, or the name given to [`Plan::parse`]), for messages.
     pub source: String,
+    /// Its name.
     pub name: String,
+    /// Its description, if any.
     pub description: Option<String>,
+    /// Its phases, in file order.
     pub phases: Vec<Phase>,
 }
 
+/// A plan that cannot be used: the message names the file, the line and what is valid.
+///
+/// ```
+/// let error = exops_sim::Plan::parse("p.toml", "name = \"p\"\nphases = []\n").unwrap_err();
+/// assert_eq!(error.to_string(), "p.toml: the plan has no [[phases]]");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanError(pub String);
 
@@ -123,7 +188,7 @@ impl std::fmt::Display for PlanError {
 impl std::error::Error for PlanError {}
 
 /// Parses `25d`, `14h`, `30m` and sums like `25d14h`.
-pub fn parse_duration(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<i64, String> {
     let invalid = || format!("`{text}` is not a duration like 25d, 36h, 90m or 25d14h");
     let mut total: i64 = 0;
     let mut digits = String::new();
@@ -158,12 +223,49 @@ fn line_of(text: &str, needle: &str, from: usize) -> usize {
 }
 
 impl Plan {
+    /// Reads and parses the plan at `path` (see [`Plan::parse`]).
+    ///
+    /// ```
+    /// use std::path::Path;
+    ///
+    /// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/mtgox-2014/plan.toml"));
+    /// let plan = exops_sim::Plan::load(path)?;
+    /// assert!(plan.name.starts_with("What happened"));
+    /// let missing = exops_sim::Plan::load(Path::new("no/such/plan.toml")).unwrap_err();
+    /// assert!(missing.to_string().starts_with("cannot read no/such/plan.toml: "), "{missing}");
+    /// # Ok::<(), exops_sim::plan::PlanError>(())
+    /// ```
     pub fn load(path: &Path) -> Result<Plan, PlanError> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| PlanError(format!("cannot read {}: {error}", path.display())))?;
         Plan::parse(&path.display().to_string(), &text)
     }
 
+    /// Parses a plan's TOML `text`; `source` names it in messages. Phases must have
+    /// unique ids, `requires` must name phases and form no cycle, and every action must be
+    /// an operator event of the catalog.
+    ///
+    /// ```
+    /// let text = r#"
+    /// name = "Reopen logins"
+    ///
+    /// [[phases]]
+    /// id = "logins"
+    /// gate = { after_incident = "2d" }
+    /// actions = [{ kind = "hold_lifted", hold = "all-suspended" }]
+    ///
+    /// [[phases]]
+    /// id = "rest"
+    /// gate = { requires = ["logins"], stable_hours = 24 }
+    /// "#;
+    /// let plan = exops_sim::Plan::parse("reopen.toml", text)?;
+    /// assert_eq!(plan.phases[0].gate.after_incident_micros, Some(2 * 86_400_000_000));
+    /// assert_eq!(plan.phases[1].gate.requires, [0]);
+    ///
+    /// let error = exops_sim::Plan::parse("reopen.toml", &text.replace("[\"logins\"]", "[\"login\"]")).unwrap_err();
+    /// assert!(error.to_string().starts_with("reopen.toml:"), "{error}");
+    /// # Ok::<(), exops_sim::plan::PlanError>(())
+    /// ```
     pub fn parse(source: &str, text: &str) -> Result<Plan, PlanError> {
         let file: PlanFile = toml::from_str(text).map_err(|error| PlanError(format!("{source}: {error}")))?;
         if file.phases.is_empty() {
@@ -307,13 +409,8 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Whether any gate carries a range.
-    pub fn has_ranges(&self) -> bool {
-        self.phases.iter().any(|phase| phase.gate.at_spread.is_some() || phase.gate.after_incident_spread.is_some())
-    }
-
     /// The plan with every gate range drawn once from `rng`, in phase order.
-    pub fn drawn(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Plan {
+    pub(crate) fn drawn(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Plan {
         let mut plan = self.clone();
         for phase in &mut plan.phases {
             if let Some(spread) = phase.gate.at_spread {
@@ -327,7 +424,7 @@ impl Plan {
     }
 
     /// A cycle in `requires`, as phase indices ending where they start.
-    pub fn cycle(&self) -> Option<Vec<usize>> {
+    pub(crate) fn cycle(&self) -> Option<Vec<usize>> {
         // 0 = unvisited, 1 = on the current path, 2 = done.
         fn visit(plan: &Plan, at: usize, marks: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
             marks[at] = 1;

@@ -47,13 +47,50 @@ const BAR_WIDTH_MIN: i64 = 3;
 
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/// The whole report as one HTML document titled `title`.
+/// The whole report of one run as one HTML document titled `title`; `timeline` is the
+/// run's [`exops_replay::Replay::finished_timeline`].
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario, simulate};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// let run = simulate(&scenario, &plan, &options, &mut |_| {})?;
+/// let timeline = run.replay.finished_timeline();
+/// let page = exops_sim::report::html("BITPoint <2019>", &run.metrics, &timeline);
+/// assert!(page.starts_with("<!DOCTYPE html>"));
+/// assert!(page.contains("<h1>BITPoint &lt;2019&gt;</h1>"), "the title is escaped");
+/// // Self-contained: no script, nothing fetched.
+/// assert!(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"));
+/// assert_eq!(page, exops_sim::report::html("BITPoint <2019>", &run.metrics, &timeline), "the same bytes");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn html(title: &str, metrics: &Metrics, timeline: &Timeline) -> String {
     html_with_sweep(title, metrics, timeline, None)
 }
 
 /// The report of one run and, with `sweep`, the ranges of a sweep of the same plan
-/// (figures' p5/p50/p95, and each phase's opening range drawn as a band).
+/// (figures' p5/p50/p95, and each phase's opening range drawn as a band). With `None` it
+/// is [`html`].
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario, simulate};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// let run = simulate(&scenario, &plan, &options, &mut |_| {})?;
+/// let timeline = run.replay.finished_timeline();
+/// let sweep = exops_sim::sweep::sweep(&scenario, &plan, &options, 3, 1, &|| {})?;
+/// let page = exops_sim::report::html_with_sweep("BITPoint", &run.metrics, &timeline, Some(&sweep));
+/// assert!(page.contains("<h2>Under uncertainty: 3 runs</h2>"));
+/// let plain = exops_sim::report::html_with_sweep("BITPoint", &run.metrics, &timeline, None);
+/// assert_eq!(plain, exops_sim::report::html("BITPoint", &run.metrics, &timeline));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn html_with_sweep(title: &str, metrics: &Metrics, timeline: &Timeline, sweep: Option<&Sweep>) -> String {
     let clock = Clock::of(metrics);
     let axis = Axis::new(metrics, timeline, &clock);
@@ -86,7 +123,7 @@ pub fn html_with_sweep(title: &str, metrics: &Metrics, timeline: &Timeline, swee
 }
 
 /// Escapes text for HTML element content and double- or single-quoted attributes.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for character in text.chars() {
         match character {
@@ -1775,11 +1812,52 @@ fn plan_legend(out: &mut String, runs: &[(&Metrics, &Timeline)]) {
 /// chart on one shared time axis, the backlog and refusal curves overlaid, the phases'
 /// opening dates side by side, and each plan's violations. `rows` is
 /// [`crate::text::comparison`] of the same runs.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario, simulate};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// # let mut runs = Vec::new();
+/// # for plan in ["plan.toml", "plan-crypto-first.toml"] {
+/// #     let run = simulate(&scenario, &Plan::load(&root.join(plan))?, &options, &mut |_| {})?;
+/// #     runs.push((run.replay.finished_timeline(), run.metrics));
+/// # }
+/// let metrics: Vec<exops_sim::Metrics> = runs.iter().map(|(_, metrics)| metrics.clone()).collect();
+/// let rows = exops_sim::text::comparison(&metrics);
+/// let pairs: Vec<_> = runs.iter().map(|(timeline, metrics)| (metrics, timeline)).collect();
+/// let page = exops_sim::report::comparison_html("BITPoint: two plans", &pairs, &rows);
+/// assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<h1>BITPoint: two plans</h1>"));
+/// assert!(page.contains("<th>Plan 2 opened</th>"));
+/// assert!(!page.contains("<script"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn comparison_html(title: &str, runs: &[(&Metrics, &Timeline)], rows: &[crate::text::ComparisonRow]) -> String {
     comparison_html_with_sweeps(title, runs, rows, &[])
 }
 
-/// The comparison and, when `sweeps` has one sweep per plan, each plan's ranges.
+/// The comparison and, when `sweeps` has one sweep per plan, each plan's ranges. With no
+/// sweeps it is [`comparison_html`].
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario, simulate};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// # let mut runs = Vec::new();
+/// # for plan in ["plan.toml", "plan-crypto-first.toml"] {
+/// #     let run = simulate(&scenario, &Plan::load(&root.join(plan))?, &options, &mut |_| {})?;
+/// #     runs.push((run.replay.finished_timeline(), run.metrics));
+/// # }
+/// let metrics: Vec<exops_sim::Metrics> = runs.iter().map(|(_, metrics)| metrics.clone()).collect();
+/// let rows = exops_sim::text::comparison(&metrics);
+/// let pairs: Vec<_> = runs.iter().map(|(timeline, metrics)| (metrics, timeline)).collect();
+/// let page = exops_sim::report::comparison_html_with_sweeps("two plans", &pairs, &rows, &[]);
+/// assert_eq!(page, exops_sim::report::comparison_html("two plans", &pairs, &rows));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn comparison_html_with_sweeps(
     title: &str,
     runs: &[(&Metrics, &Timeline)],

@@ -34,32 +34,68 @@ use serde::Deserialize;
 use crate::toml_events::{EventTemplate, template};
 use crate::uncertainty::Spread;
 
-/// Requests per day, across all customers, by kind of customer operation.
+/// Requests per day, across all customers, by kind of customer operation (a scenario's
+/// `[workload.per_day]`; a kind left out is 0).
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/scenario.toml"));
+/// let per_day = exops_sim::Scenario::load(path)?.workload.per_day;
+/// assert_eq!((per_day.login, per_day.order), (12_000, 30_000));
+/// # Ok::<(), exops_sim::scenario::ScenarioError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerDay {
+    /// Logins.
     #[serde(default)]
     pub login: u64,
+    /// Orders submitted (some are then cancelled: `cancel`).
     #[serde(default)]
     pub order: u64,
+    /// Order cancellations.
     #[serde(default)]
     pub cancel: u64,
+    /// Deposits, fiat or crypto (`crypto_percent`).
     #[serde(default)]
     pub deposit: u64,
+    /// Withdrawal requests, fiat or crypto.
     #[serde(default)]
     pub withdrawal: u64,
+    /// Margin desk requests.
     #[serde(default)]
     pub margin: u64,
+    /// Sign-ups by new applicants.
     #[serde(default)]
     pub signup: u64,
 }
 
 impl PerDay {
+    /// All requests a day, every kind together.
+    ///
+    /// ```
+    /// let per_day = exops_sim::scenario::PerDay { login: 10, order: 5, ..Default::default() };
+    /// assert_eq!(per_day.total(), 15);
+    /// ```
     pub fn total(&self) -> u64 {
         self.login + self.order + self.cancel + self.deposit + self.withdrawal + self.margin + self.signup
     }
 }
 
+/// The seeded customer workload: who the customers are and how many requests of each
+/// kind they make a day.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/scenario.toml"));
+/// let workload = exops_sim::Scenario::load(path)?.workload;
+/// assert!(workload.crypto_holders <= workload.customers);
+/// assert_eq!(workload.utc_offset_hours, 9);
+/// assert!(workload.per_day.total() > 0);
+/// # Ok::<(), exops_sim::scenario::ScenarioError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Workload {
@@ -85,6 +121,7 @@ pub struct Workload {
     /// The local zone's name for reports (`JST`); `UTC+9` when absent.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// Requests a day by kind.
     pub per_day: PerDay,
 }
 
@@ -93,10 +130,26 @@ fn default_crypto_percent() -> u8 {
 }
 
 /// Delayed withdrawals settle once a day at this local hour (weekdays only by default).
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/scenario.toml"));
+/// let settlement = exops_sim::Scenario::load(path)?.settlement.expect("BITPoint settles delayed withdrawals");
+/// assert_eq!((settlement.hour, settlement.weekdays_only), (15, true));
+/// let text = std::fs::read_to_string(path).expect("the scenario reads");
+/// let late = text.replace("[settlement]\nhour = 15", "[settlement]\nhour = 24");
+/// assert_ne!(late, text);
+/// let error = exops_sim::Scenario::parse("s.toml", &late).unwrap_err();
+/// assert_eq!(error.to_string(), "s.toml: [settlement] `hour` must be between 0 and 23");
+/// # Ok::<(), exops_sim::scenario::ScenarioError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settlement {
+    /// The local hour (0 to 23).
     pub hour: u8,
+    /// Not on Saturdays and Sundays (the default).
     #[serde(default = "yes")]
     pub weekdays_only: bool,
 }
@@ -125,10 +178,22 @@ struct ScenarioFile {
 }
 
 /// A dated operator event of the scenario.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/scenario.toml"));
+/// let scenario = exops_sim::Scenario::load(path)?;
+/// let theft = scenario.events.iter().find(|event| event.kind() == "theft_recorded").expect("the theft");
+/// assert_eq!(theft.at.to_string(), "2019-07-11T13:39:00Z");
+/// assert!(theft.label.contains(".toml:49: event "), "{}", theft.label);
+/// # Ok::<(), exops_sim::scenario::ScenarioError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioEvent {
+    /// When it is applied.
     pub at: Timestamp,
-    pub template: EventTemplate,
+    pub(crate) template: EventTemplate,
     /// `FILE:LINE: event N` (N counting from 1 in file order, LINE the line of the
     /// event's table), for messages.
     pub label: String,
@@ -136,22 +201,60 @@ pub struct ScenarioEvent {
     pub at_spread: Option<Spread>,
 }
 
+impl ScenarioEvent {
+    /// The event's kind in the catalog (`hold_placed`).
+    pub fn kind(&self) -> &str {
+        self.template.kind()
+    }
+}
+
+/// An incident scenario: the venue, the period, the dated operator events and the seeded
+/// customer workload a plan is simulated against.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/scenario.toml"));
+/// let scenario = exops_sim::Scenario::load(path)?;
+/// assert_eq!(scenario.seed, 2019);
+/// assert!(scenario.start < scenario.end);
+/// assert_eq!(scenario.venue.assets.len(), scenario.venue_spec.assets.len());
+/// // Events are in time order; plan offsets count from the first incident.
+/// assert!(scenario.events.windows(2).all(|pair| pair[0].at <= pair[1].at));
+/// let incident = scenario.events.iter().find(|event| event.kind() == "incident_opened").map(|event| event.at);
+/// assert_eq!(scenario.first_incident_at(), incident);
+/// # Ok::<(), exops_sim::scenario::ScenarioError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scenario {
+    /// Its name.
     pub name: String,
+    /// Its description, if any.
     pub description: Option<String>,
+    /// The start of the period simulated.
     pub start: Timestamp,
+    /// The end of the period simulated.
     pub end: Timestamp,
+    /// The workload's seed (0 when the file gives none).
     pub seed: u64,
+    /// The venue as declared (what the run's `venue_declared` event carries).
     pub venue_spec: VenueSpec,
+    /// The venue built from it: the service table.
     pub venue: Venue,
     /// In time order (stable for equal instants).
     pub events: Vec<ScenarioEvent>,
+    /// The customers' requests.
     pub workload: Workload,
+    /// The daily settlement of delayed withdrawals, if the scenario has one.
     pub settlement: Option<Settlement>,
 }
 
-/// A scenario that cannot be used, with where.
+/// A scenario that cannot be used: the message names the file, the line and what is valid.
+///
+/// ```
+/// let error = exops_sim::Scenario::parse("s.toml", "name = \"s\"\n").unwrap_err();
+/// assert!(error.to_string().starts_with("s.toml: "), "{error}");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioError(pub String);
 
@@ -163,21 +266,70 @@ impl std::fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-/// Bounds that keep a simulation finite.
-pub const DAYS_MAX: i64 = 3_660;
-pub const REQUESTS_PER_DAY_MAX: u64 = 100_000_000;
+/// Bounds that keep a simulation finite: days in the period, requests a day.
+pub(crate) const DAYS_MAX: i64 = 3_660;
+pub(crate) const REQUESTS_PER_DAY_MAX: u64 = 100_000_000;
 
 fn instant(source: &str, field: &str, text: &str) -> Result<Timestamp, ScenarioError> {
     Timestamp::parse_rfc3339(text).map_err(|error| ScenarioError(format!("{source}: `{field}`: {error}")))
 }
 
 impl Scenario {
+    /// Reads and parses the scenario at `path` (see [`Scenario::parse`]).
+    ///
+    /// ```
+    /// use std::path::Path;
+    ///
+    /// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/coincheck-2018/scenario.toml"));
+    /// let scenario = exops_sim::Scenario::load(path)?;
+    /// assert!(scenario.name.starts_with("Coincheck"), "{}", scenario.name);
+    /// let missing = exops_sim::Scenario::load(Path::new("no/such/scenario.toml")).unwrap_err();
+    /// assert!(missing.to_string().starts_with("cannot read no/such/scenario.toml: "), "{missing}");
+    /// # Ok::<(), exops_sim::scenario::ScenarioError>(())
+    /// ```
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| ScenarioError(format!("cannot read {}: {error}", path.display())))?;
         Scenario::parse(&path.display().to_string(), &text)
     }
 
+    /// Parses a scenario's TOML `text`; `source` names it in messages. The period, the
+    /// venue and the workload are checked, and the events, folded alone from the venue,
+    /// must all be applied by the state: an event it refuses is an error naming its line.
+    ///
+    /// ```
+    /// let text = r#"
+    /// name = "A drill"
+    /// start = "2024-01-01T00:00:00Z"
+    /// end = "2024-01-08T00:00:00Z"
+    ///
+    /// [venue]
+    /// name = "Drill"
+    /// markets = ["BTC/JPY"]
+    /// assets = [{ code = "JPY", class = "fiat", decimals = 0 }, { code = "BTC", class = "crypto", decimals = 8 }]
+    ///
+    /// [[events]]
+    /// at = "2024-01-02T00:00:00Z"
+    /// kind = "hold_placed"
+    /// hold = "maintenance"
+    /// cause = "maintenance"
+    /// services = ["login"]
+    ///
+    /// [workload]
+    /// customers = 100
+    /// [workload.per_day]
+    /// login = 50
+    /// "#;
+    /// let scenario = exops_sim::Scenario::parse("drill.toml", text)?;
+    /// assert_eq!(scenario.events[0].kind(), "hold_placed");
+    /// assert_eq!(scenario.first_incident_at(), None, "maintenance is no incident");
+    ///
+    /// // Lifting a hold nobody placed is refused on load, with the event's line.
+    /// let lift = text.replace("kind = \"hold_placed\"", "kind = \"hold_lifted\"").replace("cause = \"maintenance\"\n", "");
+    /// let error = exops_sim::Scenario::parse("drill.toml", &lift).unwrap_err();
+    /// assert!(error.to_string().contains("no active hold `maintenance`"), "{error}");
+    /// # Ok::<(), exops_sim::scenario::ScenarioError>(())
+    /// ```
     pub fn parse(source: &str, text: &str) -> Result<Scenario, ScenarioError> {
         let file: ScenarioFile = toml::from_str(text).map_err(|error| ScenarioError(format!("{source}: {error}")))?;
         let start = instant(source, "start", &file.start)?;
@@ -255,18 +407,13 @@ impl Scenario {
         })
     }
 
-    /// Whether any event's date is a range or the rates spread.
-    pub fn has_ranges(&self) -> bool {
-        self.workload.rate_spread_percent > 0 || self.events.iter().any(|event| event.at_spread.is_some())
-    }
-
     /// The scenario with every dated range drawn once from `rng` (in the events' sorted
     /// order), events re-sorted by their drawn instants (stable), and then every rate of
     /// `[workload.per_day]` scaled by one factor drawn within `rate_spread_percent` of
     /// 100%. Only the nominal order is checked at load to apply cleanly; a draw that
     /// reorders events so that the state refuses one shows as the run's scenario
     /// rejections.
-    pub fn drawn(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Scenario {
+    pub(crate) fn drawn(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Scenario {
         let mut scenario = self.clone();
         for event in &mut scenario.events {
             if let Some(spread) = event.at_spread {
@@ -296,6 +443,16 @@ impl Scenario {
     }
 
     /// The first incident the scenario opens: what plan offsets count from.
+    ///
+    /// ```
+    /// use std::path::Path;
+    ///
+    /// let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/mtgox-2014/scenario.toml"));
+    /// let scenario = exops_sim::Scenario::load(path)?;
+    /// let incident = scenario.first_incident_at().expect("Mt. Gox opens an incident");
+    /// assert!(scenario.start <= incident && incident < scenario.end);
+    /// # Ok::<(), exops_sim::scenario::ScenarioError>(())
+    /// ```
     pub fn first_incident_at(&self) -> Option<Timestamp> {
         self.events.iter().find(|event| event.template.kind() == "incident_opened").map(|event| event.at)
     }

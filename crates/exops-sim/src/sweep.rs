@@ -20,15 +20,33 @@ use crate::scenario::Scenario;
 pub use crate::uncertainty::run_seed;
 
 /// Most runs a sweep takes.
-pub const RUNS_MAX: u32 = 10_000;
+pub(crate) const RUNS_MAX: u32 = 10_000;
 
 /// A figure over the runs of a sweep. `None` is "never" (a milestone not reached), which
 /// ranks after every number.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan-uncertain.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// let sweep = exops_sim::sweep::sweep(&scenario, &plan, &options, 4, 2, &|| {})?;
+/// let requests = sweep.figures.iter().find(|figure| figure.figure == "customer requests").expect("a figure");
+/// assert!(requests.p5 <= requests.p50 && requests.p50 <= requests.p95);
+/// assert_eq!(requests.never, 0, "every run makes requests");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FigureRange {
+    /// The figure's name (`customers affected`).
     pub figure: String,
+    /// Its 5th percentile (nearest rank).
     pub p5: Option<u64>,
+    /// Its median.
     pub p50: Option<u64>,
+    /// Its 95th percentile.
     pub p95: Option<u64>,
     /// Runs where the figure was never reached.
     pub never: u32,
@@ -38,27 +56,66 @@ pub struct FigureRange {
 }
 
 /// A phase's opening instant over the runs; `None` is "never opened".
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan-uncertain.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// let sweep = exops_sim::sweep::sweep(&scenario, &plan, &options, 4, 2, &|| {})?;
+/// assert_eq!(sweep.phases.len(), plan.phases.len());
+/// let controls = sweep.phases.iter().find(|phase| phase.id == "controls").expect("the phase");
+/// assert!(controls.p5 <= controls.p95);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PhaseRange {
+    /// The phase's id.
     pub id: String,
+    /// The 5th percentile of its opening instant.
     pub p5: Option<Timestamp>,
+    /// The median.
     pub p50: Option<Timestamp>,
+    /// The 95th percentile.
     pub p95: Option<Timestamp>,
     /// Runs where the phase never opened.
     pub never: u32,
 }
 
+/// A plan under uncertainty: the ranges of its figures and of its phases' opening dates
+/// over N seeded runs, what `exops simulate --runs N` prints.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan-uncertain.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// let sweep = exops_sim::sweep::sweep(&scenario, &plan, &options, 4, 2, &|| {})?;
+/// assert_eq!((sweep.runs, sweep.base_seed, sweep.scale_percent), (4, scenario.seed, 1));
+/// assert_eq!(sweep.seeds, (0..4).map(|run| exops_sim::sweep::run_seed(scenario.seed, run)).collect::<Vec<_>>());
+/// assert_eq!(sweep.plan, plan.name);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Sweep {
+    /// The scenario's name.
     pub scenario: String,
+    /// The plan's name.
     pub plan: String,
+    /// The runs made.
     pub runs: u32,
     /// The seed every run's seed derives from (the scenario's, or `--seed`).
     pub base_seed: u64,
+    /// The workload's scale, as in [`Options::scale_percent`].
     pub scale_percent: u32,
     /// Every figure of a comparison, then `events`, `customer requests`, `requests
     /// accepted`, and the value of the withdrawals refused per asset (minor units).
     pub figures: Vec<FigureRange>,
+    /// Every phase of the plan, in plan order.
     pub phases: Vec<PhaseRange>,
     /// Each asset's unit, for the figures of money.
     pub assets: Vec<crate::metrics::AssetUnit>,
@@ -69,6 +126,13 @@ pub struct Sweep {
 }
 
 /// The threads a sweep uses: one per core, at most one per run.
+///
+/// ```
+/// assert_eq!(exops_sim::sweep::threads_for(1), 1);
+/// let many = exops_sim::sweep::threads_for(1_000);
+/// assert!(many >= 1 && many <= std::thread::available_parallelism()?.get());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn threads_for(runs: u32) -> usize {
     std::thread::available_parallelism().map_or(1, NonZero::get).min(runs.max(1) as usize)
 }
@@ -86,8 +150,25 @@ fn run_one(scenario: &Scenario, plan: &Plan, options: &Options, base: u64, run: 
     Ok(simulate(&scenario, &plan, &options, &mut |_| {})?.metrics)
 }
 
-/// Runs `runs` seeded draws of `plan` against `scenario` on `threads` threads.
-/// `on_done` is called (from any thread) after each run.
+/// Runs `runs` seeded draws of `plan` against `scenario` on `threads` threads
+/// ([`threads_for`] is one per core) and summarises them. Run `n` has the seed
+/// [`run_seed`]`(base, n)`, `base` being `options.seed` or the scenario's; it draws every
+/// range of the plan and the scenario once. `runs` is taken between 1 and 10,000.
+/// `on_done` is called (from any thread) after each run. The result depends on the
+/// inputs and `runs` only, not on `threads`.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan-uncertain.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// let on_two = exops_sim::sweep::sweep(&scenario, &plan, &options, 4, 2, &|| {})?;
+/// let on_one = exops_sim::sweep::sweep(&scenario, &plan, &options, 4, 1, &|| {})?;
+/// assert_eq!(on_two, on_one);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn sweep(
     scenario: &Scenario,
     plan: &Plan,
@@ -172,7 +253,7 @@ fn figure_range(figure: String, values: Vec<Option<u64>>) -> FigureRange {
 }
 
 /// The percentiles of every figure and phase over the runs, in run order.
-pub fn summarise(scenario: &Scenario, plan: &Plan, options: &Options, base: u64, runs: &[Metrics]) -> Sweep {
+pub(crate) fn summarise(scenario: &Scenario, plan: &Plan, options: &Options, base: u64, runs: &[Metrics]) -> Sweep {
     let mut figures: Vec<FigureRange> = crate::text::figures()
         .iter()
         .map(|(figure, value)| figure_range((*figure).to_owned(), runs.iter().map(value).collect()))
@@ -236,7 +317,7 @@ pub fn summarise(scenario: &Scenario, plan: &Plan, options: &Options, base: u64,
 
 impl Sweep {
     /// A figure's value as it reads: a number, `never`, or money in the asset's units.
-    pub fn value_text(&self, figure: &FigureRange, value: Option<u64>) -> String {
+    pub(crate) fn value_text(&self, figure: &FigureRange, value: Option<u64>) -> String {
         let Some(value) = value else { return "never".to_owned() };
         match figure.asset.as_deref().and_then(|code| self.assets.iter().find(|asset| asset.code == code)) {
             Some(unit) => crate::units::money_in(i64::try_from(value).unwrap_or(i64::MAX), &unit.code, unit.decimals),
@@ -246,6 +327,20 @@ impl Sweep {
 }
 
 /// The sweep as text: each figure's p5, p50 and p95, each phase's opening range.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan-uncertain.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// let sweep = exops_sim::sweep::sweep(&scenario, &plan, &options, 4, 2, &|| {})?;
+/// let text = exops_sim::sweep::render(&sweep);
+/// assert!(text.contains("4 runs from seed 2019"));
+/// assert!(sweep.phases.iter().all(|phase| text.contains(&phase.id)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn render(sweep: &Sweep) -> String {
     let instant = |value: Option<Timestamp>| value.map_or_else(|| "never".to_owned(), |at| at.to_string());
     let mut out = format!(
@@ -283,7 +378,26 @@ pub fn render(sweep: &Sweep) -> String {
     out
 }
 
-/// Several plans' sweeps side by side: each figure's p50 with its p5–p95 range per plan.
+/// Several plans' sweeps side by side: each figure's p50 with its p5–p95 range per plan,
+/// what `exops compare --runs N` prints.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan-uncertain.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// # let other = Plan::load(&root.join("plan.toml"))?;
+/// let sweeps = [
+///     exops_sim::sweep::sweep(&scenario, &plan, &options, 3, 2, &|| {})?,
+///     exops_sim::sweep::sweep(&scenario, &other, &options, 3, 2, &|| {})?,
+/// ];
+/// let text = exops_sim::sweep::render_comparison(&sweeps);
+/// assert!(text.starts_with(&format!("plan 1: {}\nplan 2: {}\n", plan.name, other.name)));
+/// assert!(text.contains("3 runs per plan from seed 2019"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn render_comparison(sweeps: &[Sweep]) -> String {
     let mut out = String::new();
     for (index, sweep) in sweeps.iter().enumerate() {
@@ -329,10 +443,28 @@ pub fn render_comparison(sweeps: &[Sweep]) -> String {
 }
 
 /// The JSON of `compare --runs N`: every plan's sweep, in the plans' order.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan-uncertain.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// let sweeps = [exops_sim::sweep::sweep(&scenario, &plan, &options, 3, 2, &|| {})?];
+/// let json = exops_sim::sweep::ComparisonSweepJson { plans: vec![plan.name.as_str()], runs: 3, sweeps: &sweeps };
+/// let json = serde_json::to_value(&json)?;
+/// assert_eq!(json["runs"], 3);
+/// assert_eq!(json["sweeps"][0]["plan"], plan.name.as_str());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Serialize)]
 pub struct ComparisonSweepJson<'a> {
+    /// Each plan's name, in order.
     pub plans: Vec<&'a str>,
+    /// The runs of each sweep.
     pub runs: u32,
+    /// Each plan's sweep, in order.
     pub sweeps: &'a [Sweep],
 }
 

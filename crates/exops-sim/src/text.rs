@@ -1,4 +1,5 @@
-//! Plain-text renderings of metrics: one run, and several plans side by side.
+//! Plain-text renderings of metrics: one run ([`render`]), and several plans side by side
+//! ([`comparison`], [`render_comparison`], and [`ComparisonJson`] for JSON).
 
 use std::fmt::Write;
 
@@ -9,7 +10,7 @@ use crate::units::{Clock, money};
 
 /// Services short of a milestone, grouped by what holds them: each group's services and
 /// a sentence of why (`closed by `withdrawals-suspended` (holds: …)`, `ceased`).
-pub fn still_restricted_groups(list: &[StillRestricted], metrics: &Metrics) -> Vec<(Vec<String>, String)> {
+pub(crate) fn still_restricted_groups(list: &[StillRestricted], metrics: &Metrics) -> Vec<(Vec<String>, String)> {
     let mut groups: Vec<(Vec<String>, String)> = Vec::new();
     for item in list {
         let why = if item.ceased {
@@ -41,7 +42,7 @@ pub fn still_restricted_groups(list: &[StillRestricted], metrics: &Metrics) -> V
 }
 
 /// An order cap on a market's service, in its quote asset (`trading:BTC/JPY` → JPY).
-pub fn cap_text(metrics: &Metrics, service: &str, cap_minor: i64) -> String {
+pub(crate) fn cap_text(metrics: &Metrics, service: &str, cap_minor: i64) -> String {
     match service.strip_prefix("trading:").and_then(|market| market.split_once('/')) {
         Some((_, quote)) => money(metrics, cap_minor, quote),
         None => format!("{cap_minor} (minor units of the quote asset)"),
@@ -78,6 +79,26 @@ fn milestone(value: &Option<Milestone>) -> String {
 
 use exops_replay::render_table as table;
 
+/// One run's metrics as text, what `exops simulate` prints: the period, the phases, the
+/// recovery milestones, the requests refused per service and by cause, and any
+/// violations. Times read in the venue's local time with UTC beside them; money in each
+/// asset's units.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario, simulate};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan.toml"))?;
+/// let metrics = simulate(&scenario, &plan, &Options { scale_percent: 1, ..Options::default() }, &mut |_| {})?.metrics;
+/// let text = exops_sim::text::render(&metrics);
+/// assert!(text.contains(&metrics.scenario) && text.contains(&metrics.plan));
+/// for phase in &plan.phases {
+///     assert!(text.contains(&phase.id), "phase {} is listed", phase.id);
+/// }
+/// assert_eq!(text, exops_sim::text::render(&metrics), "the same metrics read the same");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn render(metrics: &Metrics) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -225,15 +246,37 @@ pub fn render(metrics: &Metrics) -> String {
 }
 
 /// The JSON form of a comparison: the plans' names, the rows compared and every plan's
-/// metrics, in the plans' order.
+/// metrics, in the plans' order: what `exops compare --format json` prints.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario, simulate};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// # let run = |plan: &str| -> Result<exops_sim::Metrics, Box<dyn std::error::Error>> {
+/// #     Ok(simulate(&scenario, &Plan::load(&root.join(plan))?, &options, &mut |_| {})?.metrics)
+/// # };
+/// let runs = [run("plan.toml")?, run("plan-crypto-first.toml")?];
+/// let rows = exops_sim::text::comparison(&runs);
+/// let json = serde_json::to_value(exops_sim::text::ComparisonJson::new(&runs, &rows))?;
+/// assert_eq!(json["plans"][1], runs[1].plan.as_str());
+/// assert_eq!(json["rows"].as_array().map(Vec::len), Some(rows.len()));
+/// assert_eq!(json["metrics"][0]["seed"], 2019);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Serialize)]
 pub struct ComparisonJson<'a> {
+    /// Each plan's name, in order.
     pub plans: Vec<&'a str>,
+    /// The figures compared.
     pub rows: &'a [ComparisonRow],
+    /// Each plan's metrics, in order.
     pub metrics: &'a [Metrics],
 }
 
 impl<'a> ComparisonJson<'a> {
+    /// The comparison of `runs` (one per plan, in order) by `rows` (from [`comparison`]).
     pub fn new(runs: &'a [Metrics], rows: &'a [ComparisonRow]) -> ComparisonJson<'a> {
         ComparisonJson { plans: runs.iter().map(|run| run.plan.as_str()).collect(), rows, metrics: runs }
     }
@@ -241,22 +284,31 @@ impl<'a> ComparisonJson<'a> {
 
 /// One row of a comparison: a figure, each plan's value, and which is best (rows where
 /// lower is not simply better mark none).
+///
+/// ```
+/// use exops_sim::text::ComparisonRow;
+///
+/// let row = ComparisonRow { figure: "customers affected".to_owned(), values: vec![Some(120), Some(80)], best: Some(1) };
+/// assert_eq!(serde_json::to_string(&row)?, r#"{"figure":"customers affected","values":[120,80],"best":1}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ComparisonRow {
+    /// The figure (`customers affected`).
     pub figure: String,
+    /// Each plan's value, in the plans' order (`None`: never, for a milestone not reached).
     pub values: Vec<Option<u64>>,
     /// Index of the best plan (lowest value; `None` counts as worst), if one is best.
     pub best: Option<usize>,
 }
 
-/// The figures compared: lower is better for each but `requests queued`, which is shown
-/// for information (a plan that refuses withdrawals queues none).
 /// A figure compared across plans and summarised over a sweep: its name and how to read
 /// it from one run's metrics (`None`: never).
-pub type Figure = (&'static str, fn(&Metrics) -> Option<u64>);
+pub(crate) type Figure = (&'static str, fn(&Metrics) -> Option<u64>);
 
-/// The figures compared, in order; lower is better for each but `requests queued`.
-pub fn figures() -> [Figure; 10] {
+/// The figures compared, in order; lower is better for each but `requests queued`, which
+/// is shown for information (a plan that refuses withdrawals queues none).
+pub(crate) fn figures() -> [Figure; 10] {
     [
         ("customers affected", |m| Some(m.customers_affected)),
         ("requests refused", |m| Some(m.requests.refused)),
@@ -286,6 +338,29 @@ pub fn figures() -> [Figure; 10] {
     ]
 }
 
+/// Plans side by side: one row per figure (customers affected, requests refused, hours
+/// to each milestone, control violations, …) with each run's value and the best one
+/// marked. `runs` are the metrics of one scenario under each plan, in order.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario, simulate};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// # let run = |plan: &str| -> Result<exops_sim::Metrics, Box<dyn std::error::Error>> {
+/// #     Ok(simulate(&scenario, &Plan::load(&root.join(plan))?, &options, &mut |_| {})?.metrics)
+/// # };
+/// let runs = [run("plan.toml")?, run("plan-crypto-first.toml")?];
+/// let rows = exops_sim::text::comparison(&runs);
+/// let affected = rows.iter().find(|row| row.figure == "customers affected").expect("a row");
+/// assert_eq!(affected.values, [Some(runs[0].customers_affected), Some(runs[1].customers_affected)]);
+/// // The best is the lowest value, when one plan alone has it.
+/// if let Some(best) = affected.best {
+///     assert!(affected.values.iter().all(|value| *value >= affected.values[best]));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
     let informative = ["requests queued"];
     let figures = figures();
@@ -306,6 +381,25 @@ pub fn comparison(runs: &[Metrics]) -> Vec<ComparisonRow> {
         .collect()
 }
 
+/// A comparison as text, what `exops compare` prints: the plans, then a table of the
+/// figures with the best value of each row starred.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario, simulate};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let options = Options { scale_percent: 1, ..Options::default() };
+/// # let run = |plan: &str| -> Result<exops_sim::Metrics, Box<dyn std::error::Error>> {
+/// #     Ok(simulate(&scenario, &Plan::load(&root.join(plan))?, &options, &mut |_| {})?.metrics)
+/// # };
+/// let runs = [run("plan.toml")?, run("plan-crypto-first.toml")?];
+/// let rows = exops_sim::text::comparison(&runs);
+/// let text = exops_sim::text::render_comparison(&runs, &rows);
+/// assert!(text.starts_with(&format!("plan 1: {}\nplan 2: {}\n", runs[0].plan, runs[1].plan)));
+/// assert!(rows.iter().all(|row| text.contains(&row.figure)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn render_comparison(runs: &[Metrics], rows: &[ComparisonRow]) -> String {
     let mut out = String::new();
     for (index, run) in runs.iter().enumerate() {

@@ -9,13 +9,35 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-/// A range of integers (microseconds, or micros since the epoch for instants).
+/// A range of integers (microseconds, or micros since the epoch for instants), as a plan
+/// or a scenario writes `LOW..HIGH` (uniform) or `LOW..MODE..HIGH` (triangular).
+///
+/// ```
+/// use rand::SeedableRng;
+/// use exops_sim::uncertainty::Spread;
+///
+/// let uniform = Spread { low: 10, mode: None, high: 20 };
+/// let triangular = Spread { low: 10, mode: Some(18), high: 20 };
+/// assert_eq!((uniform.central(), triangular.central()), (15, 18));
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+/// for _ in 0..100 {
+///     assert!((10..=20).contains(&triangular.draw(&mut rng)));
+/// }
+/// // The same seed, the same draws.
+/// let draws = |seed| {
+///     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+///     (0..5).map(|_| uniform.draw(&mut rng)).collect::<Vec<_>>()
+/// };
+/// assert_eq!(draws(1), draws(1));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Spread {
+    /// The lowest value.
     pub low: i64,
     /// The mode of a triangular distribution; `None`: uniform.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<i64>,
+    /// The highest value (included).
     pub high: i64,
 }
 
@@ -25,7 +47,7 @@ const STEPS: u128 = 1 << 20;
 impl Spread {
     /// `LOW..HIGH` or `LOW..MODE..HIGH`, each part parsed by `value`; `Ok(None)` when
     /// `text` holds no `..` (a single value).
-    pub fn parse(text: &str, value: &dyn Fn(&str) -> Result<i64, String>) -> Result<Option<Spread>, String> {
+    pub(crate) fn parse(text: &str, value: &dyn Fn(&str) -> Result<i64, String>) -> Result<Option<Spread>, String> {
         if !text.contains("..") {
             return Ok(None);
         }
@@ -55,7 +77,7 @@ impl Spread {
         self.mode.unwrap_or_else(|| self.low + (self.high - self.low) / 2)
     }
 
-    /// One draw.
+    /// One draw, from `low` to `high` inclusive, with integer arithmetic only.
     pub fn draw(&self, rng: &mut ChaCha8Rng) -> i64 {
         let width = (self.high - self.low) as u128;
         match self.mode {
@@ -78,6 +100,14 @@ impl Spread {
 
 /// The seed of run `run` (0-based) of a sweep from `base` (splitmix64 of both): runs are
 /// independent of each other and of how many threads run them.
+///
+/// ```
+/// use exops_sim::sweep::run_seed;
+///
+/// assert_eq!(run_seed(2019, 3), run_seed(2019, 3));
+/// assert_ne!(run_seed(2019, 0), run_seed(2019, 1));
+/// assert_ne!(run_seed(2019, 0), run_seed(2020, 0));
+/// ```
 pub fn run_seed(base: u64, run: u32) -> u64 {
     let mut z = base ^ (u64::from(run) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -1,6 +1,7 @@
 //! How amounts and instants read in outputs: money in the asset's own units (¥160,000,000,
 //! 12.5 BTC, from the decimals the venue declares) and instants in the venue's local time
 //! beside UTC. Integer arithmetic only, so the same input always gives the same text.
+//! These are the formatters [`crate::text`] and [`crate::report`] read with.
 
 use exops_core::Timestamp;
 
@@ -11,6 +12,11 @@ const HOUR_MICROS: i64 = 3_600_000_000;
 const MINUTE_MICROS: i64 = 60_000_000;
 
 /// `1234567` as `1,234,567`.
+///
+/// ```
+/// assert_eq!(exops_sim::units::grouped(1_234_567), "1,234,567");
+/// assert_eq!(exops_sim::units::grouped(999), "999");
+/// ```
 pub fn grouped(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
@@ -36,6 +42,14 @@ fn symbol(code: &str) -> Option<&'static str> {
 
 /// `amount_minor` of an asset with `decimals`: `¥160,000,000`, `$1,234.5`, `12.5 BTC`.
 /// Trailing zeros of the fraction are dropped; the integer part is grouped.
+///
+/// ```
+/// use exops_sim::units::money_in;
+///
+/// assert_eq!(money_in(160_000_000, "JPY", 0), "¥160,000,000");
+/// assert_eq!(money_in(1_250_000_000, "BTC", 8), "12.5 BTC");
+/// assert_eq!(money_in(-123_450, "USD", 2), "-$1,234.5");
+/// ```
 pub fn money_in(amount_minor: i64, code: &str, decimals: u8) -> String {
     let scale = 10_u128.pow(u32::from(decimals.min(30)));
     let magnitude = u128::from(amount_minor.unsigned_abs());
@@ -55,6 +69,19 @@ pub fn money_in(amount_minor: i64, code: &str, decimals: u8) -> String {
 
 /// An amount of the asset named `code` as the run's venue declares it; an asset the
 /// venue does not list reads in minor units.
+///
+/// ```
+/// # use std::path::Path;
+/// # use exops_sim::{Options, Plan, Scenario, simulate};
+/// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+/// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+/// # let plan = Plan::load(&root.join("plan.toml"))?;
+/// // No customers (scale 0): the venue, its dates and its units are all these need.
+/// let metrics = simulate(&scenario, &plan, &Options { scale_percent: 0, ..Options::default() }, &mut |_| {})?.metrics;
+/// assert_eq!(exops_sim::units::money(&metrics, 150_000_000, "BTC"), "1.5 BTC");
+/// assert_eq!(exops_sim::units::money(&metrics, 7, "XYZ"), "7 XYZ (minor units)");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn money(metrics: &Metrics, amount_minor: i64, code: &str) -> String {
     match unit(&metrics.assets, code) {
         Some(unit) => money_in(amount_minor, code, unit.decimals),
@@ -67,14 +94,49 @@ fn unit<'a>(assets: &'a [AssetUnit], code: &str) -> Option<&'a AssetUnit> {
 }
 
 /// The venue's local clock: an offset from UTC and the zone's name.
+///
+/// ```
+/// use exops_core::Timestamp;
+/// use exops_sim::units::Clock;
+///
+/// let tokyo = Clock { offset_micros: 9 * 3_600_000_000, zone: "JST".to_owned() };
+/// let theft = Timestamp::parse_rfc3339("2019-07-11T22:12:00+09:00")?;
+/// assert_eq!(tokyo.both(theft), "2019-07-11 22:12 JST (13:12 UTC)");
+/// assert_eq!(tokyo.local(theft), "2019-07-11 22:12 JST");
+/// assert_eq!(tokyo.date(theft), "2019-07-11");
+/// assert_eq!(tokyo.offset_text(), "UTC+9");
+/// let late = Timestamp::parse_rfc3339("2019-07-12T02:00:00+09:00")?;
+/// assert_eq!(tokyo.both(late), "2019-07-12 02:00 JST (2019-07-11 17:00 UTC)", "the UTC date when it differs");
+/// let utc = Clock { offset_micros: 0, zone: "UTC".to_owned() };
+/// assert!(utc.is_utc());
+/// assert_eq!(utc.both(theft), "2019-07-11 13:12 UTC");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Clock {
+    /// Local time minus UTC, in microseconds.
     pub offset_micros: i64,
     /// `JST`, or `UTC+9` when the scenario names no zone, or `UTC`.
     pub zone: String,
 }
 
 impl Clock {
+    /// The clock of the run's venue, from the scenario's `utc_offset_hours` and
+    /// `time_zone`.
+    ///
+    /// ```
+    /// # use std::path::Path;
+    /// # use exops_sim::{Options, Plan, Scenario, simulate};
+    /// # let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019"));
+    /// # let scenario = Scenario::load(&root.join("scenario.toml"))?;
+    /// # let plan = Plan::load(&root.join("plan.toml"))?;
+    /// // No customers (scale 0): the venue, its dates and its units are all these need.
+    /// let metrics = simulate(&scenario, &plan, &Options { scale_percent: 0, ..Options::default() }, &mut |_| {})?.metrics;
+    /// let clock = exops_sim::units::Clock::of(&metrics);
+    /// assert_eq!(clock.offset_micros, 9 * 3_600_000_000);
+    /// assert_eq!(clock.zone, metrics.time_zone.clone().unwrap_or_else(|| "UTC+9".to_owned()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn of(metrics: &Metrics) -> Clock {
         let hours = i64::from(metrics.utc_offset_hours);
         let zone = match (&metrics.time_zone, hours) {
@@ -85,6 +147,7 @@ impl Clock {
         Clock { offset_micros: hours * HOUR_MICROS, zone }
     }
 
+    /// Whether local time is UTC (no offset).
     pub fn is_utc(&self) -> bool {
         self.offset_micros == 0
     }
@@ -129,6 +192,11 @@ impl Clock {
 }
 
 /// `2019-07-11 13:12` of micros since the epoch (in whatever zone they count).
+///
+/// ```
+/// assert_eq!(exops_sim::units::date_time(0), "1970-01-01 00:00");
+/// assert_eq!(exops_sim::units::date_time(1_562_850_720_000_000), "2019-07-11 13:12");
+/// ```
 pub fn date_time(micros: i64) -> String {
     let (year, month, day) = civil(micros.div_euclid(DAY_MICROS));
     format!("{year:04}-{month:02}-{day:02} {}", time_of_day(micros))
@@ -141,6 +209,16 @@ fn time_of_day(micros: i64) -> String {
 
 /// A duration in whole minutes, hours or days, as short as it reads: `45 min`, `6 h`,
 /// `3 d 4 h`.
+///
+/// ```
+/// use exops_sim::units::duration;
+///
+/// const HOUR: i64 = 3_600_000_000;
+/// assert_eq!(duration(45 * 60_000_000), "45 min");
+/// assert_eq!(duration(6 * HOUR), "6 h");
+/// assert_eq!(duration(76 * HOUR), "3 d 4 h");
+/// assert_eq!(duration(72 * HOUR), "3 d");
+/// ```
 pub fn duration(micros: i64) -> String {
     let minutes = micros.max(0) / MINUTE_MICROS;
     if minutes < 60 {
@@ -158,7 +236,7 @@ pub fn duration(micros: i64) -> String {
 
 /// The proleptic Gregorian date of a day counted from 1970-01-01 (Howard Hinnant's
 /// `civil_from_days`).
-pub fn civil(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -39,6 +39,39 @@ fn follow_until_head(url: &str, venue: &str, data_dir: &Path) -> crate::Run {
     exops(&["log", "follow", "--nats", url, "--venue", venue, "--data-dir", arg(data_dir), "--until-head"])
 }
 
+/// `--nats` and `--venue` default to the `[nats]` table of DATA_DIR/exops.toml, the flags
+/// win, and a file that is not valid, or says nothing, is a usage error naming it. (The
+/// ports refuse at once: nothing listens on 1 or 2.)
+#[test]
+fn the_cluster_and_venue_come_from_the_flags_or_the_data_directorys_settings() {
+    let dir = temp_dir();
+    let settings = dir.path().join("exops.toml");
+    fs::write(&settings, "[nats]\nurl = \"nats://127.0.0.1:1\"\nvenue = \"bitpoint\"\n").unwrap();
+    let data_dir = arg(dir.path());
+    let from_file = exops(&["log", "claim", "--data-dir", data_dir]);
+    assert!(
+        from_file.expect_code(3).stderr.contains("cannot connect to NATS at nats://127.0.0.1:1:"),
+        "{}",
+        from_file.stderr
+    );
+    let flag = exops(&["log", "follow", "--data-dir", data_dir, "--nats", "nats://127.0.0.1:2"]);
+    assert!(flag.expect_code(3).stderr.contains("at nats://127.0.0.1:2:"), "{}", flag.stderr);
+    let bad_venue = exops(&["log", "claim", "--data-dir", data_dir, "--venue", "bit point"]);
+    assert!(bad_venue.expect_code(2).stderr.contains("venue `bit point`"), "{}", bad_venue.stderr);
+    fs::write(&settings, "[nats]\nurl = \"nats://127.0.0.1:1\"\nvenu = \"bitpoint\"\n").unwrap();
+    let misspelt = exops(&["log", "claim", "--data-dir", data_dir]);
+    let expected = format!(
+        "{}: TOML parse error at line 3, column 1: unknown field `venu`, expected `url` or `venue`",
+        settings.display()
+    );
+    assert!(misspelt.expect_code(2).stderr.contains(&expected), "{}", misspelt.stderr);
+    fs::remove_file(&settings).unwrap();
+    let nothing = exops(&["serve", "--data-dir", data_dir, "--venue", "bitpoint", "--format", "json"]);
+    let error: serde_json::Value = serde_json::from_str(nothing.expect_code(2).stderr.trim()).unwrap();
+    let expected = format!("--nats is needed: give it, or set `url` under `[nats]` in {}", settings.display());
+    assert_eq!(error["error"]["message"], expected);
+}
+
 #[test]
 fn a_pushed_fixture_followed_into_two_replicas_gives_identical_segments_and_replays() {
     let Some(cluster) = cluster::for_test(3) else { return };
@@ -52,9 +85,11 @@ fn a_pushed_fixture_followed_into_two_replicas_gives_identical_segments_and_repl
     assert_eq!(pushed["created"], true);
     assert!(pushed["published"].as_u64().unwrap() > 0);
     assert_eq!(pushed["published"], pushed["local_blocks"]);
-    // Pushed again: every block checked, none published.
-    let again =
-        exops(&["log", "push", "--nats", &url, "--venue", "bitpoint", "--data-dir", arg(&writer), "--format", "json"]);
+    // Pushed again, the cluster and venue named by the data directory's exops.toml: every
+    // block checked, none published.
+    let settings = format!("[nats]\nurl = \"{url}\"\nvenue = \"bitpoint\"\n");
+    fs::write(writer.join("exops.toml"), settings).unwrap();
+    let again = exops(&["log", "push", "--data-dir", arg(&writer), "--format", "json"]);
     let again = again.expect_code(0).json();
     assert_eq!(
         (again["published"].as_u64(), again["already_there"].clone()),
@@ -326,4 +361,74 @@ fn log_claim_fences_the_running_writer_and_names_it() {
     let replica = dir.path().join("replica");
     follow_until_head(&url, "cl", &replica).expect_code(0);
     assert_eq!(replay_json(&replica)["seq"], 10);
+}
+
+/// Followers that report (`log follow --name`) are listed by `fleet status` with their lag
+/// against the stream; one whose hash is not the stream's at its block is named, exit 1.
+#[test]
+fn fleet_status_lists_each_reporting_follower_its_lag_and_a_diverged_one() {
+    let Some(cluster) = cluster::for_test(3) else { return };
+    let url = cluster.url();
+    let dir = temp_dir();
+    let writer = dir.path().join("writer");
+    let lines: Vec<String> = fs::read_to_string(fixture()).unwrap().lines().map(|line| format!("{line}\n")).collect();
+    let (first, rest) = lines.split_at(400);
+    fs::write(dir.path().join("first.jsonl"), first.concat()).unwrap();
+    fs::write(dir.path().join("rest.jsonl"), rest.concat()).unwrap();
+    exops(&["log", "import", arg(&dir.path().join("first.jsonl")), "--data-dir", arg(&writer)]).expect_code(0);
+    exops(&["log", "push", "--nats", &url, "--venue", "fleet", "--data-dir", arg(&writer)]).expect_code(0);
+    let status = || exops(&["fleet", "status", "--nats", &url, "--venue", "fleet", "--format", "json"]);
+    let nobody = exops(&["fleet", "status", "--nats", &url, "--venue", "fleet"]);
+    assert!(nobody.expect_code(0).stdout.contains("no follower has reported"), "{}", nobody.stdout);
+    for name in ["tokyo-gw", "osaka-gw"] {
+        let replica = dir.path().join(name);
+        exops(&[
+            "log",
+            "follow",
+            "--nats",
+            &url,
+            "--venue",
+            "fleet",
+            "--data-dir",
+            arg(&replica),
+            "--until-head",
+            "--name",
+            name,
+        ])
+        .expect_code(0);
+    }
+    let fleet = status().expect_code(0).json();
+    let blocks = fleet["stream_blocks"].as_u64().unwrap();
+    let followers = fleet["followers"].as_array().unwrap();
+    let names: Vec<&str> = followers.iter().map(|follower| follower["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["osaka-gw", "tokyo-gw"]);
+    for follower in followers {
+        assert_eq!(
+            (follower["blocks"].as_u64(), follower["lag_blocks"].as_u64()),
+            (Some(blocks), Some(0)),
+            "{follower}"
+        );
+        assert_eq!(follower["chain"]["state"], "matches", "{follower}");
+        assert_eq!(follower["last_seq"], 400);
+    }
+    // The writer goes on; the followers have not followed yet: they lag, on the same chain.
+    exops(&["log", "append", "--data-dir", arg(&writer)]).expect_code(0);
+    let appended = crate::exops_with_stdin(&["log", "append", "--data-dir", arg(&writer)], rest.concat().into_bytes());
+    appended.expect_code(0);
+    exops(&["log", "push", "--nats", &url, "--venue", "fleet", "--data-dir", arg(&writer)]).expect_code(0);
+    let fleet = status().expect_code(0).json();
+    let now = fleet["stream_blocks"].as_u64().unwrap();
+    assert!(now > blocks);
+    for follower in fleet["followers"].as_array().unwrap() {
+        assert_eq!(follower["lag_blocks"].as_u64(), Some(now - blocks), "{follower}");
+        assert_eq!(follower["chain"]["state"], "matches", "{follower}");
+    }
+    // A follower reporting another history at block 0.
+    let connection = exops_nats::Connection::connect(&url, "fleet").unwrap();
+    let lie = exops_nats::FollowerReport { blocks: 1, last_seq: 3, head_hash: Some("00".repeat(32)), last_at: None };
+    connection.report_follower("forked-gw", &lie).unwrap();
+    let run = exops(&["fleet", "status", "--nats", &url, "--venue", "fleet"]);
+    run.expect_code(1);
+    assert!(run.stdout.contains("forked-gw") && run.stdout.contains("DIVERGED at block 0"), "{}", run.stdout);
+    assert!(run.stderr.contains("follower `forked-gw` diverged at block 0"), "{}", run.stderr);
 }

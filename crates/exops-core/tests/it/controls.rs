@@ -77,6 +77,7 @@ pub(crate) fn venue() -> VenueSpec {
         markets: Vec::new(),
         margin: false,
         approvals_required: ROLES.iter().map(|role| (*role).to_owned()).collect(),
+        rules: exops_core::RulesVersion::FIRST,
     }
 }
 

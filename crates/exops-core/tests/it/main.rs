@@ -7,6 +7,7 @@ mod controls_safety;
 mod customers;
 mod phases;
 mod reference_model;
+mod rules;
 
 use exops_core::{
     Actor, AssetClass, AssetSpec, Cause, Envelope, Event, HoldLifted, HoldModeSet, HoldPlaced, IncidentCategory,
@@ -190,6 +191,7 @@ fn venue() -> VenueSpec {
         markets: vec!["BTC/JPY".to_owned(), "USDT/JPY".to_owned()],
         margin: true,
         approvals_required: Vec::new(),
+        rules: exops_core::RulesVersion::FIRST,
     }
 }
 

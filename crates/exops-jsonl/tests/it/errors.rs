@@ -286,6 +286,39 @@ fn an_invalid_venue_is_an_error_on_its_line() {
 }
 
 #[test]
+fn a_venue_declared_under_newer_rules_names_the_field_and_the_versions_this_build_folds() {
+    let newer = exops_core::RULES_VERSION + 1;
+    let declared = VENUE.replace(r#""markets":["USDT/JPY"]"#, &format!(r#""markets":["USDT/JPY"],"rules":{newer}"#));
+    assert_eq!(
+        parse_error(&declared),
+        format!(
+            "test.jsonl:1: field `rules`: rules version {newer} is newer than this build, which folds rules \
+             versions 1 to {}; fold this log with the exops that wrote it, or a later one",
+            exops_core::RULES_VERSION
+        )
+    );
+    let zero = VENUE.replace(r#""markets":["USDT/JPY"]"#, r#""markets":["USDT/JPY"],"rules":0"#);
+    assert!(parse_error(&zero).starts_with("test.jsonl:1: field `rules`: rules version 0 does not exist"));
+    let text = VENUE.replace(r#""markets":["USDT/JPY"]"#, r#""markets":["USDT/JPY"],"rules":"one""#);
+    assert!(
+        parse_error(&text).starts_with("test.jsonl:1: field `rules`: invalid type: string"),
+        "{}",
+        parse_error(&text)
+    );
+}
+
+#[test]
+fn rules_version_1_is_read_whether_said_or_not_and_rendered_unsaid() {
+    let said = VENUE.replace(r#""markets":["USDT/JPY"]"#, r#""markets":["USDT/JPY"],"rules":1"#);
+    let (said, unsaid) = (parse_ok(&said), parse_ok(VENUE));
+    assert_eq!(said, unsaid);
+    let Event::VenueDeclared(spec) = &said[0].envelope.event else { panic!("a venue declaration") };
+    assert_eq!(spec.rules, exops_core::RulesVersion::FIRST);
+    let rendered = exops_jsonl::render_all(said.iter().map(|line| &line.envelope));
+    assert!(!rendered.contains("rules"), "{rendered}");
+}
+
+#[test]
 fn an_unknown_market_in_a_customer_operation() {
     assert_eq!(
         parse_error(&after_venue(

@@ -1,9 +1,13 @@
 //! The event codec: bincode 1.3.3 compatibility, round trips, golden bytes, robustness.
 //!
 //! Golden files live in `crates/exops-log/tests/golden/`:
-//! - `events-v3.hex`: today's body of every example in [`examples`], one
+//! - `events-v4.hex`: today's body of every example in [`examples`], one
 //!   `kind_name hexbytes` line each, in order. A difference means the byte format
 //!   changed, and logs already written would no longer read the same.
+//! - `events-v3.hex`: schema version 3 bodies of every example (before `venue_declared`
+//!   had `rules`), made once before version 4; they must keep decoding into the same
+//!   examples (rules version 1), and all but the venue declarations are byte for byte
+//!   their version 4 bodies.
 //! - `events-v2.hex`: schema version 2 bodies of every example but the phase marker
 //!   (which version 2 did not have), made once before version 3; they must keep decoding
 //!   into the same examples, and are byte for byte their version 3 bodies.
@@ -26,10 +30,11 @@ use exops_core::{
     Actor, ApprovalGiven, AssetClass, AssetId, AssetSpec, CUSTOMER_ID_MAX, Cause, ClaimsConverted, CustodyReplenished,
     CustodyTransferred, Decimal, Envelope, Event, HaircutApplied, HoldLifted, HoldModeSet, HoldPlaced,
     IncidentCategory, IncidentOpened, IncidentStatus, IncidentUpdated, KeysRotated, MarginAction, MarginRequested,
-    MarketId, Mode, OrderCancelled, OrderSubmitted, OrderType, PhaseOpened, RefundPaid, RoleGranted,
+    MarketId, Mode, OrderCancelled, OrderSubmitted, OrderType, PhaseOpened, RefundPaid, RoleGranted, RulesVersion,
     SecurityReviewPassed, Selector, Theft, TheftRecorded, Timestamp, Transfer, VenueCeased, VenueSpec, Wallet,
     WithdrawalsSettled,
 };
+use exops_core::{RULES_VERSION, RulesVersionError};
 use exops_log::codec::{self, BODY_BYTES_MAX, CodecError, EVENT_SCHEMA_VERSION, wire};
 use proptest::prelude::*;
 
@@ -113,6 +118,7 @@ fn venue() -> VenueSpec {
         markets: vec![text("BTC/JPY"), text("USDT/JPY"), text("XRP/JPY")],
         margin: true,
         approvals_required: vec![text("ciso"), text("cfo")],
+        rules: RulesVersion::FIRST,
     }
 }
 
@@ -129,6 +135,7 @@ fn examples() -> Vec<Envelope> {
                 markets: vec![],
                 margin: false,
                 approvals_required: vec![],
+                rules: RulesVersion::FIRST,
             }),
             None,
         ),
@@ -722,24 +729,24 @@ fn read_golden(name: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
-fn golden_v3_bytes_are_unchanged() {
+fn golden_v4_bytes_are_unchanged() {
     let examples = examples();
     let today: Vec<(&str, Vec<u8>)> =
         examples.iter().map(|example| (example.event.kind_name(), encode(example))).collect();
     if blessing() {
         write_golden(
-            "events-v3.hex",
-            "# Event bodies of schema version 3, one `kind_name hexbytes` line per example of\n\
+            "events-v4.hex",
+            "# Event bodies of schema version 4, one `kind_name hexbytes` line per example of\n\
              # examples() in tests/it/codec.rs, in order. Regenerate deliberately with EXOPS_BLESS=1.\n",
             &today,
         );
         return;
     }
-    let golden = read_golden("events-v3.hex");
+    let golden = read_golden("events-v4.hex");
     assert_eq!(
         golden.len(),
         today.len(),
-        "the event byte format changed, or the examples did: tests/golden/events-v3.hex has {} bodies, \
+        "the event byte format changed, or the examples did: tests/golden/events-v4.hex has {} bodies, \
          examples() {}; {BLESS_HINT}",
         golden.len(),
         today.len()
@@ -748,7 +755,7 @@ fn golden_v3_bytes_are_unchanged() {
         assert!(
             golden_kind == kind && golden_bytes == bytes,
             "the event byte format changed: example {index} ({kind}, seq {}) is today\n  {kind} {}\nbut \
-             tests/golden/events-v3.hex has\n  {golden_kind} {}\nLogs already written would no longer read the \
+             tests/golden/events-v4.hex has\n  {golden_kind} {}\nLogs already written would no longer read the \
              same; {BLESS_HINT}",
             index + 1,
             hex(bytes),
@@ -759,8 +766,71 @@ fn golden_v3_bytes_are_unchanged() {
     }
 }
 
+/// The version 3 golden file (written before version 4 existed, and never regenerated)
+/// decodes, through the upcast, into the examples it was made from, every venue declared
+/// under rules version 1; its layout is the frozen `wire::v3`; and every version 3 body
+/// but a venue declaration is byte for byte its version 4 body.
+#[test]
+fn golden_v3_bodies_upcast_to_current_envelopes() {
+    let examples = examples();
+    let golden = read_golden("events-v3.hex");
+    assert_eq!(golden.len(), examples.len(), "tests/golden/events-v3.hex is version 3's examples; it never changes");
+    let mut declarations = 0;
+    for ((kind, bytes), expected) in golden.iter().zip(&examples) {
+        assert_eq!(kind, expected.event.kind_name());
+        assert_eq!(&decode_as(expected, 3, bytes).unwrap(), expected, "{kind} (seq {})", expected.seq);
+        let body: wire::v3::WireBody = wincode::deserialize(bytes).unwrap();
+        assert_eq!(hex(&wincode::serialize(&body).unwrap()), hex(bytes), "the frozen version 3 layout changed");
+        if let Event::VenueDeclared(spec) = &expected.event {
+            declarations += 1;
+            assert_eq!(spec.rules, RulesVersion::FIRST, "a version 3 venue is folded with rules version 1");
+            // Version 4 appends the rules version (u32) to the declaration's payload.
+            assert_ne!(hex(&encode(expected)), hex(bytes));
+        } else {
+            assert_eq!(hex(&encode(expected)), hex(bytes), "{kind}: version 4 writes other bytes than version 3");
+        }
+    }
+    assert!(declarations > 0, "the examples declare a venue");
+}
+
+/// A version 4 venue declaration under rules this build does not know is refused, as such:
+/// the error is typed (`CodecError::rules`) and names the versions this build folds.
+#[test]
+fn a_declaration_under_newer_rules_is_refused_naming_the_versions_this_build_folds() {
+    let example = examples().remove(0);
+    let mut body = wire::WireBody::from_envelope(&example).unwrap();
+    let wire::WireEvent::VenueDeclared(spec) = &mut body.event else { panic!("example 0 declares the venue") };
+    spec.rules = RULES_VERSION + 1;
+    let bytes = wincode::serialize(&body).unwrap();
+    let error = decode_as(&example, EVENT_SCHEMA_VERSION, &bytes).unwrap_err();
+    assert_eq!(error.rules, Some(RulesVersionError::Newer { found: RULES_VERSION + 1 }));
+    assert_eq!(
+        error.message,
+        format!(
+            "event seq 1 (venue_declared): field `rules`: rules version {} is newer than this build, which folds \
+             rules versions 1 to {RULES_VERSION}; fold this log with the exops that wrote it, or a later one",
+            RULES_VERSION + 1
+        )
+    );
+    spec_rules(&mut body, 0);
+    let error = decode_as(&example, EVENT_SCHEMA_VERSION, &wincode::serialize(&body).unwrap()).unwrap_err();
+    assert_eq!(error.rules, Some(RulesVersionError::Zero), "{error}");
+    // Every version this build knows decodes.
+    for version in 1..=RULES_VERSION {
+        spec_rules(&mut body, version);
+        let decoded = decode_as(&example, EVENT_SCHEMA_VERSION, &wincode::serialize(&body).unwrap()).unwrap();
+        let Event::VenueDeclared(spec) = decoded.event else { panic!() };
+        assert_eq!(spec.rules.get(), version);
+    }
+}
+
+fn spec_rules(body: &mut wire::WireBody, version: u32) {
+    let wire::WireEvent::VenueDeclared(spec) = &mut body.event else { panic!("a venue declaration") };
+    spec.rules = version;
+}
+
 /// The version 2 golden file (written before version 3 existed, and never regenerated)
-/// decodes, through the upcast, into the examples it was made from; its layout is the
+/// decodes, through the upcasts, into the examples it was made from; its layout is the
 /// frozen `wire::v2`; and every version 2 body is byte for byte its version 3 body.
 #[test]
 fn golden_v2_bodies_upcast_to_current_envelopes() {
@@ -773,7 +843,8 @@ fn golden_v2_bodies_upcast_to_current_envelopes() {
         assert_eq!(&decode_as(expected, 2, bytes).unwrap(), expected, "{kind} (seq {})", expected.seq);
         let body: wire::v2::WireBody = wincode::deserialize(bytes).unwrap();
         assert_eq!(hex(&wincode::serialize(&body).unwrap()), hex(bytes), "the frozen version 2 layout changed");
-        assert_eq!(hex(&encode(expected)), hex(bytes), "{kind}: version 3 writes other bytes than version 2");
+        let v3: wire::v3::WireBody = body.into();
+        assert_eq!(hex(&wincode::serialize(&v3).unwrap()), hex(bytes), "{kind}: version 3 bytes differ from version 2");
     }
     // A phase marker is not a version 2 event: its tag (25) is one past version 2's last.
     let marker = examples().into_iter().find(|example| matches!(example.event, Event::PhaseOpened(_))).unwrap();
@@ -972,7 +1043,7 @@ fn flipped_bytes_are_an_error_or_decode_canonically() {
 
 proptest! {
     #[test]
-    fn random_bytes_never_panic(schema_version in 0_u16..4, bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+    fn random_bytes_never_panic(schema_version in 0_u16..6, bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         if let Ok(envelope) = codec::decode_body(schema_version, 1, Timestamp::from_unix_micros(0), &bytes)
             && schema_version == EVENT_SCHEMA_VERSION
         {
@@ -1069,6 +1140,7 @@ fn the_largest_legitimate_sequences_fit_the_preallocation_limit() {
             markets: vec![String::new(); markets],
             margin: false,
             approvals_required: vec![],
+            rules: RulesVersion::FIRST,
         }),
         note: None,
         ..examples().remove(0)
@@ -1089,7 +1161,7 @@ fn unknown_enum_tags_are_errors() {
     for tag in [26_u32, 27, 1 << 16, u32::MAX] {
         assert_error_mentions(&raw(&(1_u64, CUSTOMER, 7_u32, tag, NONE)), "Invalid tag encoding");
     }
-    // Tag 25 is a phase marker in version 3, and unknown in version 2.
+    // Tag 25 is a phase marker in versions 3 and 4, and unknown in version 2.
     let marker = raw(&(1_u64, STAFF, "ops", 25_u32, "Phase 1", NONE));
     assert!(matches!(decode(&marker).unwrap().event, Event::PhaseOpened(_)));
     let error = codec::decode_body(2, 1, Timestamp::from_unix_micros(0), &marker).unwrap_err();
@@ -1144,11 +1216,11 @@ fn other_invalid_values_are_errors() {
 #[test]
 fn unsupported_schema_versions_are_errors_naming_what_is_supported() {
     let bytes = encode(&examples()[0]);
-    for version in [0, 4, 5, u16::MAX] {
+    for version in [0, 5, 6, u16::MAX] {
         let error = codec::decode_body(version, 9, Timestamp::from_unix_micros(0), &bytes).unwrap_err();
         let message = error.to_string();
         assert!(message.contains(&format!("schema version {version} is not supported")), "{message}");
-        assert!(message.contains("reads versions 1 to 3"), "{message}");
+        assert!(message.contains("reads versions 1 to 4"), "{message}");
         assert!(message.contains("seq 9"), "{message}");
     }
 }

@@ -7,7 +7,11 @@
 //!
 //! EXOPS_BLESS=1 cargo test -p exops-log --test it formats::
 //!
-//! writes the current version's file; older versions' files are never rewritten.
+//! writes the current version's file; older versions' files are never rewritten. The
+//! event bodies inside a segment have a schema version of their own (`codec.rs`): when it
+//! changes, the current files change too, and the previous ones are kept, renamed
+//! `segment-vN-schema-vM.hex` and `head-vN-schema-vM.hex` after the schema they hold, so
+//! that a whole segment of the older schema is still read.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -110,6 +114,9 @@ fn a_log_from_before_head_records_gets_one_with_its_first_block() {
     assert_eq!((head.last_seq, head.blocks), (4, 3));
 }
 
+/// Golden segments that hold event bodies of an older schema, with their head records.
+const OLDER_SCHEMA_SEGMENTS: [(&str, &str); 1] = [("segment-v2-schema-v3.hex", "head-v1-schema-v3.hex")];
+
 #[test]
 fn every_segment_format_version_is_read() {
     let expected = {
@@ -117,15 +124,19 @@ fn every_segment_format_version_is_read() {
         build_log(dir.path(), 1 << 20, &[1, 2]).envelopes
     };
     assert_eq!(expected[0].event, venue_submission().event);
-    for version in 1..=SEGMENT_FORMAT_VERSION {
-        let name = format!("segment-v{version}.hex");
+    let current_head = format!("head-v{HEAD_FORMAT_VERSION}.hex");
+    let mut cases: Vec<(String, Option<String>)> = (1..=SEGMENT_FORMAT_VERSION)
+        .map(|version| (format!("segment-v{version}.hex"), (version >= 2).then(|| current_head.clone())))
+        .collect();
+    cases.extend(OLDER_SCHEMA_SEGMENTS.map(|(segment, head)| (segment.to_owned(), Some(head.to_owned()))));
+    for (name, head) in cases {
         let bytes = read_golden(&name);
         let dir = tempfile::tempdir().unwrap();
         let segments = dir.path().join(SEGMENTS_DIR);
         std::fs::create_dir_all(&segments).unwrap();
         std::fs::write(segments.join("00000000000000000001.seg"), &bytes).unwrap();
-        if version >= 2 {
-            std::fs::write(head_path(dir.path()), read_golden(&format!("head-v{HEAD_FORMAT_VERSION}.hex"))).unwrap();
+        if let Some(head) = head {
+            std::fs::write(head_path(dir.path()), read_golden(&head)).unwrap();
         }
         let read: Vec<_> = LogReader::open(dir.path(), 1).unwrap().map(Result::unwrap).collect();
         assert_eq!(read, expected, "{name}");

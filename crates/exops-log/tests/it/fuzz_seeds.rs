@@ -16,7 +16,8 @@ use exops_core::{Envelope, State, Timestamp};
 use exops_log::codec::{EVENT_SCHEMA_VERSION, encode_body};
 use exops_log::frame::{FrameKind, parse_frame, write_frame};
 use exops_log::segment::SEGMENT_HEADER_BYTES;
-use exops_log::snapshots::{SnapshotMeta, encode};
+use exops_log::snapshots::SnapshotMeta;
+use exops_log::snapshots::internals::encode;
 use exops_log::store::SegmentWriter;
 
 /// The largest seed kept: libFuzzer is run with `-max_len=65536`.
@@ -177,16 +178,19 @@ fn seeds() -> BTreeMap<(&'static str, String), Vec<u8>> {
     }
     put("snapshot", "bitpoint-seq-20-filed-under-0", with_mode(0b11, &snapshots[1]));
 
-    // event_body: the first byte is the schema version.
-    let v3 = ["venue_declared", "hold_placed", "theft_recorded", "order_submitted", "withdrawal_requested"];
-    let v3 = v3.iter().copied().chain(["approval_given", "phase_opened"]).collect::<Vec<_>>();
+    // event_body: the first byte is the schema version. Today's version's bodies, then
+    // a few of each older version's (upcast).
+    let today = format!("events-v{EVENT_SCHEMA_VERSION}.hex");
+    let today_kinds = ["venue_declared", "hold_placed", "theft_recorded", "order_submitted", "withdrawal_requested"];
     for (version, name, kinds) in [
-        (3, "events-v3.hex", v3.as_slice()),
-        (2, "events-v2.hex", &["venue_declared", "hold_placed", "login_attempted"][..]),
+        (EVENT_SCHEMA_VERSION, today.as_str(), &today_kinds[..]),
+        (3, "events-v3.hex", &["venue_declared", "approval_given", "phase_opened"][..]),
+        (2, "events-v2.hex", &["hold_placed", "login_attempted"][..]),
         (1, "events-v1.hex", &["hold_placed", "order_submitted"][..]),
     ] {
+        let mode = u8::try_from(version).unwrap();
         for (kind, body) in golden_bodies(name, kinds) {
-            put("event_body", &format!("v{version}-{kind}"), with_mode(version, &body));
+            put("event_body", &format!("v{version}-{kind}"), with_mode(mode, &body));
         }
     }
     seeds

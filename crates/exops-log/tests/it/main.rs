@@ -12,4 +12,6 @@ mod formats;
 mod fuzz_seeds;
 mod head;
 mod replica;
+mod rules;
+mod settings;
 mod support;

@@ -5,7 +5,7 @@
 use std::fs;
 
 use exops_log::LogReader;
-use exops_log::replica::{AppendBytesError, BlockError, append_block_bytes, check_block};
+use exops_log::replica::{AppendBytesError, BlockError, Replica, check_block};
 use exops_log::segment::ChainPosition;
 use exops_log::store::SegmentWriter;
 
@@ -31,9 +31,9 @@ fn blocks_copied_as_bytes_make_byte_identical_segments() {
     let built = build_log(&original, 600, &[1, 3, 2, 5, 1, 4]);
     assert!(built.segments.len() > 2, "the test needs several segments");
     exops_log::init(&copy).unwrap();
-    let (mut writer, _) = SegmentWriter::open(&copy, 600).unwrap();
+    let mut writer = Replica::from_writer(SegmentWriter::open(&copy, 600).unwrap().0);
     for (index, bytes) in block_bytes(&original).iter().enumerate() {
-        let block = append_block_bytes(&mut writer, bytes).unwrap();
+        let block = writer.append(bytes).unwrap();
         assert_eq!(block.seal.block_index, index as u64);
         // The block's events decode back to what was written.
         let mut decoded = Vec::new();
@@ -88,14 +88,14 @@ fn bytes_that_do_not_continue_the_chain_are_refused_naming_the_block() {
     // previous hash: a fork.
     let copy = dir.path().join("copy");
     exops_log::init(&copy).unwrap();
-    let (mut writer, _) = SegmentWriter::open(&copy, 1 << 20).unwrap();
-    append_block_bytes(&mut writer, &blocks[0]).unwrap();
-    append_block_bytes(&mut writer, &blocks[1]).unwrap();
-    let refused = append_block_bytes(&mut writer, &forked[2]).unwrap_err();
+    let (mut writer, _) = Replica::open(&copy).unwrap();
+    writer.append(&blocks[0]).unwrap();
+    writer.append(&blocks[1]).unwrap();
+    let refused = writer.append(&forked[2]).unwrap_err();
     assert!(matches!(refused, AppendBytesError::Block(BlockError::Chain { block: 2, .. })), "{refused}");
     assert!(refused.to_string().ends_with(": a fork"), "{refused}");
     let error = check_block(&writer.position(), &blocks[1]).unwrap_err().to_string();
     assert_eq!(error, "block 2: holds seq 2 where the log continues at seq 4");
     // What was refused left the copy as it was, and the right block still goes on.
-    append_block_bytes(&mut writer, &blocks[2]).unwrap();
+    writer.append(&blocks[2]).unwrap();
 }

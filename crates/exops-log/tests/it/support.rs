@@ -38,6 +38,7 @@ pub fn venue() -> Event {
         markets: vec![],
         margin: false,
         approvals_required: vec![],
+        rules: exops_core::RulesVersion::FIRST,
     })
 }
 

@@ -5,6 +5,7 @@
 
 mod bitpoint;
 mod cases;
+mod rules;
 mod time_travel;
 mod timeline;
 

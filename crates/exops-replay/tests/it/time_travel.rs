@@ -104,8 +104,8 @@ fn a_point_between_snapshots_folds_only_the_tail() {
 /// A copy of the fixture's data directory whose index the test may break.
 fn scratch_copy() -> tempfile::TempDir {
     let copy = tempfile::tempdir().unwrap();
-    let source = exops_log::store::segments_dir(data_dir());
-    let target = exops_log::store::segments_dir(copy.path());
+    let source = exops_log::segments_dir(data_dir());
+    let target = exops_log::segments_dir(copy.path());
     std::fs::create_dir_all(&target).unwrap();
     for entry in std::fs::read_dir(source).unwrap() {
         let entry = entry.unwrap();

@@ -141,6 +141,7 @@ fn venue() -> VenueSpec {
         markets: vec!["BTC/JPY".to_owned(), "USDT/JPY".to_owned()],
         margin: true,
         approvals_required: Vec::new(),
+        rules: exops_core::RulesVersion::FIRST,
     }
 }
 

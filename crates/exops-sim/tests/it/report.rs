@@ -582,8 +582,10 @@ fn the_comparison_stacks_every_plans_gantt_on_one_axis_and_marks_the_best() {
     assert_eq!(html.matches("<div class=\"plan-violations\"").count(), 2, "violations per plan");
 }
 
+/// HTML-escaped as the report escapes text, written out here so that the test does not
+/// share the function it checks.
 fn escape_text(text: &str) -> String {
-    report::escape(text)
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 #[test]

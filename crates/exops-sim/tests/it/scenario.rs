@@ -208,7 +208,7 @@ cause = "maintenance"
 services = ["login"]
 "#;
     let scenario = Scenario::parse("s.toml", &scenario_text(lift_then_place)).unwrap();
-    let kinds: Vec<&str> = scenario.events.iter().map(|event| event.template.kind()).collect();
+    let kinds: Vec<&str> = scenario.events.iter().map(|event| event.kind()).collect();
     assert_eq!(kinds, ["incident_opened", "hold_placed", "hold_placed", "hold_lifted"]);
     // Dated before the hold it lifts: refused, and named by its own line.
     let lift_first = lift_then_place.replace("2024-01-05", "2024-01-03");

@@ -2,7 +2,8 @@
 //! million customers, ~99% customer operations (the rest routine custody sweeps), and an
 //! incident every million events running through it (holds,
 //! thefts, controls, approvals, lifts, refunds). Produced lazily, so a log of any length
-//! streams in bounded memory; seeded, so the same seed gives the same log.
+//! streams in bounded memory; seeded, so the same seed gives the same log. `exops gen`
+//! writes them into a data directory ([`write_log`]); the benchmarks fold them.
 
 use exops_core::{
     Actor, ApprovalGiven, AssetClass, AssetId, AssetSpec, Cause, CustodyTransferred, Envelope, Event, HoldLifted,
@@ -24,6 +25,12 @@ const INCIDENT_EVERY: u64 = 1 << 20;
 const SWEEP_EVERY: u64 = 100;
 
 /// The generated venue: JPY and USD, 24 crypto assets, each traded against both.
+///
+/// ```
+/// let venue = exops_gen::venue();
+/// assert_eq!(venue.assets.len(), exops_gen::CRYPTO_ASSETS + 2);
+/// assert_eq!(venue.markets.len(), 2 * exops_gen::CRYPTO_ASSETS);
+/// ```
 pub fn venue() -> VenueSpec {
     let plenty = 1_i64 << 52;
     let mut assets: Vec<AssetSpec> = ["JPY", "USD"]
@@ -59,6 +66,7 @@ pub fn venue() -> VenueSpec {
         markets,
         margin: true,
         approvals_required: vec!["ciso".into(), "ceo".into()],
+        rules: exops_core::RulesVersion::CURRENT,
     }
 }
 
@@ -89,7 +97,19 @@ const STEPS: [(u64, Step); 9] = [
     (32_000, Step::Resolve),
 ];
 
-/// An endless, seeded stream of valid envelopes.
+/// An endless, seeded stream of valid envelopes: the same seed, the same log.
+///
+/// ```
+/// use exops_core::{Outcome, State};
+///
+/// let events: Vec<_> = exops_gen::Generator::new(1).take(10_000).collect();
+/// assert_eq!(events, exops_gen::Generator::new(1).take(10_000).collect::<Vec<_>>());
+/// let mut state = State::new();
+/// for event in &events {
+///     assert!(!matches!(state.apply(event), Outcome::Rejected(_)), "valid by construction");
+/// }
+/// assert_eq!(state.seq(), 10_000);
+/// ```
 #[derive(Debug)]
 pub struct Generator {
     rng: ChaCha8Rng,
@@ -102,6 +122,7 @@ pub struct Generator {
 }
 
 impl Generator {
+    /// The stream for `seed`, from the venue's declaration on.
     pub fn new(seed: u64) -> Generator {
         Generator {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -268,33 +289,32 @@ impl Iterator for Generator {
 
 /// Writes `events` generated events as a new log in `data_dir`, a block of 4,096 at a
 /// time, each block fsynced. The events are valid by construction, so they go straight
-/// to the segments without the writer thread's bookkeeping; snapshots are built by the
-/// first replay. `progress` hears the count after each block.
+/// to the segments ([`exops_log::BulkWriter`]) without the writer thread's bookkeeping;
+/// snapshots are built by the first replay. `progress` hears the count after each block.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let mut heard = Vec::new();
+/// let written = exops_gen::write_log(dir.path(), 10_000, 1, &mut |count| heard.push(count)).unwrap();
+/// assert_eq!((written, heard), (10_000, vec![4_096, 8_192, 10_000]));
+/// let summary = exops_log::inspect::walk(dir.path(), true).unwrap();
+/// assert_eq!((summary.events, summary.blocks), (10_000, 3));
+/// ```
 pub fn write_log(
     data_dir: &std::path::Path,
     events: u64,
     seed: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<u64, exops_log::StoreError> {
-    use exops_log::codec::{EVENT_SCHEMA_VERSION, encode_body};
-    use exops_log::store::{SEGMENT_BYTES_DEFAULT, SegmentWriter};
-    exops_log::init(data_dir)?;
-    let (mut writer, _) = SegmentWriter::open(data_dir, SEGMENT_BYTES_DEFAULT)?;
+    let mut writer = exops_log::BulkWriter::open(data_dir)?;
     let mut generator = Generator::new(seed);
-    let mut bodies: Vec<(i64, Vec<u8>)> = Vec::with_capacity(4096);
+    let mut block: Vec<Envelope> = Vec::with_capacity(4096);
     let mut written = 0_u64;
     while written < events {
-        bodies.clear();
-        for envelope in generator.by_ref().take((events - written).min(4096) as usize) {
-            let mut body = Vec::with_capacity(64);
-            encode_body(&envelope, &mut body).map_err(|error| exops_log::StoreError::Io {
-                path: data_dir.to_owned(),
-                error: std::io::Error::other(error.to_string()),
-            })?;
-            bodies.push((envelope.at.unix_micros(), body));
-        }
-        writer.append_block(bodies.iter().map(|(at, body)| (EVENT_SCHEMA_VERSION, *at, body.as_slice())))?;
-        written += bodies.len() as u64;
+        block.clear();
+        block.extend(generator.by_ref().take((events - written).min(4096) as usize));
+        writer.append_block(&block)?;
+        written += block.len() as u64;
         progress(written);
     }
     Ok(written)

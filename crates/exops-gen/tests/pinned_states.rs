@@ -1,0 +1,121 @@
+//! The states the logs fold to, pinned: every fixture, every case file, and a generated
+//! 10 M-event log (about 15 s of one core in the test profile). A
+//! change to the state machine, the event types or the fold that changes any of them
+//! fails here, with the view's diff; a change meant to change them regenerates the files
+//! with `EXOPS_UPDATE_PINNED=1` and says why in its commit.
+//!
+//! The pinned form is the full view (`State::view`) as JSON: everything the state answers,
+//! services, holds, incidents, ledger, impact, phases and event counters, but no internal
+//! layout, so a redesign of how the state is held keeps these files as they are.
+
+#![allow(clippy::unwrap_used, reason = "a test: a failure is the panic")]
+
+use std::path::{Path, PathBuf};
+
+use exops_core::State;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn pinned_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pinned")
+}
+
+/// The JSON Lines logs shipped with the project that are valid (the bad-input catalogue's
+/// are not, on purpose).
+fn text_logs() -> Vec<PathBuf> {
+    let mut logs = Vec::new();
+    for dir in
+        ["fixtures", "crates/exops-replay/tests/cases", "crates/exops-testkit/fixtures", "examples/user-tests/tests"]
+    {
+        let mut stack = vec![root().join(dir)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display())) {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|ext| ext == "jsonl") {
+                    logs.push(path);
+                }
+            }
+        }
+    }
+    logs.sort();
+    assert!(logs.len() >= 10, "the project's logs were not found: {logs:?}");
+    logs
+}
+
+fn view_json(state: &State) -> String {
+    serde_json::to_string_pretty(&state.view()).unwrap() + "\n"
+}
+
+/// Compares `json` with the pinned file `name`, or writes it under `EXOPS_UPDATE_PINNED=1`.
+fn check(name: &str, json: &str) -> Result<(), String> {
+    let path = pinned_dir().join(format!("{name}.json"));
+    if std::env::var_os("EXOPS_UPDATE_PINNED").is_some() {
+        std::fs::write(&path, json).unwrap();
+        return Ok(());
+    }
+    let pinned = std::fs::read_to_string(&path)
+        .map_err(|error| format!("{}: {error} (pin it with EXOPS_UPDATE_PINNED=1)", path.display()))?;
+    if pinned == json {
+        return Ok(());
+    }
+    let (line, (old, new)) = pinned
+        .lines()
+        .zip(json.lines())
+        .enumerate()
+        .find(|(_, (old, new))| old != new)
+        .map_or((pinned.lines().count().min(json.lines().count()), ("<end>", "<end>")), |found| found);
+    Err(format!(
+        "{name}: the state differs from {}; first at line {}: pinned `{old}`, now `{new}`",
+        path.display(),
+        line + 1
+    ))
+}
+
+/// A name for a file's pinned state: its path under the root, `/` as `__`.
+fn pinned_name(path: &Path) -> String {
+    let relative = path.strip_prefix(root()).unwrap_or(path);
+    relative.to_string_lossy().trim_end_matches(".jsonl").replace(['/', '\\'], "__")
+}
+
+#[test]
+fn every_shipped_log_folds_to_its_pinned_state() {
+    let mut failures = Vec::new();
+    for path in text_logs() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines = exops_jsonl::parse_str(&path.display().to_string(), &text)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let mut state = State::new();
+        for line in &lines {
+            state.apply(&line.envelope);
+        }
+        if let Err(failure) = check(&pinned_name(&path), &view_json(&state)) {
+            failures.push(failure);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Events of the generated log folded.
+const GENERATED_EVENTS: u64 = 10_000_000;
+
+#[test]
+fn a_generated_log_folds_to_its_pinned_state() {
+    let events = GENERATED_EVENTS;
+    let mut state = State::new();
+    let mut batch = Vec::with_capacity(4096);
+    let mut generator = exops_gen::Generator::new(1);
+    let mut folded = 0;
+    while folded < events {
+        batch.clear();
+        batch.extend(generator.by_ref().take((events - folded).min(4096) as usize));
+        state.apply_batch(&batch, |_, _| {});
+        folded += batch.len() as u64;
+    }
+    assert_eq!(state.seq(), events);
+    check(&format!("generated-seed-1-{events}-events"), &view_json(&state))
+        .unwrap_or_else(|failure| panic!("{failure}"));
+}

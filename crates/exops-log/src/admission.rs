@@ -18,7 +18,7 @@ use crate::writer::{AppendError, Appended, Pending, Submission};
 /// let opened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
 /// let at = |seconds: i64| Timestamp::from_unix_micros(1_704_067_200_000_000 + seconds * 1_000_000);
 /// let login = |id, seconds| Submission { at: at(seconds), id, actor: Actor::Customer(7), event: Event::LoginAttempted, note: None };
-/// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![] };
+/// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![], rules: exops_core::RulesVersion::FIRST };
 /// # let declare = exops_log::Submission { at: exops_core::Timestamp::from_unix_micros(0), id: 1, actor: exops_core::Actor::Staff("ops".into()), event: exops_core::Event::VenueDeclared(venue), note: None };
 /// # opened.log.appender().append(declare).unwrap(); // seq 1
 /// opened.log.appender().append(login(5, 60)).unwrap();

@@ -35,6 +35,7 @@ use crate::store::{SEGMENT_BYTES_DEFAULT, SegmentWriter, StoreError};
 ///     markets: vec![],
 ///     margin: false,
 ///     approvals_required: vec![],
+///     rules: exops_core::RulesVersion::FIRST,
 /// };
 /// let at = Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
 /// let declared = Envelope {

@@ -28,6 +28,7 @@
 //!     markets: vec![],
 //!     margin: false,
 //!     approvals_required: vec![],
+//!     rules: exops_core::RulesVersion::FIRST,
 //! };
 //! let at = Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
 //! let submission = Submission { at, id: 1, actor: Actor::Staff("ops".into()), event: Event::VenueDeclared(venue), note: None };

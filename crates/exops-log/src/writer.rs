@@ -272,7 +272,7 @@ impl Appender {
     /// let dir = tempfile::tempdir().unwrap();
     /// exops_log::init(dir.path()).unwrap();
     /// let opened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
-    /// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![] };
+    /// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![], rules: exops_core::RulesVersion::FIRST };
     /// # let declare = exops_log::Submission { at: exops_core::Timestamp::from_unix_micros(0), id: 1, actor: exops_core::Actor::Staff("ops".into()), event: exops_core::Event::VenueDeclared(venue), note: None };
     /// # opened.log.appender().append(declare).unwrap(); // seq 1
     /// let login = |id: u64| exops_log::Submission {
@@ -307,7 +307,7 @@ impl Appender {
     /// let dir = tempfile::tempdir().unwrap();
     /// exops_log::init(dir.path()).unwrap();
     /// let opened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
-    /// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![] };
+    /// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![], rules: exops_core::RulesVersion::FIRST };
     /// # let declare = exops_log::Submission { at: exops_core::Timestamp::from_unix_micros(0), id: 1, actor: exops_core::Actor::Staff("ops".into()), event: exops_core::Event::VenueDeclared(venue), note: None };
     /// # opened.log.appender().append(declare).unwrap(); // seq 1
     /// let login = |id: u64| exops_log::Submission {
@@ -337,7 +337,7 @@ impl Appender {
     /// let dir = tempfile::tempdir().unwrap();
     /// exops_log::init(dir.path()).unwrap();
     /// let opened = exops_log::Log::open(dir.path(), Default::default(), None).unwrap();
-    /// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![] };
+    /// # let venue = exops_core::VenueSpec { name: "demo".into(), assets: vec![exops_core::AssetSpec { code: "BTC".into(), class: exops_core::AssetClass::Crypto, decimals: 8, networks: vec![], liabilities_minor: 100, hot_minor: 100, cold_minor: 0 }], markets: vec![], margin: false, approvals_required: vec![], rules: exops_core::RulesVersion::FIRST };
     /// # let declare = exops_log::Submission { at: exops_core::Timestamp::from_unix_micros(0), id: 1, actor: exops_core::Actor::Staff("ops".into()), event: exops_core::Event::VenueDeclared(venue), note: None };
     /// # opened.log.appender().append(declare).unwrap(); // seq 1
     /// let login = |id: u64| exops_log::Submission {

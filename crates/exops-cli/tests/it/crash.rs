@@ -225,15 +225,17 @@ fn tear(data_dir: &Path, first_seq: u64, customer: u32, first_id: u64, events: u
     use exops_log::codec::{EVENT_SCHEMA_VERSION, encode_body};
     use exops_log::frame::{FrameKind, write_frame};
     use exops_log::segment::{Seal, block_hash};
-    use exops_log::store::SegmentWriter;
 
-    // The chain position of the log's end, read by opening it (nothing to repair here).
-    let (writer, recovery) =
-        SegmentWriter::open(data_dir, exops_log::store::SEGMENT_BYTES_DEFAULT).expect("open the log's end");
-    assert_eq!(recovery, exops_log::Recovery::default());
-    let position = writer.position();
-    let segment = writer.segment_path().to_owned();
-    drop(writer);
+    // The chain position of the log's end, read without taking the writer's lock: a lock
+    // held in this process would be inherited by any child another test thread forks in
+    // that instant, and held by it until its exec, making the next `append` here busy.
+    let mut reader = exops_log::LogReader::open(data_dir, 1).expect("read the log");
+    let mut position = exops_log::ChainPosition::GENESIS;
+    while let Some(block) = reader.next_raw_block() {
+        position = block.expect("a sealed block").resume.position;
+    }
+    assert!(reader.unsealed_tail.is_none(), "nothing to repair here");
+    let segment = exops_log::list_segments(data_dir).expect("list the segments").pop().expect("a segment").1;
     assert_eq!(position.next_seq, first_seq);
     let at = exops_core::Timestamp::parse_rfc3339(AT).expect("AT is an instant");
     let mut block = Vec::new();

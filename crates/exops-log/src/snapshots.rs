@@ -248,6 +248,17 @@ pub(crate) fn decode(seq: u64, value: &[u8]) -> Result<(SnapshotMeta, State), Sn
 /// (a paired assertion: the check [`decode`] makes after reading a file is made before
 /// writing it, so a snapshot this build could not restore never reaches the disk).
 pub(crate) fn encode(meta: SnapshotMeta, state: &State) -> Result<Vec<u8>, String> {
+    // The file keeps the chain hash once and the seq once: a resume point that does not
+    // continue them cannot be stored (it would read back as another one).
+    let continues = meta.resume.position.prev_hash == meta.chain_hash
+        && Some(meta.resume.position.next_seq) == meta.seq.checked_add(1);
+    if !continues {
+        return Err(format!(
+            "cannot store the snapshot at seq {}: its resume point (next seq {}) does not continue its seq and \
+             chain hash",
+            meta.seq, meta.resume.position.next_seq
+        ));
+    }
     let value = encode_unchecked(meta, state)?;
     assert_snapshot_reads_back(meta, state, &value);
     Ok(value)
@@ -711,6 +722,17 @@ mod tests {
             let (read_meta, read_state) = decode(1, &value).unwrap_or_else(|damage| panic!("{at_micros}: {damage:?}"));
             assert_eq!((read_meta, read_state), (meta, state), "{at_micros}");
         }
+    }
+
+    #[test]
+    fn a_resume_point_that_does_not_continue_the_snapshot_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshots = Snapshots::open(dir.path()).unwrap();
+        let mut meta = test_meta(0, None, [3; HASH_BYTES]);
+        meta.chain_hash = [4; HASH_BYTES];
+        let error = snapshots.put(meta, &State::new()).unwrap_err();
+        assert!(error.contains("does not continue its seq and chain hash"), "{error}");
+        assert_eq!(snapshots.coverage().0, 0, "nothing is written");
     }
 
     #[test]

@@ -78,7 +78,22 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        if let Some(beyond) = Timestamp::parse_beyond_rfc3339(&text) {
+            return Ok(beyond);
+        }
         Timestamp::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Timestamp {
+    /// The `@MICROSus` form [`fmt::Display`] (and so the serde form) writes for an
+    /// instant RFC 3339 cannot spell (before the year -9999 or after 9999: a log takes
+    /// any `i64` of microseconds), so that every instant written reads back. Only such an
+    /// instant has this form; any other is written, and must be read, in RFC 3339.
+    fn parse_beyond_rfc3339(text: &str) -> Option<Timestamp> {
+        let micros: i64 = text.strip_prefix('@')?.strip_suffix("us")?.parse().ok()?;
+        let instant = Timestamp::from_unix_micros(micros);
+        instant.to_jiff().is_none().then_some(instant)
     }
 }
 
@@ -91,6 +106,17 @@ mod tests {
         let tokyo = Timestamp::parse_rfc3339("2019-07-12T06:30:00+09:00").unwrap();
         assert_eq!(tokyo.to_string(), "2019-07-11T21:30:00Z");
         assert_eq!(tokyo, Timestamp::parse_rfc3339("2019-07-11T21:30:00Z").unwrap());
+    }
+
+    #[test]
+    fn every_instant_reads_back_from_its_serde_form() {
+        for micros in [i64::MIN, i64::MIN + 1, -377_705_116_800_000_001, -1, 0, 253_402_300_799_999_999, i64::MAX] {
+            let instant = Timestamp::from_unix_micros(micros);
+            let json = serde_json::to_string(&instant).unwrap();
+            assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), instant, "{json}");
+        }
+        // The `@…us` form is only for instants RFC 3339 cannot spell.
+        assert!(serde_json::from_str::<Timestamp>("\"@0us\"").is_err());
     }
 
     #[test]

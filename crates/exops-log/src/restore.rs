@@ -110,6 +110,12 @@ fn fold_blocks(
         let block = block?;
         decoded.clear();
         block.decode_into(&mut decoded)?;
+        // The fold continues exactly where the state stands: paired with the checks a
+        // snapshot passes when read back (its state is at its seq, its resume point at the
+        // seal of that seq) and the cursor's (sequence numbers follow on). One per block.
+        if let Some(first) = decoded.first() {
+            assert_eq!(first.seq, state.seq() + 1, "the block read next continues the state folded so far");
+        }
         let included = decoded.iter().position(|envelope| !target.includes(envelope));
         let events = &decoded[..included.unwrap_or(decoded.len())];
         state.apply_batch(events, |_, _| ());

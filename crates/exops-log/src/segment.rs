@@ -507,11 +507,32 @@ impl SegmentCursor {
                 // The block's frames stay readable until the next seal (see
                 // `take_sealed_frames`); the two buffers take turns.
                 std::mem::swap(&mut self.block.frames, &mut self.sealed_frames);
+                assert_block_after_read(&self.sealed_frames, &seal);
                 self.block.reset(&seal.hash);
                 Ok(Step::Sealed(seal))
             }
         }
     }
+}
+
+/// The block just sealed holds what its seal says, checked on the bytes the cursor hands
+/// out (`take_sealed_frames`) rather than on the counters the steps kept: paired with the
+/// writer's `assert_block_before_write` (store.rs), so a bug in reading stops here instead
+/// of handing out a block that is not the one sealed. One walk over the frame headers
+/// per block, beside the block's hash over all its bytes.
+fn assert_block_after_read(frames: &[u8], seal: &Seal) {
+    let (mut count, mut consumed, mut first_seq, mut last_seq) = (0_u64, 0_usize, None, None);
+    for (header, body) in crate::frame::checked_frames(frames) {
+        debug_assert_eq!(header.kind, FrameKind::Event, "a block's frames before its seal are events");
+        count += 1;
+        consumed += FRAME_HEADER_BYTES + body.len();
+        first_seq.get_or_insert(header.seq);
+        last_seq = Some(header.seq);
+    }
+    assert_eq!(consumed, frames.len(), "the sealed block's frames end where the block does");
+    assert_eq!(count, u64::from(seal.record_count), "the sealed block holds as many frames as its seal counts");
+    assert_eq!(first_seq, Some(seal.first_seq), "the sealed block starts at its seal's first seq");
+    assert_eq!(last_seq, Some(seal.last_seq), "the sealed block ends at its seal's last seq");
 }
 
 /// The block seal whose frame ends exactly at byte `end` of the segment at `path`, if a

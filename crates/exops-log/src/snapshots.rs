@@ -188,55 +188,129 @@ impl SnapshotFiles {
     pub(crate) fn load(&self, seq: u64) -> Result<(SnapshotMeta, State), SnapshotDamage> {
         let damage = |reason: String| SnapshotDamage { seq, reason };
         let value = self.read_value(seq).map_err(damage)?.ok_or_else(|| damage("missing".to_owned()))?;
-        if value.len() < SNAPSHOT_HEADER_BYTES || value[..4] != SNAPSHOT_MAGIC {
-            return Err(damage("not a snapshot (bad magic or too short)".to_owned()));
-        }
-        let version = u16::from_le_bytes([value[4], value[5]]);
-        if version != SNAPSHOT_VERSION {
-            return Err(damage(format!("snapshot format version {version}; this build reads {SNAPSHOT_VERSION}")));
-        }
-        let stored = u32::from_le_bytes(value[6..10].try_into().expect("four bytes"));
-        if stored != crc32c::crc32c(&value[10..]) {
-            return Err(damage("checksum mismatch".to_owned()));
-        }
-        let stored_seq = u64::from_le_bytes(value[10..18].try_into().expect("eight bytes"));
-        if stored_seq != seq {
-            return Err(damage(format!("filed under seq {seq} but holds seq {stored_seq}")));
-        }
-        let at_micros = i64::from_le_bytes(value[18..26].try_into().expect("eight bytes"));
-        let chain_hash: Hash = value[26..26 + HASH_BYTES].try_into().expect("32 bytes");
-        let u64_at = |offset: usize| u64::from_le_bytes(value[offset..offset + 8].try_into().expect("eight bytes"));
-        let log_last_at = u64_at(82) as i64;
-        let resume = ResumePoint {
-            segment_first_seq: u64_at(58),
-            offset: u64_at(66),
-            position: ChainPosition {
-                next_seq: seq.checked_add(1).ok_or_else(|| damage("its seq is the largest there is".to_owned()))?,
-                next_block: u64_at(74),
-                prev_hash: chain_hash,
-                last_at_micros: (log_last_at != i64::MIN).then_some(log_last_at),
-            },
-        };
-        let body = &value[SNAPSHOT_HEADER_BYTES..];
-        let json_len = body.get(..4).map(|bytes| u32::from_le_bytes(bytes.try_into().expect("four bytes")) as usize);
-        let Some((json, customers)) = json_len.and_then(|len| body.get(4..)?.split_at_checked(len)) else {
-            return Err(damage("the JSON length runs past the end".to_owned()));
-        };
-        let mut state: State =
-            serde_json::from_slice(json).map_err(|error| damage(format!("cannot decode the state: {error}")))?;
-        crate::customers::decode(customers)
-            .and_then(|arrays| state.set_customer_arrays(arrays))
-            .map_err(|error| damage(format!("cannot decode the customer data: {error}")))?;
-        if state.seq() != seq {
-            return Err(damage(format!("holds a state at seq {}", state.seq())));
-        }
-        let at = (at_micros != i64::MIN).then(|| Timestamp::from_unix_micros(at_micros));
-        Ok((SnapshotMeta { seq, at, chain_hash, resume }, state))
+        decode(seq, &value)
     }
 }
 
-/// The bytes of the snapshot file of `state`, taken after the block `meta` names.
+/// Decodes and checks the bytes of a snapshot file filed under `seq` (its name): every
+/// field, the checksum, the state and its per-customer arrays. Never panics; what is
+/// wrong is the error's `reason`.
+pub(crate) fn decode(seq: u64, value: &[u8]) -> Result<(SnapshotMeta, State), SnapshotDamage> {
+    let damage = |reason: String| SnapshotDamage { seq, reason };
+    if value.len() < SNAPSHOT_HEADER_BYTES || value[..4] != SNAPSHOT_MAGIC {
+        return Err(damage("not a snapshot (bad magic or too short)".to_owned()));
+    }
+    let version = u16::from_le_bytes([value[4], value[5]]);
+    if version != SNAPSHOT_VERSION {
+        return Err(damage(format!("snapshot format version {version}; this build reads {SNAPSHOT_VERSION}")));
+    }
+    let stored = u32::from_le_bytes(value[6..10].try_into().expect("four bytes"));
+    if stored != crc32c::crc32c(&value[10..]) {
+        return Err(damage("checksum mismatch".to_owned()));
+    }
+    let stored_seq = u64::from_le_bytes(value[10..18].try_into().expect("eight bytes"));
+    if stored_seq != seq {
+        return Err(damage(format!("filed under seq {seq} but holds seq {stored_seq}")));
+    }
+    let at_micros = i64::from_le_bytes(value[18..26].try_into().expect("eight bytes"));
+    let chain_hash: Hash = value[26..26 + HASH_BYTES].try_into().expect("32 bytes");
+    let u64_at = |offset: usize| u64::from_le_bytes(value[offset..offset + 8].try_into().expect("eight bytes"));
+    let log_last_at = u64_at(82) as i64;
+    let resume = ResumePoint {
+        segment_first_seq: u64_at(58),
+        offset: u64_at(66),
+        position: ChainPosition {
+            next_seq: seq.checked_add(1).ok_or_else(|| damage("its seq is the largest there is".to_owned()))?,
+            next_block: u64_at(74),
+            prev_hash: chain_hash,
+            last_at_micros: (log_last_at != i64::MIN).then_some(log_last_at),
+        },
+    };
+    let body = &value[SNAPSHOT_HEADER_BYTES..];
+    let json_len = body.get(..4).map(|bytes| u32::from_le_bytes(bytes.try_into().expect("four bytes")) as usize);
+    let Some((json, customers)) = json_len.and_then(|len| body.get(4..)?.split_at_checked(len)) else {
+        return Err(damage("the JSON length runs past the end".to_owned()));
+    };
+    let mut state: State =
+        serde_json::from_slice(json).map_err(|error| damage(format!("cannot decode the state: {error}")))?;
+    crate::customers::decode(customers)
+        .and_then(|arrays| state.set_customer_arrays(arrays))
+        .map_err(|error| damage(format!("cannot decode the customer data: {error}")))?;
+    if state.seq() != seq {
+        return Err(damage(format!("holds a state at seq {}", state.seq())));
+    }
+    let at = (at_micros != i64::MIN).then(|| Timestamp::from_unix_micros(at_micros));
+    Ok((SnapshotMeta { seq, at, chain_hash, resume }, state))
+}
+
+/// The bytes of the snapshot file of `state`, taken after the block `meta` names. They
+/// are decoded again before they are handed out, and must give back `meta` and `state`
+/// (a paired assertion: the check [`decode`] makes after reading a file is made before
+/// writing it, so a snapshot this build could not restore never reaches the disk).
 pub(crate) fn encode(meta: SnapshotMeta, state: &State) -> Result<Vec<u8>, String> {
+    // The file keeps the chain hash once and the seq once: a resume point that does not
+    // continue them cannot be stored (it would read back as another one).
+    let continues = meta.resume.position.prev_hash == meta.chain_hash
+        && Some(meta.resume.position.next_seq) == meta.seq.checked_add(1);
+    if !continues {
+        return Err(format!(
+            "cannot store the snapshot at seq {}: its resume point (next seq {}) does not continue its seq and \
+             chain hash",
+            meta.seq, meta.resume.position.next_seq
+        ));
+    }
+    let value = encode_unchecked(meta, state)?;
+    assert_snapshot_reads_back(meta, state, &value);
+    Ok(value)
+}
+
+/// A snapshot file's bytes, for this workspace's fuzz targets and tests only (the
+/// `internals` feature): not part of the boundary.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals {
+    use exops_core::State;
+
+    use super::{SnapshotDamage, SnapshotMeta};
+
+    /// See `snapshots::decode`: the bytes of a snapshot file filed under `seq`, checked.
+    pub fn decode(seq: u64, value: &[u8]) -> Result<(SnapshotMeta, State), SnapshotDamage> {
+        super::decode(seq, value)
+    }
+
+    /// See `snapshots::encode`: the bytes of the snapshot file of `state`, checked to
+    /// decode back to it.
+    pub fn encode(meta: SnapshotMeta, state: &State) -> Result<Vec<u8>, String> {
+        super::encode(meta, state)
+    }
+}
+
+/// What [`decode`] gives back for `meta`: the instants the format keeps as `i64::MIN`
+/// mean "none", so an instant at exactly `i64::MIN` microseconds reads back as none.
+fn as_stored(meta: SnapshotMeta) -> SnapshotMeta {
+    let mut stored = meta;
+    stored.at = meta.at.filter(|at| at.unix_micros() != i64::MIN);
+    stored.resume.position.last_at_micros = meta.resume.position.last_at_micros.filter(|at| *at != i64::MIN);
+    stored
+}
+
+/// The snapshot bytes about to be written decode to what they were made from. One check
+/// per snapshot, field by field so that a failure names the part that does not read back.
+fn assert_snapshot_reads_back(meta: SnapshotMeta, state: &State, value: &[u8]) {
+    let (read_meta, read_state) = match decode(meta.seq, value) {
+        Ok(read) => read,
+        Err(damage) => panic!("a snapshot this build encoded at seq {} does not decode: {}", meta.seq, damage.reason),
+    };
+    let meta = as_stored(meta);
+    assert_eq!(read_meta.seq, meta.seq, "the snapshot's seq reads back");
+    assert_eq!(read_meta.at, meta.at, "the snapshot's instant reads back");
+    assert_eq!(read_meta.chain_hash, meta.chain_hash, "the snapshot's chain hash reads back");
+    assert_eq!(read_meta.resume, meta.resume, "the snapshot's resume point reads back (it continues its chain hash)");
+    assert_eq!(read_state.seq(), state.seq(), "the snapshot's state reads back at its seq");
+    assert!(read_state == *state, "the snapshot's state (seq {}) reads back as the state it was made from", meta.seq);
+}
+
+fn encode_unchecked(meta: SnapshotMeta, state: &State) -> Result<Vec<u8>, String> {
     let json = serde_json::to_vec(state).map_err(|error| format!("cannot encode a snapshot: {error}"))?;
     let mut customers = Vec::new();
     crate::customers::encode(state.customer_arrays(), &mut customers);
@@ -608,6 +682,58 @@ mod tests {
         assert_eq!(snapshots.coverage(), (1, Some(10), Some(10)));
         assert!(!snapshots.files.file(20).exists() && !snapshots.files.file(30).exists());
         assert!(snapshots.load(30).unwrap_err().reason.contains("missing"));
+    }
+
+    /// A state that folded an event at an instant RFC 3339 cannot spell (the log takes any
+    /// `i64` of microseconds) wrote `@…us` for it in its JSON, which did not read back:
+    /// every snapshot after such an event was damaged on arrival.
+    #[test]
+    fn a_state_at_an_instant_outside_rfc_3339_reads_back() {
+        use exops_core::{Actor, AssetClass, AssetSpec, Envelope, Event, Outcome, RulesVersion, VenueSpec};
+        let spec = VenueSpec {
+            name: "Far".into(),
+            assets: vec![AssetSpec {
+                code: "BTC".into(),
+                class: AssetClass::Crypto,
+                decimals: 8,
+                networks: vec![],
+                liabilities_minor: 1,
+                hot_minor: 1,
+                cold_minor: 0,
+            }],
+            markets: vec![],
+            margin: false,
+            approvals_required: vec![],
+            rules: RulesVersion::FIRST,
+        };
+        for at_micros in [i64::MAX, i64::MIN + 1, -377_705_116_800_000_001] {
+            let mut state = State::new();
+            let at = Timestamp::from_unix_micros(at_micros);
+            let envelope = Envelope {
+                seq: 1,
+                at,
+                id: 1,
+                actor: Actor::Staff("ops".into()),
+                event: Event::VenueDeclared(spec.clone()),
+                note: None,
+            };
+            assert!(matches!(state.apply(&envelope), Outcome::Applied { .. }));
+            let meta = test_meta(1, Some(at), [2; HASH_BYTES]);
+            let value = encode_unchecked(meta, &state).unwrap();
+            let (read_meta, read_state) = decode(1, &value).unwrap_or_else(|damage| panic!("{at_micros}: {damage:?}"));
+            assert_eq!((read_meta, read_state), (meta, state), "{at_micros}");
+        }
+    }
+
+    #[test]
+    fn a_resume_point_that_does_not_continue_the_snapshot_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshots = Snapshots::open(dir.path()).unwrap();
+        let mut meta = test_meta(0, None, [3; HASH_BYTES]);
+        meta.chain_hash = [4; HASH_BYTES];
+        let error = snapshots.put(meta, &State::new()).unwrap_err();
+        assert!(error.contains("does not continue its seq and chain hash"), "{error}");
+        assert_eq!(snapshots.coverage().0, 0, "nothing is written");
     }
 
     #[test]

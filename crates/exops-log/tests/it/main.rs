@@ -10,6 +10,7 @@ mod derived;
 mod durability;
 mod faults;
 mod formats;
+mod fuzz_seeds;
 mod head;
 mod replica;
 mod rules;

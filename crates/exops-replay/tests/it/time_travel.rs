@@ -136,7 +136,9 @@ fn a_damaged_or_foreign_snapshot_is_removed_and_rebuilt() {
     restore(copy.path(), Some(&snapshots), Target::End).unwrap();
     // Put back the snapshot at 720 with a chain hash this log never had: a foreign one.
     let (meta, state) = snapshots.load(720).unwrap();
-    snapshots.put(SnapshotMeta { chain_hash: [7; 32], ..meta }, &state).unwrap();
+    let mut foreign = SnapshotMeta { chain_hash: [7; 32], ..meta };
+    foreign.resume.position.prev_hash = [7; 32];
+    snapshots.put(foreign, &state).unwrap();
     let restored = restore(copy.path(), Some(&snapshots), Target::Seq(730)).unwrap();
     assert!(restored.notes[0].contains("snapshot at seq 720 does not match the log"), "{:?}", restored.notes);
     assert_eq!(restored.from_snapshot, Some(680));

@@ -15,10 +15,12 @@ mod connection;
 mod error;
 mod follow;
 mod follower;
+mod publish;
 mod push;
 
 pub use connection::{Connection, StreamHead, message_id, new_session, stream_name, validate_venue, writer_subject};
 pub use error::NatsError;
 pub use follow::{FollowReport, follow};
 pub use follower::Follower;
+pub use publish::{Published, publish_after};
 pub use push::{PushReport, push};

@@ -33,7 +33,11 @@ const FIGURES: &[(&str, &str, &str)] = &[
     ("time travel, longest tail", "time_travel/snapshot_plus_longest_tail", "time_travel/full_replay_baseline"),
     ("simulate BITPoint 2019", "simulate/bitpoint_2019", "simulate/apply_baseline"),
     ("sweep of BITPoint runs (runs/s), every core", "sweep/parallel", "sweep/one_thread_baseline"),
-    ("local append, blocks of 1024 (serve's)", "replicate/local_append_4096_blocks_1024", "replicate/local_append_4096"),
+    (
+        "local append, blocks of 1024 (serve's)",
+        "replicate/local_append_4096_blocks_1024",
+        "replicate/local_append_4096",
+    ),
     ("replicated append, batch 4096, R3", "replicate/replicated_append_4096", "replicate/local_append_4096"),
 ];
 

@@ -261,6 +261,11 @@ fn bench_replicate(c: &mut Criterion) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let durable_at = std::mem::take(&mut *durable_at.lock().expect("not poisoned"));
+    if blocks == 0 {
+        // A filter left the replicated append out: there is no lag to record.
+        eprintln!("replicate/follower_lag: not measured (replicated_append_4096 did not run)");
+        return;
+    }
     assert_eq!(
         durable_at.len(),
         blocks,

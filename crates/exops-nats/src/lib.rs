@@ -18,7 +18,9 @@ mod follower;
 mod publish;
 mod push;
 
-pub use connection::{Connection, StreamHead, message_id, new_session, stream_name, validate_venue, writer_subject};
+pub use connection::{
+    Connection, PIPELINE_MAX, StreamHead, message_id, new_session, stream_name, validate_venue, writer_subject,
+};
 pub use error::NatsError;
 pub use follow::{FollowReport, follow};
 pub use follower::Follower;

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use exops_log::{LogReader, ResumePoint};
 
-use crate::connection::Connection;
+use crate::connection::{Connection, PIPELINE_MAX};
 use crate::error::NatsError;
 
 /// What one [`publish_after`] published.
@@ -26,9 +26,10 @@ pub struct Published {
 /// a group commit reported durable: [`exops_log::Log::open`]'s `commits`), and moves
 /// `resume` past the last one published. A block written but not yet fsynced is left for
 /// a later call, so that nothing is in the stream, or acknowledged, before it is durable
-/// in the writer's data directory. Returns once the stream's quorum stored every block
-/// published (see [`Connection::publish_block`]); on an error, `resume` stays after the
-/// last block stored.
+/// in the writer's data directory. The blocks go out [`PIPELINE_MAX`] at a time, their
+/// acknowledgements awaited together ([`Connection::publish_blocks`]). Returns once the
+/// stream's quorum stored every block published; on an error, `resume` stays after the
+/// last chunk known stored.
 ///
 /// ```no_run
 /// # let (data_dir, subject) = (std::path::Path::new("./writer"), "exops.bitpoint.log.s1");
@@ -50,7 +51,7 @@ pub fn publish_after(
     resume: &mut Option<ResumePoint>,
     durable_through: u64,
 ) -> Result<Published, NatsError> {
-    let mut through_seq = resume.map_or(0, |point| point.position.next_seq - 1);
+    let through_seq = resume.map_or(0, |point| point.position.next_seq - 1);
     let first = resume.map_or(0, |point| point.position.next_block);
     let mut published = Published { blocks: first..first, through_seq };
     if through_seq >= durable_through {
@@ -60,19 +61,38 @@ pub fn publish_after(
         Some(point) => LogReader::open_at(data_dir, point)?,
         None => LogReader::open(data_dir, 1)?,
     };
-    while let Some(block) = reader.next_raw_block() {
-        let block = block?;
-        if block.seal.0 > durable_through {
+    // Read and published a chunk at a time: a backlog (after a leader election, say) is
+    // never held in memory whole.
+    let mut chunk = Vec::with_capacity(PIPELINE_MAX);
+    let mut chunk_end = None;
+    let mut done = false;
+    while !done {
+        while chunk.len() < PIPELINE_MAX {
+            let Some(block) = reader.next_raw_block() else {
+                done = true;
+                break;
+            };
+            let block = block?;
+            if block.seal.0 > durable_through {
+                done = true;
+                break;
+            }
+            chunk.push((block.block_index(), block.seal.1, block.segment_bytes()?));
+            chunk_end = Some((block.resume, block.seal.0));
+            if block.seal.0 >= durable_through {
+                done = true;
+                break;
+            }
+        }
+        if chunk.is_empty() {
             break;
         }
-        let bytes = block.segment_bytes()?;
-        connection.publish_block(subject, block.block_index(), &block.seal.1, &bytes)?;
-        through_seq = block.seal.0;
-        *resume = Some(block.resume);
-        published.blocks.end = block.block_index() + 1;
-        published.through_seq = through_seq;
-        if through_seq >= durable_through {
-            break;
+        connection.publish_blocks(subject, &chunk)?;
+        chunk.clear();
+        if let Some((end, through_seq)) = chunk_end.take() {
+            *resume = Some(end);
+            published.blocks.end = end.position.next_block;
+            published.through_seq = through_seq;
         }
     }
     Ok(published)

@@ -3,7 +3,8 @@
 //!
 //! - `replicate/local_append_4096`: the baseline, as `append/exops_log/batch_4096`:
 //!   batches of 4,096 generated events handed to the log together, each one block,
-//!   answered once durable.
+//!   answered once durable. The log stays open across iterations, replaced by a fresh one
+//!   (untimed) every 2^21 events so that a fast run does not fill the disk.
 //! - `replicate/local_append_4096_blocks_1024`: the same with the writer's blocks capped
 //!   at 1,024 events, as `exops serve` caps them (a block is one NATS message and must stay
 //!   under `max_payload`): what the smaller blocks cost before any network.
@@ -41,6 +42,10 @@ const BATCH: usize = 4096;
 const SERVE_BLOCK_MAX: usize = 1024;
 /// The venue (and stream `EXOPS_bench`) of the run.
 const VENUE: &str = "bench";
+/// Events after which a local baseline's log is replaced by a fresh one (untimed), so that
+/// a fast run does not fill the disk (about 140 MB of segments). The replicated log, whose
+/// stream must continue, is never replaced; it grows only as fast as it is published.
+const LOCAL_ROLL_EVENTS: u64 = 1 << 21;
 /// How long the follower gets to catch up after the last acknowledgement.
 const CATCH_UP: Duration = Duration::from_secs(120);
 
@@ -117,9 +122,19 @@ impl Writer {
 }
 
 /// Times `iters` iterations of `batches_per_iteration` batches, the batches made untimed.
-fn timed(writer: &mut Writer, iters: u64, mut wait: impl FnMut(u64)) -> Duration {
+/// With `roll`, the log is replaced by a fresh one (untimed) once it holds
+/// `LOCAL_ROLL_EVENTS`.
+fn timed(writer: &mut Writer, iters: u64, roll: Option<usize>, mut wait: impl FnMut(u64)) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
+        if let Some(batch_max) = roll
+            && writer.last_seq >= LOCAL_ROLL_EVENTS
+        {
+            writer.close();
+            let generator = std::mem::replace(&mut writer.generator, exops_gen::Generator::new(0));
+            *writer = Writer::open(batch_max, None);
+            writer.generator = generator;
+        }
         let batches = writer.next_batches(batches_per_iteration());
         let started = Instant::now();
         let last_seq = writer.append(batches);
@@ -198,13 +213,13 @@ fn bench_replicate(c: &mut Criterion) {
     group.throughput(Throughput::Elements((batches_per_iteration() * BATCH) as u64));
 
     let mut local = Writer::open(BATCH, None);
-    group.bench_function("local_append_4096", |b| b.iter_custom(|iters| timed(&mut local, iters, |_| {})));
+    group.bench_function("local_append_4096", |b| b.iter_custom(|iters| timed(&mut local, iters, Some(BATCH), |_| {})));
     local.close();
     drop(local);
 
     let mut small_blocks = Writer::open(SERVE_BLOCK_MAX, None);
     group.bench_function("local_append_4096_blocks_1024", |b| {
-        b.iter_custom(|iters| timed(&mut small_blocks, iters, |_| {}))
+        b.iter_custom(|iters| timed(&mut small_blocks, iters, Some(SERVE_BLOCK_MAX), |_| {}))
     });
     small_blocks.close();
     drop(small_blocks);
@@ -240,7 +255,7 @@ fn bench_replicate(c: &mut Criterion) {
     let mut through = 0;
     group.bench_function("replicated_append_4096", |b| {
         b.iter_custom(|iters| {
-            timed(&mut replicated, iters, |last_seq| {
+            timed(&mut replicated, iters, None, |last_seq| {
                 while through < last_seq {
                     through = acknowledged.recv().expect("the publisher runs").expect("published");
                 }

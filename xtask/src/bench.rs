@@ -1,6 +1,8 @@
 //! `cargo xtask bench [--quick]`: runs the criterion benchmarks, then prints one table —
 //! figure, events/s, baseline events/s, ratio — and writes it to
-//! `target/bench-summary.json`.
+//! `target/bench-summary.json`. The replicated append (a real 3-node cluster) adds its
+//! follower lag, p50 and p99 in milliseconds; without a `nats-server` its rows say
+//! "not measured".
 
 use std::path::Path;
 
@@ -9,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::{run_with_env, target_dir};
 
-const BENCHES: &[&str] = &["apply", "codec", "append", "replay", "time_travel", "simulate", "sweep"];
+const BENCHES: &[&str] = &["apply", "codec", "append", "replay", "time_travel", "simulate", "sweep", "replicate"];
 
 /// (figure, benchmark id, baseline id): every figure beside a baseline from the same run.
 const FIGURES: &[(&str, &str, &str)] = &[
@@ -31,7 +33,35 @@ const FIGURES: &[(&str, &str, &str)] = &[
     ("time travel, longest tail", "time_travel/snapshot_plus_longest_tail", "time_travel/full_replay_baseline"),
     ("simulate BITPoint 2019", "simulate/bitpoint_2019", "simulate/apply_baseline"),
     ("sweep of BITPoint runs (runs/s), every core", "sweep/parallel", "sweep/one_thread_baseline"),
+    (
+        "local append, blocks of 1024 (serve's)",
+        "replicate/local_append_4096_blocks_1024",
+        "replicate/local_append_4096",
+    ),
+    ("replicated append, batch 4096, R3", "replicate/replicated_append_4096", "replicate/local_append_4096"),
 ];
+
+/// The group whose figures need a nats-server, and the record its bench leaves: whether
+/// it measured, why not, and the follower lag.
+const REPLICATE_GROUP: &str = "replicate/";
+const REPLICATE_RECORD: &str = "replicate/follower_lag.json";
+
+/// The replicated-append bench's record, or why there is none.
+fn replicate_record(criterion: &Path) -> Result<Value> {
+    let path = criterion.join(REPLICATE_RECORD);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!("no result of the replicate benchmark ({}): run `cargo xtask bench [--quick]` first", path.display())
+    })?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+/// Why the replicate figures were not measured, or `None` when they were.
+fn not_measured(record: &Value) -> Option<String> {
+    if record["measured"].as_bool() == Some(true) {
+        return None;
+    }
+    Some(record["short"].as_str().unwrap_or("see follower_lag.json").to_owned())
+}
 
 /// Events per second of one criterion benchmark, from its saved estimates.
 fn events_per_second(criterion: &Path, id: &str) -> Result<(f64, f64)> {
@@ -74,7 +104,16 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
         "\n{:<38} {:>14} {:>14} {:>8}   (time per iteration: figure / baseline)",
         "FIGURE", "EVENTS/S", "BASELINE", "RATIO"
     );
+    let replicate = replicate_record(&criterion)?;
+    let replicate_missing = not_measured(&replicate);
     for (figure, id, baseline) in FIGURES {
+        if id.starts_with(REPLICATE_GROUP)
+            && let Some(why) = &replicate_missing
+        {
+            println!("{figure:<38} {:>14}", format!("not measured ({why})"));
+            rows.push(json!({ "name": figure, "benchmark": id, "measured": false, "why": why }));
+            continue;
+        }
         let (rate, millis) = events_per_second(&criterion, id)?;
         let (baseline_rate, baseline_millis) = events_per_second(&criterion, baseline)?;
         let ratio = rate / baseline_rate;
@@ -91,6 +130,24 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
             "ratio": (ratio * 1000.0).round() / 1000.0,
             "benchmark": id,
             "ms_per_iteration": (millis * 1000.0).round() / 1000.0,
+        }));
+    }
+    for (figure, key) in [("follower lag p50 (ms)", "p50_ms"), ("follower lag p99 (ms)", "p99_ms")] {
+        if let Some(why) = &replicate_missing {
+            println!("{figure:<38} {:>14}", format!("not measured ({why})"));
+            rows.push(json!({ "name": figure, "benchmark": REPLICATE_RECORD, "measured": false, "why": why }));
+            continue;
+        }
+        let server = replicate["server"].as_str().unwrap_or("?");
+        let blocks = replicate["blocks"].as_u64().unwrap_or(0);
+        let millis = replicate[key].as_f64().with_context(|| format!("no {key} in {REPLICATE_RECORD}"))?;
+        println!("{figure:<38} {millis:>14.3} {:>14} {:>8}   ({blocks} blocks; {server})", "-", "-");
+        rows.push(json!({
+            "name": figure,
+            "ms": millis,
+            "blocks": blocks,
+            "server": server,
+            "benchmark": REPLICATE_RECORD,
         }));
     }
     let path = target.join("bench-summary.json");

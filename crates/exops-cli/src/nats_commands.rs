@@ -324,9 +324,10 @@ fn resume_after_last_block(data_dir: &Path) -> Result<Option<ResumePoint>, Failu
     Ok(resume)
 }
 
-/// For each group commit the writer reports, publishes the blocks written since the last
-/// one and prints the acknowledgement. A failure ends the process: the writer must not
-/// acknowledge anything more, and standard input may still be open.
+/// For each group commit the writer reports, publishes the blocks made durable since the
+/// last one (`exops_nats::publish_after`) and prints the acknowledgement. A failure ends
+/// the process: the writer must not acknowledge anything more, and standard input may
+/// still be open.
 fn publish_as_durable(
     connection: &Connection,
     data_dir: &Path,
@@ -335,11 +336,13 @@ fn publish_as_durable(
     committed: crossbeam_channel::Receiver<u64>,
     json: bool,
 ) -> Result<(), Failure> {
-    for _ in committed {
-        let outcome = publish_new_blocks(connection, data_dir, subject, &mut resume);
+    while let Ok(durable) = committed.recv() {
+        // Commits that queued up while the last blocks were published: one call for all.
+        let durable_through = committed.try_iter().fold(durable, u64::max);
+        let outcome = exops_nats::publish_after(connection, data_dir, subject, &mut resume, durable_through);
         let through_seq = match outcome {
-            Ok(through_seq) => through_seq,
-            Err(failure) => stop(failure, json),
+            Ok(published) => published.through_seq,
+            Err(error) => stop(error.into(), json),
         };
         let line = if json {
             to_json(&AcknowledgedJson { acknowledged_through_seq: through_seq })?
@@ -352,29 +355,6 @@ fn publish_as_durable(
         }
     }
     Ok(())
-}
-
-/// Publishes every sealed block after `resume`; returns the last sequence number now in
-/// the stream.
-fn publish_new_blocks(
-    connection: &Connection,
-    data_dir: &Path,
-    subject: &str,
-    resume: &mut Option<ResumePoint>,
-) -> Result<u64, Failure> {
-    let mut reader = match resume {
-        Some(point) => LogReader::open_at(data_dir, point)?,
-        None => LogReader::open(data_dir, 1)?,
-    };
-    let mut through_seq = resume.map_or(0, |point| point.position.next_seq - 1);
-    while let Some(block) = reader.next_raw_block() {
-        let block = block?;
-        let bytes = block.segment_bytes()?;
-        connection.publish_block(subject, block.block_index(), &block.seal.1, &bytes)?;
-        through_seq = block.seal.0;
-        *resume = Some(block.resume);
-    }
-    Ok(through_seq)
 }
 
 /// Ends the process after a failure the writer cannot go on from, saying why.

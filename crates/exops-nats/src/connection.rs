@@ -21,6 +21,10 @@ const RETRY_PAUSE: Duration = Duration::from_millis(250);
 const HEADER_ROOM_BYTES: usize = 512;
 /// The duplicate window: a retry within it is recognised by its message id.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// Most blocks [`Connection::publish_blocks`] has in flight at once: far below the
+/// context's limit of acknowledgements in flight (5,000), so that holding their futures
+/// while sending the next ones cannot wait on the limit.
+pub const PIPELINE_MAX: usize = 32;
 
 /// Checks that `venue` can name a stream and a subject token.
 ///
@@ -281,6 +285,49 @@ impl Connection {
             }
         }
         Err(NatsError::Unacknowledged { block, attempts: PUBLISH_ATTEMPTS, message: last_error })
+    }
+
+    /// Publishes consecutive blocks `(index, hash, bytes)`, in order, at most
+    /// [`PIPELINE_MAX`] at a time: a chunk is sent at once and its acknowledgements are
+    /// awaited together (each waits from then, not from when it was sent). Returns once
+    /// the stream's quorum stored every block. The first block of a chunk without its
+    /// acknowledgement, and every block after it, is published again one by one with
+    /// [`Connection::publish_block`] (retries with the same id, the outcome resolved by
+    /// reading the stream): each message expects the one before it as the stream's last,
+    /// so none after a block that was not stored can have been stored either.
+    pub fn publish_blocks(&self, subject: &str, blocks: &[(u64, [u8; 32], Vec<u8>)]) -> Result<(), NatsError> {
+        let max_payload = self.client.server_info().max_payload;
+        if let Some((block, _, bytes)) =
+            blocks.iter().find(|(_, _, bytes)| bytes.len() + HEADER_ROOM_BYTES > max_payload)
+        {
+            return Err(NatsError::TooLarge { block: *block, bytes: bytes.len(), max_payload });
+        }
+        for chunk in blocks.chunks(PIPELINE_MAX) {
+            let outcomes = self.block_on(async {
+                let mut acknowledgements = Vec::with_capacity(chunk.len());
+                for (block, hash, bytes) in chunk {
+                    let message = PublishMessage::build()
+                        .payload(Bytes::copy_from_slice(bytes))
+                        .message_id(message_id(&self.venue, *block, hash))
+                        .expected_last_sequence(*block);
+                    match self.jetstream.send_publish(subject.to_owned(), message).await {
+                        Ok(acknowledgement) => acknowledgements.push(acknowledgement.into_future()),
+                        // The ones after it would be refused: settled one by one below.
+                        Err(_) => break,
+                    }
+                }
+                futures_util::future::join_all(acknowledgements).await
+            });
+            let stored = outcomes
+                .iter()
+                .zip(chunk)
+                .take_while(|(outcome, (block, _, _))| matches!(outcome, Ok(ack) if ack.sequence == block + 1))
+                .count();
+            for (block, hash, bytes) in &chunk[stored..] {
+                self.publish_block(subject, *block, hash, bytes)?;
+            }
+        }
+        Ok(())
     }
 
     /// After a failed publish of `block`: fenced, already there, a fork, or worth a retry.

@@ -16,13 +16,17 @@ mod error;
 mod fleet;
 mod follow;
 mod follower;
+mod publish;
 mod push;
 
-pub use connection::{Connection, StreamHead, message_id, new_session, stream_name, validate_venue, writer_subject};
+pub use connection::{
+    Connection, PIPELINE_MAX, StreamHead, message_id, new_session, stream_name, validate_venue, writer_subject,
+};
 pub use error::NatsError;
 pub use fleet::{
     Chain, FleetStatus, FollowerReport, FollowerStatus, fleet_status, followers_bucket, validate_follower_name,
 };
 pub use follow::{FollowReport, follow, follow_reporting};
 pub use follower::Follower;
+pub use publish::{Published, publish_after};
 pub use push::{PushReport, push};

@@ -132,3 +132,45 @@ fn a_pushed_log_followed_into_two_replicas_is_byte_identical_and_a_tampered_mess
     let error = exops_nats::push(&connection, &forked, 3, "s1").unwrap_err();
     assert!(matches!(error, NatsError::Fork { block: 0, .. }), "{error}");
 }
+
+/// The last sequence number of each block of `data_dir`.
+fn block_ends(data_dir: &Path) -> Vec<u64> {
+    let mut reader = LogReader::open(data_dir, 1).unwrap();
+    std::iter::from_fn(|| reader.next_raw_block()).map(|block| block.unwrap().seal.0).collect()
+}
+
+#[test]
+fn publish_after_publishes_only_blocks_reported_durable_and_each_once() {
+    let Some(cluster) = cluster::for_test(3) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let writer = dir.path().join("writer");
+    bitpoint_log(&writer, 64);
+    let ends = block_ends(&writer);
+    assert!(ends.len() > 4, "the test needs several blocks, has {}", ends.len());
+    let connection = Connection::connect(&cluster.url(), "published").unwrap();
+    connection.claim("s1", 3).unwrap();
+    let subject = exops_nats::writer_subject("published", "s1");
+    let mut resume = None;
+
+    // Durable through the end of block 1: blocks 0 and 1, not the ones written after.
+    let published = exops_nats::publish_after(&connection, &writer, &subject, &mut resume, ends[1]).unwrap();
+    assert_eq!(published, exops_nats::Published { blocks: 0..2, through_seq: ends[1] });
+    assert_eq!(connection.existing_head().unwrap().last_seq, 2);
+    // The same commit reported again publishes nothing.
+    let again = exops_nats::publish_after(&connection, &writer, &subject, &mut resume, ends[1]).unwrap();
+    assert_eq!(again, exops_nats::Published { blocks: 2..2, through_seq: ends[1] });
+    // A durable seq inside block 3 (as a commit report never is, but a bound is a bound):
+    // block 2 only, since block 3 is not wholly durable.
+    let partial = exops_nats::publish_after(&connection, &writer, &subject, &mut resume, ends[3] - 1).unwrap();
+    assert_eq!(partial, exops_nats::Published { blocks: 2..3, through_seq: ends[2] });
+    assert_eq!(connection.existing_head().unwrap().last_seq, 3);
+    // Everything: the stream holds the log, block for block, and a replica is identical.
+    let last = *ends.last().unwrap();
+    let rest = exops_nats::publish_after(&connection, &writer, &subject, &mut resume, last).unwrap();
+    let count = ends.len() as u64;
+    assert_eq!(rest, exops_nats::Published { blocks: 3..count, through_seq: last });
+    assert_eq!(connection.existing_head().unwrap().last_seq, count);
+    let replica = dir.path().join("replica");
+    exops_nats::follow(&connection, &replica, true, &mut |_| Ok(())).unwrap();
+    assert_eq!(segments(&replica), segments(&writer));
+}

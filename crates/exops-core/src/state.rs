@@ -280,6 +280,86 @@ impl State {
         self.venue.as_deref()
     }
 
+    /// Whether every index the state holds points inside it (services, holds, incidents,
+    /// assets): a state read back from a snapshot's JSON is checked with this before it is
+    /// used, so that bytes which pass a checksum but were never a state the fold made (a
+    /// bug, or a file edited with its checksum recomputed) are refused, not indexed.
+    ///
+    /// ```
+    /// let state = exops_core::State::new();
+    /// assert_eq!(state.check_consistency(), Ok(()));
+    /// let mut json: serde_json::Value = serde_json::to_value(&state).unwrap();
+    /// json["service_holds"] = serde_json::json!([[0]]);
+    /// let edited: exops_core::State = serde_json::from_value(json).unwrap();
+    /// assert!(edited.check_consistency().is_err());
+    /// ```
+    pub fn check_consistency(&self) -> Result<(), String> {
+        let (services, assets) = match &self.venue {
+            Some(venue) => {
+                venue.check_consistency()?;
+                (venue.services.len(), venue.assets.len())
+            }
+            None => (0, 0),
+        };
+        let per_service = [
+            ("gates", self.gates.len()),
+            ("service_holds", self.service_holds.len()),
+            ("service_since", self.service_since.len()),
+            ("impact", self.impact.len()),
+        ];
+        for (what, len) in per_service {
+            if len != services {
+                return Err(format!("{len} {what} for {services} services"));
+            }
+        }
+        if self.ledger.len() != assets {
+            return Err(format!("{} ledgers for {assets} assets", self.ledger.len()));
+        }
+        let holds = self.holds.len();
+        let hold = |slot: u32, what: &str| {
+            if (slot as usize) < holds { Ok(()) } else { Err(format!("{what} names hold {slot} of {holds}")) }
+        };
+        let service = |id: ServiceId, what: &str| {
+            if (id.0 as usize) < services {
+                Ok(())
+            } else {
+                Err(format!("{what} names service {} of {services}", id.0))
+            }
+        };
+        for gate in &self.gates {
+            for slot in [gate.dominant_hold, gate.cap_hold] {
+                if slot != NO_HOLD {
+                    hold(slot, "a gate")?;
+                }
+            }
+        }
+        for slot in self.service_holds.iter().flatten().chain(self.hold_names.values()) {
+            hold(*slot, "a service's holds")?;
+        }
+        for record in &self.holds {
+            for id in &record.covers {
+                service(*id, "a hold")?;
+            }
+        }
+        for slot in self.incident_names.values() {
+            if *slot as usize >= self.incidents.len() {
+                return Err(format!("an incident name names incident {slot} of {}", self.incidents.len()));
+            }
+        }
+        for incident in &self.incidents {
+            for id in &incident.blast_services {
+                service(*id, "an incident")?;
+            }
+            let stolen = incident.stolen.iter().map(|(asset, _, _)| *asset);
+            for asset in stolen.chain(incident.compromised.iter().map(|compromised| compromised.asset)) {
+                if usize::from(asset.0) >= assets {
+                    return Err(format!("incident `{}` names asset {} of {assets}", incident.name, asset.0));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Sequence number of the last event folded in (applied, duplicate or rejected).
     ///
     /// ```

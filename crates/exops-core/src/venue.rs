@@ -191,6 +191,44 @@ fn valid_network(network: &str) -> bool {
 }
 
 impl Venue {
+    /// Whether every index this venue holds points inside it: what a venue read back from
+    /// a snapshot must satisfy before anything looks an index up in it.
+    pub(crate) fn check_consistency(&self) -> Result<(), String> {
+        let assets = self.assets.len();
+        let services = self.services.len() as u32;
+        let asset = |id: AssetId, what: &str| {
+            if usize::from(id.0) < assets { Ok(()) } else { Err(format!("{what} names asset {} of {assets}", id.0)) }
+        };
+        for market in &self.markets {
+            asset(market.base, "a market")?;
+            asset(market.quote, "a market")?;
+        }
+        for service in &self.services {
+            match service.target {
+                ServiceTarget::Market(id) if usize::from(id.0) >= self.markets.len() => {
+                    return Err(format!("service `{}` names market {} of {}", service.name, id.0, self.markets.len()));
+                }
+                ServiceTarget::Asset { asset: id, network } => {
+                    asset(id, "a service")?;
+                    if network.is_some_and(|n| usize::from(n) >= self.assets[usize::from(id.0)].networks.len()) {
+                        return Err(format!("service `{}` names a network its asset lacks", service.name));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if self.asset_first_service.len() != assets {
+            return Err(format!("{} first services for {assets} assets", self.asset_first_service.len()));
+        }
+        let ids = self.asset_first_service.iter().copied().chain(self.margin_service.map(|id| id.0));
+        for id in ids.chain([self.onboarding_service.0, self.login_service.0]) {
+            if id >= services {
+                return Err(format!("a service index {id} of {services}"));
+            }
+        }
+        Ok(())
+    }
+
     /// Builds the venue and its service table, checking every bound and name.
     ///
     /// ```

@@ -92,6 +92,7 @@ fn every_shipped_log_folds_to_its_pinned_state() {
         for line in &lines {
             state.apply(&line.envelope);
         }
+        state.check_consistency().unwrap_or_else(|error| panic!("{}: {error}", path.display()));
         if let Err(failure) = check(&pinned_name(&path), &view_json(&state)) {
             failures.push(failure);
         }
@@ -116,6 +117,7 @@ fn a_generated_log_folds_to_its_pinned_state() {
         folded += batch.len() as u64;
     }
     assert_eq!(state.seq(), events);
+    state.check_consistency().unwrap();
     check(&format!("generated-seed-1-{events}-events"), &view_json(&state))
         .unwrap_or_else(|failure| panic!("{failure}"));
 }

@@ -233,6 +233,7 @@ pub(crate) fn decode(seq: u64, value: &[u8]) -> Result<(SnapshotMeta, State), Sn
     };
     let mut state: State =
         serde_json::from_slice(json).map_err(|error| damage(format!("cannot decode the state: {error}")))?;
+    state.check_consistency().map_err(|error| damage(format!("the state is not one the log folds to: {error}")))?;
     crate::customers::decode(customers)
         .and_then(|arrays| state.set_customer_arrays(arrays))
         .map_err(|error| damage(format!("cannot decode the customer data: {error}")))?;

@@ -15,4 +15,5 @@ mod head;
 mod replica;
 mod rules;
 mod settings;
+mod snapshot_state;
 mod support;

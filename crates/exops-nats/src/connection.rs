@@ -229,9 +229,20 @@ impl Connection {
                     allow_direct: true,
                     ..Default::default()
                 };
-                self.block_on(self.jetstream.create_stream(config))
-                    .map_err(|e| api(format!("creating the stream {name}"))(&e))?;
-                Ok(Vec::new())
+                // A cluster still electing its meta leader (just started, or loaded) lets a
+                // request time out; creating with the same config again is harmless (an
+                // existing stream with this config is answered as created).
+                let mut attempt = 0;
+                loop {
+                    match self.block_on(self.jetstream.create_stream(config.clone())) {
+                        Ok(_) => return Ok(Vec::new()),
+                        Err(error) if attempt + 1 < PUBLISH_ATTEMPTS && error.to_string().contains("timed out") => {
+                            attempt += 1;
+                            std::thread::sleep(RETRY_PAUSE);
+                        }
+                        Err(error) => return Err(api(format!("creating the stream {name}"))(&error)),
+                    }
+                }
             }
             Some(_) => self.block_on(async {
                 let mut stream =

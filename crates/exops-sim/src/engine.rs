@@ -590,21 +590,12 @@ pub fn simulate(
         scenario.seed = seed;
     }
     let scale = |count: u64| count.saturating_mul(u64::from(options.scale_percent)) / 100;
-    let per_day = &mut scenario.workload.per_day;
-    for count in [
-        &mut per_day.login,
-        &mut per_day.order,
-        &mut per_day.cancel,
-        &mut per_day.deposit,
-        &mut per_day.withdrawal,
-        &mut per_day.margin,
-        &mut per_day.signup,
-    ] {
+    for count in scenario.workload.per_day.rates_mut() {
         *count = scale(*count);
     }
-    if per_day.total() > crate::scenario::REQUESTS_PER_DAY_MAX {
+    if scenario.workload.per_day.total() > crate::scenario::REQUESTS_PER_DAY_MAX {
         return Err(SimError::TooManyRequests {
-            requests: per_day.total(),
+            requests: scenario.workload.per_day.total(),
             max: crate::scenario::REQUESTS_PER_DAY_MAX,
         });
     }

@@ -72,6 +72,19 @@ pub struct PerDay {
 }
 
 impl PerDay {
+    /// Every rate, to scale them all alike (`--scale`, a sweep's rate spread).
+    pub(crate) fn rates_mut(&mut self) -> [&mut u64; 7] {
+        [
+            &mut self.login,
+            &mut self.order,
+            &mut self.cancel,
+            &mut self.deposit,
+            &mut self.withdrawal,
+            &mut self.margin,
+            &mut self.signup,
+        ]
+    }
+
     /// All requests a day, every kind together.
     ///
     /// ```
@@ -426,16 +439,7 @@ impl Scenario {
             // Per ten thousand, so that small rates still move.
             let factor =
                 Spread { low: 10_000 - spread * 100, mode: None, high: 10_000 + spread * 100 }.draw(rng) as u64;
-            let per_day = &mut scenario.workload.per_day;
-            for rate in [
-                &mut per_day.login,
-                &mut per_day.order,
-                &mut per_day.cancel,
-                &mut per_day.deposit,
-                &mut per_day.withdrawal,
-                &mut per_day.margin,
-                &mut per_day.signup,
-            ] {
+            for rate in scenario.workload.per_day.rates_mut() {
                 *rate = (u128::from(*rate) * u128::from(factor) / 10_000) as u64;
             }
         }

@@ -22,7 +22,13 @@ pub enum ClusterError {
     Io { what: String, error: std::io::Error },
     #[error("the cluster did not become ready within {seconds} s: {detail}")]
     NotReady { seconds: u64, detail: String },
+    #[error("node {node} exited while starting ({status}); the end of its log:\n{log}")]
+    Exited { node: String, status: String, log: String },
 }
+
+/// How many times [`Cluster::start`] tries fresh ports when a node exits as it starts
+/// (another process took one of its ports between the probe and the listen).
+const ATTEMPTS: usize = 3;
 
 /// The server binary, if one can be found.
 pub fn find_server() -> Option<PathBuf> {
@@ -46,22 +52,46 @@ pub fn server_version(server: &Path) -> Option<(u32, u32)> {
     Some((parts.next()??, parts.next()??))
 }
 
-/// A free loopback port (never 4222).
+/// Where the cluster's ports are taken from: below Linux's default ephemeral range
+/// (32768–60999), so no outgoing connection (a route one node dials to another, a test's
+/// client) can be handed a port a node is about to listen on. 4222 is below the range.
+const PORTS: std::ops::Range<u16> = 20_000..32_768;
+
+/// The next port of [`PORTS`] this process has not handed out, that is free now. A
+/// process-wide cursor keeps the tests of one binary apart; its start differs by process,
+/// so two test binaries running at once rarely probe the same ports; a port another
+/// process took anyway makes a node exit, and [`Cluster::start`] tries again.
 fn free_port() -> Result<u16, ClusterError> {
-    loop {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .map_err(|error| ClusterError::Io { what: "binding a loopback port".to_owned(), error })?;
-        let port = listener.local_addr().map_err(|error| ClusterError::Io { what: "a port".to_owned(), error })?.port();
-        if port != 4222 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static CURSOR: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = u32::from(PORTS.end - PORTS.start);
+    if CURSOR.load(Ordering::Relaxed) == u32::MAX {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.subsec_nanos())
+            .unwrap_or(0);
+        let start = (std::process::id().wrapping_mul(7_919) ^ nanos) % span;
+        let _ = CURSOR.compare_exchange(u32::MAX, start, Ordering::Relaxed, Ordering::Relaxed);
+    }
+    for _ in 0..span {
+        let offset = CURSOR.fetch_add(1, Ordering::Relaxed) % span;
+        let port = PORTS.start + offset as u16;
+        if port != 4222 && TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return Ok(port);
         }
     }
+    Err(ClusterError::Io {
+        what: format!("finding a free loopback port in {}..{}", PORTS.start, PORTS.end),
+        error: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+    })
 }
 
 #[derive(Debug)]
 struct Node {
     name: String,
     config: PathBuf,
+    /// The server's stderr, appended to across restarts.
+    log: PathBuf,
     client_port: u16,
     child: Option<Child>,
 }
@@ -84,10 +114,25 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts `size` nodes (3 for R3 streams) and waits for JetStream to answer.
+    /// Starts `size` nodes (3 for R3 streams) and waits for JetStream to answer. A node
+    /// that exits as it starts is retried on fresh ports, [`ATTEMPTS`] times in all; the
+    /// error then quotes the end of that node's log.
     pub fn start(size: usize) -> Result<Cluster, ClusterError> {
         let server = find_server().ok_or(ClusterError::NoServer)?;
         let version = server_version(&server).unwrap_or((0, 0));
+        let mut attempt = 1;
+        loop {
+            match Cluster::start_once(&server, version, size) {
+                Err(error @ ClusterError::Exited { .. }) if attempt < ATTEMPTS => {
+                    eprintln!("cluster: attempt {attempt} of {ATTEMPTS} failed, trying fresh ports: {error}");
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn start_once(server: &Path, version: (u32, u32), size: usize) -> Result<Cluster, ClusterError> {
         let dir = tempfile::tempdir()
             .map_err(|error| ClusterError::Io { what: "a temporary directory".to_owned(), error })?;
         let ports: Vec<(u16, u16)> =
@@ -110,9 +155,10 @@ impl Cluster {
             );
             std::fs::write(&config, text)
                 .map_err(|error| ClusterError::Io { what: format!("writing {}", config.display()), error })?;
-            nodes.push(Node { name, config, client_port: *client_port, child: None });
+            let log = dir.path().join(format!("{name}.log"));
+            nodes.push(Node { name, config, log, client_port: *client_port, child: None });
         }
-        let mut cluster = Cluster { server, nodes, _dir: dir, version };
+        let mut cluster = Cluster { server: server.to_owned(), nodes, _dir: dir, version };
         for index in 0..size {
             cluster.start_node(index)?;
         }
@@ -122,23 +168,36 @@ impl Cluster {
 
     fn start_node(&mut self, index: usize) -> Result<(), ClusterError> {
         let node = &mut self.nodes[index];
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&node.log)
+            .map_err(|error| ClusterError::Io { what: format!("opening {}", node.log.display()), error })?;
         let child = Command::new(&self.server)
             .arg("-c")
             .arg(&node.config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .map_err(|error| ClusterError::Io { what: format!("starting {}", self.server.display()), error })?;
         node.child = Some(child);
         Ok(())
     }
 
-    /// Waits until JetStream answers on every running node.
-    fn wait_ready(&self) -> Result<(), ClusterError> {
+    /// Waits until JetStream answers on every running node; a node that exits meanwhile
+    /// is an error that quotes the end of its log.
+    fn wait_ready(&mut self) -> Result<(), ClusterError> {
         let started = Instant::now();
-        for node in self.nodes.iter().filter(|node| node.child.is_some()) {
+        for node in self.nodes.iter_mut().filter(|node| node.child.is_some()) {
             loop {
+                if let Some(status) = node.child.as_mut().and_then(|child| child.try_wait().ok().flatten()) {
+                    node.child = None;
+                    let text = std::fs::read_to_string(&node.log).unwrap_or_default();
+                    let lines: Vec<&str> = text.lines().collect();
+                    let log = lines[lines.len().saturating_sub(8)..].join("\n");
+                    return Err(ClusterError::Exited { node: node.name.clone(), status: status.to_string(), log });
+                }
                 let url = format!("nats://127.0.0.1:{}", node.client_port);
                 let detail =
                     match crate::Connection::connect(&url, "ready").and_then(|connection| connection.account_ready()) {
@@ -201,5 +260,44 @@ pub fn for_test(size: usize) -> Option<Cluster> {
             None
         }
         Err(error) => panic!("{error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_distinct_and_outside_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..64).map(|_| free_port().expect("a free port")).collect();
+        let mut sorted = ports.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ports.len(), "a port handed out twice: {ports:?}");
+        assert!(ports.iter().all(|port| PORTS.contains(port) && *port != 4222), "{ports:?}");
+    }
+
+    #[test]
+    fn a_node_whose_port_is_taken_is_reported_with_its_log() {
+        let Some(server) = find_server() else {
+            assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{}", ClusterError::NoServer);
+            return eprintln!("skipped: {}", ClusterError::NoServer);
+        };
+        let taken = TcpListener::bind("127.0.0.1:0").expect("binds");
+        let port = taken.local_addr().expect("an address").port();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config = dir.path().join("n1.conf");
+        std::fs::write(&config, format!("server_name: n1\nlisten: \"127.0.0.1:{port}\"\n")).expect("writes");
+        let node =
+            Node { name: "n1".to_owned(), config, log: dir.path().join("n1.log"), client_port: port, child: None };
+        let mut cluster = Cluster { server, nodes: vec![node], _dir: dir, version: (0, 0) };
+        cluster.start_node(0).expect("spawns");
+        match cluster.wait_ready() {
+            Err(ClusterError::Exited { node, log, .. }) => {
+                assert_eq!(node, "n1");
+                assert!(log.contains(&port.to_string()), "the log names the port: {log}");
+            }
+            other => panic!("expected the node to exit, got {other:?}"),
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Shared by the benchmarks: the seeded synthetic workload, and the size of a run.
 
-use exops_core::{Envelope, Event};
+use exops_core::{CustomerOperation, Envelope, Event, Record};
 
 /// The first `count` events of the seeded synthetic log (`exops gen`'s events).
 pub fn workload(count: usize, seed: u64) -> Vec<Envelope> {
@@ -18,6 +18,25 @@ pub fn size<T>(full: T, quick: T, test: T) -> T {
     } else {
         full
     }
+}
+
+/// [`gate_loop`] over the events as records (customer operations in 56 bytes): the
+/// baseline of a fold over records.
+pub fn gate_loop_records(records: &[Record]) -> u64 {
+    let mut sum = 0_u64;
+    for record in records {
+        sum = sum.wrapping_add(match record {
+            Record::Customer(customer) => match customer.operation {
+                CustomerOperation::OrderSubmitted(order) => order.notional_minor as u64,
+                CustomerOperation::DepositReceived(transfer) | CustomerOperation::WithdrawalRequested(transfer) => {
+                    transfer.amount_minor as u64
+                }
+                _ => 1,
+            },
+            Record::Other(_) => 1,
+        });
+    }
+    sum
 }
 
 /// The baseline of apply and replay: read each event's kind and amount and add them up,

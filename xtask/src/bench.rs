@@ -1,8 +1,9 @@
-//! `cargo xtask bench [--quick]`: runs the criterion benchmarks, then prints one table —
-//! figure, events/s, baseline events/s, ratio — and writes it to
-//! `target/bench-summary.json`. The replicated append (a real 3-node cluster) adds its
-//! follower lag, p50 and p99 in milliseconds; without a `nats-server` its rows say
-//! "not measured".
+//! `cargo xtask bench [--quick]`: runs the criterion benchmarks and the whole-process
+//! figures (`whole_process`), then prints one table (figure, events/s, baseline events/s
+//! from the same run, ratio, the brief's target where it sets one, met or not) and writes
+//! it to `bench-summary.json` in the target directory. The replicated append (a real
+//! 3-node cluster) adds its follower lag, p50 and p99 in milliseconds; without a
+//! `nats-server` its rows say "not measured".
 
 use std::path::Path;
 
@@ -11,34 +12,102 @@ use serde_json::{Value, json};
 
 use crate::{run_with_env, target_dir};
 
+mod whole_process;
+
 const BENCHES: &[&str] = &["apply", "codec", "append", "replay", "time_travel", "simulate", "sweep", "replicate"];
 
-/// (figure, benchmark id, baseline id): every figure beside a baseline from the same run.
-const FIGURES: &[(&str, &str, &str)] = &[
-    ("apply, full domain, batch (prefetch)", "apply/full_domain_batch", "apply/gate_loop_baseline"),
-    ("apply, full domain, one by one", "apply/full_domain", "apply/gate_loop_baseline"),
-    ("codec encode", "codec/encode", "codec/copy_baseline"),
-    ("codec decode", "codec/decode", "codec/copy_baseline"),
-    ("append, batch 1", "append/exops_log/batch_1", "append/plain_file_baseline/batch_1"),
-    ("append, batch 64", "append/exops_log/batch_64", "append/plain_file_baseline/batch_64"),
-    ("append, batch 4096", "append/exops_log/batch_4096", "append/plain_file_baseline/batch_4096"),
+/// A target of docs/performance.md, checked against one figure of the run.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// At least this many events (or requests) a second, and at least this ratio to the
+    /// figure's baseline.
+    Rate { per_second: f64, ratio: f64 },
+    /// At least this ratio to the figure's baseline.
+    Ratio(f64),
+    /// At most this many milliseconds an iteration.
+    Millis(f64),
+}
+
+impl Target {
+    fn text(self) -> String {
+        match self {
+            Target::Rate { per_second, ratio } if ratio > 0.0 => format!("≥ {}/s, ≥ {ratio:.2}", human(per_second)),
+            Target::Rate { per_second, .. } => format!("≥ {}/s", human(per_second)),
+            Target::Ratio(ratio) => format!("ratio ≥ {ratio:.2}"),
+            Target::Millis(millis) => format!("≤ {millis} ms"),
+        }
+    }
+
+    fn met(self, rate: f64, ratio: f64, millis: f64) -> bool {
+        match self {
+            Target::Rate { per_second, ratio: at_least } => rate >= per_second && ratio >= at_least,
+            Target::Ratio(at_least) => ratio >= at_least,
+            Target::Millis(at_most) => millis <= at_most,
+        }
+    }
+}
+
+/// (figure, benchmark id, baseline id, target): every figure beside a baseline from the
+/// same run, and the brief's target where it sets one.
+const FIGURES: &[(&str, &str, &str, Option<Target>)] = &[
+    (
+        "apply, full domain, records (prefetch)",
+        "apply/full_domain_records",
+        "apply/gate_loop_records_baseline",
+        Some(Target::Rate { per_second: 100e6, ratio: 0.45 }),
+    ),
+    ("apply, full domain, envelopes (prefetch)", "apply/full_domain_batch", "apply/gate_loop_baseline", None),
+    ("apply, full domain, one by one", "apply/full_domain", "apply/gate_loop_baseline", None),
+    ("codec encode", "codec/encode", "codec/copy_baseline", None),
+    ("codec decode", "codec/decode", "codec/copy_baseline", None),
+    ("append, batch 1", "append/exops_log/batch_1", "append/plain_file_baseline/batch_1", None),
+    ("append, batch 64", "append/exops_log/batch_64", "append/plain_file_baseline/batch_64", None),
+    (
+        "append, batch 4096",
+        "append/exops_log/batch_4096",
+        "append/plain_file_baseline/batch_4096",
+        Some(Target::Ratio(0.80)),
+    ),
     (
         "sled, a key per event, batch 4096",
         "append/sled_key_per_event/batch_4096",
         "append/plain_file_baseline/batch_4096",
+        None,
     ),
-    ("replay, single thread", "replay/single_thread", "replay/gate_loop_baseline"),
-    ("replay, pipelined", "replay/pipelined", "replay/gate_loop_baseline"),
-    ("time travel (snapshot + tail)", "time_travel/snapshot_plus_tail", "time_travel/full_replay_baseline"),
-    ("time travel, longest tail", "time_travel/snapshot_plus_longest_tail", "time_travel/full_replay_baseline"),
-    ("simulate BITPoint 2019", "simulate/bitpoint_2019", "simulate/apply_baseline"),
-    ("sweep of BITPoint runs (runs/s), every core", "sweep/parallel", "sweep/one_thread_baseline"),
+    ("replay, single thread", "replay/single_thread", "replay/gate_loop_baseline", None),
+    (
+        "replay, pipelined (cold, 2 cores)",
+        "replay/pipelined",
+        "replay/gate_loop_baseline",
+        Some(Target::Rate { per_second: 40e6, ratio: 0.0 }),
+    ),
+    (
+        "time travel (snapshot + tail)",
+        "time_travel/snapshot_plus_tail",
+        "time_travel/full_replay_baseline",
+        Some(Target::Millis(30.0)),
+    ),
+    (
+        "time travel, longest tail",
+        "time_travel/snapshot_plus_longest_tail",
+        "time_travel/full_replay_baseline",
+        Some(Target::Millis(30.0)),
+    ),
+    // 100 M requests in 5 s is 20 M a second; the whole process is timed below.
+    (
+        "simulate BITPoint 2019 (requests/s)",
+        "simulate/bitpoint_2019",
+        "simulate/apply_baseline",
+        Some(Target::Rate { per_second: 20e6, ratio: 0.0 }),
+    ),
+    ("sweep of BITPoint runs (runs/s), every core", "sweep/parallel", "sweep/one_thread_baseline", None),
     (
         "local append, blocks of 1024 (serve's)",
         "replicate/local_append_4096_blocks_1024",
         "replicate/local_append_4096",
+        None,
     ),
-    ("replicated append, batch 4096, R3", "replicate/replicated_append_4096", "replicate/local_append_4096"),
+    ("replicated append, batch 4096, R3", "replicate/replicated_append_4096", "replicate/local_append_4096", None),
 ];
 
 /// The group whose figures need a nats-server, and the record its bench leaves: whether
@@ -80,6 +149,14 @@ fn events_per_second(criterion: &Path, id: &str) -> Result<(f64, f64)> {
     Ok((elements / (mean_ns / 1e9), mean_ns / 1e6))
 }
 
+fn met_text(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "-",
+    }
+}
+
 fn human(rate: f64) -> String {
     if rate >= 1e6 { format!("{:.2} M", rate / 1e6) } else { format!("{:.1} k", rate / 1e3) }
 }
@@ -101,28 +178,33 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
     let criterion = target.join("criterion");
     let mut rows = Vec::new();
     println!(
-        "\n{:<38} {:>14} {:>14} {:>8}   (time per iteration: figure / baseline)",
-        "FIGURE", "EVENTS/S", "BASELINE", "RATIO"
+        "\n{:<38} {:>12} {:>12} {:>7} {:>18} {:>4}   (time per iteration: figure / baseline)",
+        "FIGURE", "EVENTS/S", "BASELINE", "RATIO", "TARGET", "MET"
     );
     let replicate = replicate_record(&criterion)?;
     let replicate_missing = not_measured(&replicate);
-    for (figure, id, baseline) in FIGURES {
+    for (figure, id, baseline, target) in FIGURES {
         if id.starts_with(REPLICATE_GROUP)
             && let Some(why) = &replicate_missing
         {
-            println!("{figure:<38} {:>14}", format!("not measured ({why})"));
+            println!("{figure:<38} {:>12}", format!("not measured ({why})"));
             rows.push(json!({ "name": figure, "benchmark": id, "measured": false, "why": why }));
             continue;
         }
         let (rate, millis) = events_per_second(&criterion, id)?;
         let (baseline_rate, baseline_millis) = events_per_second(&criterion, baseline)?;
         let ratio = rate / baseline_rate;
+        let met = target.map(|target| target.met(rate, ratio, millis));
         println!(
-            "{figure:<38} {:>14} {:>14} {ratio:>8.3}   ({millis:.2} ms / {baseline_millis:.2} ms)",
+            "{figure:<38} {:>12} {:>12} {ratio:>7.3} {:>18} {:>4}   ({millis:.2} ms / {baseline_millis:.2} ms)",
             human(rate),
-            human(baseline_rate)
+            human(baseline_rate),
+            target.map(Target::text).unwrap_or_else(|| "-".to_owned()),
+            met_text(met),
         );
         rows.push(json!({
+            "target": target.map(Target::text),
+            "met": met,
             "name": figure,
             "events_per_s": rate.round(),
             "baseline": baseline,
@@ -134,14 +216,17 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
     }
     for (figure, key) in [("follower lag p50 (ms)", "p50_ms"), ("follower lag p99 (ms)", "p99_ms")] {
         if let Some(why) = &replicate_missing {
-            println!("{figure:<38} {:>14}", format!("not measured ({why})"));
+            println!("{figure:<38} {:>12}", format!("not measured ({why})"));
             rows.push(json!({ "name": figure, "benchmark": REPLICATE_RECORD, "measured": false, "why": why }));
             continue;
         }
         let server = replicate["server"].as_str().unwrap_or("?");
         let blocks = replicate["blocks"].as_u64().unwrap_or(0);
         let millis = replicate[key].as_f64().with_context(|| format!("no {key} in {REPLICATE_RECORD}"))?;
-        println!("{figure:<38} {millis:>14.3} {:>14} {:>8}   ({blocks} blocks; {server})", "-", "-");
+        println!(
+            "{figure:<38} {millis:>12.3} {:>12} {:>7} {:>18} {:>4}   ({blocks} blocks; {server})",
+            "-", "-", "-", "-"
+        );
         rows.push(json!({
             "name": figure,
             "ms": millis,
@@ -150,6 +235,7 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
             "benchmark": REPLICATE_RECORD,
         }));
     }
+    rows.extend(whole_process::figures(&target, quick, summary_only)?);
     let path = target.join("bench-summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&rows)? + "\n")?;
     eprintln!("xtask: wrote {}", path.display());

@@ -22,9 +22,11 @@ commands:
   testkit-deps       fail if exops-testkit's normal dependencies include the storage stack
   fixtures           regenerate the generated fixtures (fixtures/*/events.jsonl)
   fixtures --check   fail if a generated fixture differs from what the generator writes
-  bench [--quick]    run the criterion benchmarks and print figure, events/s, baseline events/s and
-                     ratio; writes target/bench-summary.json (--quick: smaller and shorter runs;
-                     --summary: only summarise the latest results in target/criterion)
+  bench [--quick]    run the criterion benchmarks, then the whole-process figures (the release binary:
+                     BITPoint at 1,250%, replay peak memory at 4x the log), and print figure, rate,
+                     same-run baseline, ratio, the brief's target and whether it is met; writes
+                     bench-summary.json in the target directory (--quick: smaller and shorter runs;
+                     --summary: only re-print the latest results)
   crash [--iterations N] [--seed S]
                      kill `exops log append` N times (default 1000) at seeded-random moments and check
                      that every acknowledged event survives (the crash test, in release mode)
@@ -41,7 +43,7 @@ commands:
 /// Seeds `cargo xtask ci` runs the fault loop with (in its debug test run).
 const CI_SIM_SEEDS: &str = "2000";
 
-fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
 }
 

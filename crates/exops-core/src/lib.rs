@@ -9,6 +9,7 @@ mod controls;
 mod event;
 mod mode;
 mod outcome;
+mod record;
 mod rules;
 mod selector;
 mod state;
@@ -21,6 +22,7 @@ pub use controls::{IncidentControls, MissingControl, UnmetControls, WithdrawalCo
 pub use event::*;
 pub use mode::{Level, Mode, closed_level, ladder, level_of, mode_at, valid_modes};
 pub use outcome::*;
+pub use record::{CustomerOperation, CustomerRecord, Record};
 pub use rules::{RULES_VERSION, RulesVersion, RulesVersionError};
 pub use selector::{AssetPattern, SELECTOR_SYNTAX, Selector, SelectorError};
 pub use state::*;

@@ -42,11 +42,11 @@ use std::fmt;
 
 use exops_core::{
     Actor, ApprovalGiven, AssetClass, AssetId, AssetSpec, CUSTOMER_ID_MAX, Cause, ClaimsConverted, CustodyReplenished,
-    CustodyTransferred, DECIMAL_SCALE_MAX, Decimal, Envelope, Event, HaircutApplied, HoldLifted, HoldModeSet,
+    CustodyTransferred, CustomerOperation, CustomerRecord, DECIMAL_SCALE_MAX, Decimal, Envelope, Event, HaircutApplied, HoldLifted, HoldModeSet,
     HoldPlaced, IncidentCategory, IncidentOpened, IncidentStatus, IncidentUpdated, KeysRotated, MarginAction,
     MarginRequested, MarketId, Mode, OrderCancelled, OrderSubmitted, OrderType, PhaseOpened, RefundPaid, RoleGranted,
     RulesVersion, RulesVersionError, SecurityReviewPassed, Selector, Theft, TheftRecorded, Timestamp, Transfer,
-    VenueCeased, VenueSpec, Wallet, WithdrawalsSettled,
+    Record, VenueCeased, VenueSpec, Wallet, WithdrawalsSettled,
 };
 use wincode::config::Configuration;
 
@@ -192,6 +192,25 @@ pub fn encode_body_of(
 /// assert!(error.message.contains("reads versions 1 to 4"), "{error}");
 /// ```
 pub fn decode_body(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -> Result<Envelope, CodecError> {
+    Ok(decode_record(schema_version, seq, at, bytes)?.into_envelope())
+}
+
+/// [`decode_body`] as the fold takes it: a customer operation by a customer, without a
+/// note, becomes a [`Record::Customer`] straight from its bytes (no envelope is built);
+/// anything else the [`Record`] of its decoded envelope. The same errors.
+///
+/// ```
+/// use exops_core::{Actor, Envelope, Event, Record, Timestamp};
+/// let at = Timestamp::from_unix_micros(0);
+/// let login = Envelope { seq: 1, at, id: 4, actor: Actor::Customer(7), event: Event::LoginAttempted, note: None };
+/// let mut bytes = Vec::new();
+/// exops_log::codec::encode_body(&login, &mut bytes).unwrap();
+/// let version = exops_log::codec::EVENT_SCHEMA_VERSION;
+/// let record = exops_log::codec::decode_record(version, 1, at, &bytes).unwrap();
+/// assert!(matches!(record, Record::Customer(_)));
+/// assert_eq!(record.into_envelope(), login);
+/// ```
+pub fn decode_record(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -> Result<Record, CodecError> {
     let context = |message: String| {
         CodecError::new(format!("event seq {seq}: the body (schema version {schema_version}) is not valid: {message}"))
     };
@@ -200,11 +219,11 @@ pub fn decode_body(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -
     }
     // Customer operations have the same tags and layout in versions 2, 3 and 4.
     if (2..=EVENT_SCHEMA_VERSION).contains(&schema_version)
-        && let Some(envelope) = decode_customer_operation(seq, at, bytes)
+        && let Some(record) = decode_customer_operation(seq, at, bytes)
     {
-        return Ok(envelope);
+        return Ok(Record::Customer(record));
     }
-    decode_body_generally(schema_version, seq, at, bytes)
+    decode_body_generally(schema_version, seq, at, bytes).map(Record::from)
 }
 
 /// [`decode_body`] through the wire types, for every kind of event.
@@ -241,7 +260,7 @@ fn decode_body_generally(schema_version: u16, seq: u64, at: Timestamp, bytes: &[
 /// the payload's fields, u8 note tag). `None` for anything else, or anything unusual
 /// (a note, an out-of-range value, bytes left over): the general path then decides,
 /// errors included, so the two agree on every input (tested).
-fn decode_customer_operation(seq: u64, at: Timestamp, bytes: &[u8]) -> Option<Envelope> {
+fn decode_customer_operation(seq: u64, at: Timestamp, bytes: &[u8]) -> Option<CustomerRecord> {
     struct Bytes<'a>(&'a [u8]);
     impl Bytes<'_> {
         fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
@@ -284,7 +303,7 @@ fn decode_customer_operation(seq: u64, at: Timestamp, bytes: &[u8]) -> Option<En
         Some(Transfer { asset, network, amount_minor: input.i64()? })
     };
     // Variant numbers of `WireEvent`, in its declaration order.
-    let event = match input.u32()? {
+    let operation = match input.u32()? {
         18 => {
             let market = MarketId(input.u16()?);
             let order_type = match input.u32()? {
@@ -293,27 +312,27 @@ fn decode_customer_operation(seq: u64, at: Timestamp, bytes: &[u8]) -> Option<En
                 2 => OrderType::PostOnly,
                 _ => return None,
             };
-            Event::OrderSubmitted(OrderSubmitted { market, order_type, notional_minor: input.i64()? })
+            CustomerOperation::OrderSubmitted(OrderSubmitted { market, order_type, notional_minor: input.i64()? })
         }
-        19 => Event::OrderCancelled(OrderCancelled { market: MarketId(input.u16()?) }),
-        20 => Event::DepositReceived(transfer(&mut input)?),
-        21 => Event::WithdrawalRequested(transfer(&mut input)?),
+        19 => CustomerOperation::OrderCancelled(OrderCancelled { market: MarketId(input.u16()?) }),
+        20 => CustomerOperation::DepositReceived(transfer(&mut input)?),
+        21 => CustomerOperation::WithdrawalRequested(transfer(&mut input)?),
         22 => {
             let action = match input.u32()? {
                 0 => MarginAction::Open,
                 1 => MarginAction::Close,
                 _ => return None,
             };
-            Event::MarginRequested(MarginRequested { action, notional_minor: input.i64()? })
+            CustomerOperation::MarginRequested(MarginRequested { action, notional_minor: input.i64()? })
         }
-        23 => Event::SignupRequested,
-        24 => Event::LoginAttempted,
+        23 => CustomerOperation::SignupRequested,
+        24 => CustomerOperation::LoginAttempted,
         _ => return None,
     };
     if input.u8()? != 0 || !input.0.is_empty() {
         return None; // a note, or bytes left over
     }
-    Some(Envelope { seq, at, id, actor: Actor::Customer(customer), event, note: None })
+    Some(CustomerRecord { seq, at, id, customer, operation })
 }
 
 /// Reads exactly one `T` from `bytes`; bytes left over are an error.
@@ -1546,6 +1565,7 @@ mod customer_operation_tests {
     fn agree(bytes: &[u8]) -> Result<(), TestCaseError> {
         let at = Timestamp::from_unix_micros(70);
         if let Some(short) = decode_customer_operation(7, at, bytes) {
+            let short = Envelope::from(short);
             let general = decode_body_generally(EVENT_SCHEMA_VERSION, 7, at, bytes);
             prop_assert_eq!(general.as_ref().ok(), Some(&short), "bytes {:?}", bytes);
         }

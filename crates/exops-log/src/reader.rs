@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use exops_core::{Envelope, Timestamp};
 
-use crate::codec::{CodecError, decode_body};
+use crate::codec::{CodecError, decode_record};
 use crate::frame::{FRAME_HEADER_BYTES, FrameHeader, checked_frames};
 use crate::head::{Head, read_head};
 use crate::segment::{Damage, Hash, ResumePoint, SEAL_BODY_BYTES, SegmentCursor, Step, Stop, seal_after};
@@ -41,12 +41,15 @@ pub struct RawBlock {
 }
 
 impl RawBlock {
-    /// Decodes the block's events (those at or after the reader's start) onto `out`.
-    pub fn decode_into(&self, out: &mut Vec<Envelope>) -> Result<(), StoreError> {
+    /// Decodes the block's events (those at or after the reader's start) onto `out`: as
+    /// [`Envelope`]s, or as [`Record`](exops_core::Record)s for a fold (customer operations
+    /// then never become envelopes).
+    pub fn decode_into<T: From<exops_core::Record>>(&self, out: &mut Vec<T>) -> Result<(), StoreError> {
         let mut offset = self.offset;
         for (header, body) in checked_frames(&self.frames) {
             if header.seq >= self.from_seq {
-                out.push(decode_frame(&header, body).map_err(|error| decode_error(&self.segment, offset, error))?);
+                let record = decode_frame(&header, body).map_err(|error| decode_error(&self.segment, offset, error))?;
+                out.push(T::from(record));
             }
             offset += (FRAME_HEADER_BYTES + body.len()) as u64;
         }
@@ -92,9 +95,9 @@ impl RawBlock {
 }
 
 /// Decodes one checked event frame.
-fn decode_frame(header: &FrameHeader, body: &[u8]) -> Result<Envelope, (u64, CodecError)> {
+fn decode_frame(header: &FrameHeader, body: &[u8]) -> Result<exops_core::Record, (u64, CodecError)> {
     let at = Timestamp::from_unix_micros(header.at_micros);
-    decode_body(header.schema_version, header.seq, at, body).map_err(|error| (header.seq, error))
+    decode_record(header.schema_version, header.seq, at, body).map_err(|error| (header.seq, error))
 }
 
 /// What an event frame at `offset` of `segment` that did not decode means: a venue
@@ -298,7 +301,7 @@ impl LogReader {
 
     /// The next whole block, checked but not decoded: see [`RawBlock`]. Do not mix with
     /// [`LogReader::next_block`] or iteration on one reader.
-///
+    ///
     /// ```
     /// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bitpoint-2019/events.jsonl")).unwrap();
     /// # let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();
@@ -312,7 +315,8 @@ impl LogReader {
     /// let mut events = 0;
     /// while let Some(block) = reader.next_raw_block() {
     ///     let block = block.unwrap();
-    ///     let mut decoded = Vec::new();
+    ///     // Records for a fold; `Vec<Envelope>` gives whole envelopes.
+    ///     let mut decoded: Vec<exops_core::Record> = Vec::new();
     ///     block.decode_into(&mut decoded).unwrap();
     ///     events += decoded.len();
     /// }
@@ -410,7 +414,7 @@ impl LogReader {
                         let envelope = decode_frame(&header, body).map_err(|error| {
                             decode_error(cursor.path(), cursor.offset - header.frame_len() as u64, error)
                         })?;
-                        self.block.push(envelope);
+                        self.block.push(envelope.into_envelope());
                     }
                 }
                 Ok(Step::Sealed(seal)) => {

@@ -54,15 +54,15 @@ impl CheckedBlock {
     /// let mut reader = exops_log::LogReader::open(data_dir, 1).unwrap();
     /// let bytes = reader.next_raw_block().unwrap().unwrap().segment_bytes().unwrap();
     /// let checked = exops_log::replica::check_block(&exops_log::ChainPosition::GENESIS, &bytes).unwrap();
-    /// let mut events = Vec::new();
+    /// let mut events: Vec<exops_core::Envelope> = Vec::new();
     /// checked.decode_into(&mut events).unwrap();
     /// assert_eq!(events[0].event.kind_name(), "venue_declared");
     /// assert_eq!(events.len() as u32, checked.seal.record_count);
     /// ```
-    pub fn decode_into(&self, out: &mut Vec<exops_core::Envelope>) -> Result<(), crate::codec::CodecError> {
+    pub fn decode_into<T: From<exops_core::Record>>(&self, out: &mut Vec<T>) -> Result<(), crate::codec::CodecError> {
         for (seq, (schema_version, at_micros, body)) in (self.seal.first_seq..).zip(&self.records) {
             let at = exops_core::Timestamp::from_unix_micros(*at_micros);
-            out.push(crate::codec::decode_body(*schema_version, seq, at, body)?);
+            out.push(T::from(crate::codec::decode_record(*schema_version, seq, at, body)?));
         }
         Ok(())
     }

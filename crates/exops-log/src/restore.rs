@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use exops_core::{Envelope, State, Timestamp};
+use exops_core::{Record, State, Timestamp};
 
 use crate::pipeline::PipelinedReader;
 use crate::reader::{LogReader, UnsealedTail};
@@ -27,11 +27,11 @@ pub enum Target {
 }
 
 impl Target {
-    fn includes(self, envelope: &Envelope) -> bool {
+    fn includes(self, record: &Record) -> bool {
         match self {
             Target::End => true,
-            Target::Seq(seq) => envelope.seq <= seq,
-            Target::At(at) => envelope.at <= at,
+            Target::Seq(seq) => record.seq() <= seq,
+            Target::At(at) => record.at() <= at,
         }
     }
 }
@@ -105,7 +105,7 @@ fn fold_blocks(
     let mut next_snapshot = (state.seq() / every).saturating_add(1).saturating_mul(every);
     let (mut folded, mut last_at) = (0_u64, None);
     let mut reached_end = true;
-    let mut decoded = Vec::new();
+    let mut decoded: Vec<Record> = Vec::new();
     while let Some(block) = pipeline.next_raw_block() {
         let block = block?;
         decoded.clear();
@@ -114,13 +114,13 @@ fn fold_blocks(
         // snapshot passes when read back (its state is at its seq, its resume point at the
         // seal of that seq) and the cursor's (sequence numbers follow on). One per block.
         if let Some(first) = decoded.first() {
-            assert_eq!(first.seq, state.seq() + 1, "the block read next continues the state folded so far");
+            assert_eq!(first.seq(), state.seq() + 1, "the block read next continues the state folded so far");
         }
         let included = decoded.iter().position(|envelope| !target.includes(envelope));
         let events = &decoded[..included.unwrap_or(decoded.len())];
-        state.apply_batch(events, |_, _| ());
+        state.apply_records(events, |_, _| ());
         if let Some(last) = events.last() {
-            last_at = Some(last.at);
+            last_at = Some(last.at());
         }
         folded += events.len() as u64;
         progress(folded);

@@ -60,15 +60,13 @@ impl Follower {
         on_block: &mut dyn FnMut(&State, &CheckedBlock),
     ) -> Result<FollowReport, NatsError> {
         let Follower { data_dir, state, last_seq } = self;
-        let mut envelopes = Vec::new();
+        let mut records: Vec<exops_core::Record> = Vec::new();
         follow(connection, data_dir, until_head, &mut |block| {
-            envelopes.clear();
+            records.clear();
             block
-                .decode_into(&mut envelopes)
+                .decode_into(&mut records)
                 .map_err(|source| NatsError::Decode { block: block.seal.block_index, source })?;
-            for envelope in &envelopes {
-                state.apply(envelope);
-            }
+            state.apply_records(&records, |_, _| ());
             *last_seq = block.seal.last_seq;
             on_block(state, block);
             Ok(())

@@ -1,10 +1,10 @@
-//! Customer operations: `apply_batch` against `apply` one by one (with repeated ids, so
-//! duplicates land inside the look-ahead window), and the per-customer arrays restored
-//! beside the state's serde form (their byte form is exops-log's).
+//! Customer operations: `apply_batch` and `apply_records` against `apply` one by one (with
+//! repeated ids, so duplicates land inside the look-ahead window), and the per-customer
+//! arrays restored beside the state's serde form (their byte form is exops-log's).
 
 use exops_core::{
-    Actor, AssetId, Envelope, Event, HoldPlaced, MarketId, OrderSubmitted, OrderType, Selector, State, Timestamp,
-    Transfer,
+    Actor, AssetId, Envelope, Event, HoldPlaced, MarketId, OrderSubmitted, OrderType, Record, Selector, State,
+    Timestamp, Transfer,
 };
 use proptest::prelude::*;
 
@@ -75,6 +75,36 @@ proptest! {
         batched.apply_batch(&envelopes, |_, outcome| outcomes.push(outcome));
         prop_assert_eq!(outcomes, expected);
         prop_assert_eq!(batched, one_by_one);
+    }
+
+    /// The records path folds every envelope as `apply` does, including the ones that do
+    /// not become customer records (a note, a non-customer sending a customer operation)
+    /// and ones out of sequence or back in time.
+    #[test]
+    fn apply_records_is_apply_one_by_one(
+        operations in operations(),
+        odd in prop::collection::vec((0_usize..130, 0_u8..4), 0..12),
+    ) {
+        let mut envelopes = envelopes(&operations);
+        for (index, what) in odd {
+            let Some(envelope) = envelopes.get_mut(index) else { continue };
+            match what {
+                0 => envelope.note = Some("kept".into()),
+                1 => envelope.actor = Actor::Staff("ops".into()),
+                2 => envelope.seq += 1,
+                _ => envelope.at = Timestamp::from_unix_micros(0),
+            }
+        }
+        let mut one_by_one = State::new();
+        let expected: Vec<_> = envelopes.iter().map(|envelope| one_by_one.apply(envelope)).collect();
+        let records: Vec<Record> = envelopes.iter().cloned().map(Record::from).collect();
+        let back: Vec<Envelope> = records.iter().cloned().map(Record::into_envelope).collect();
+        prop_assert_eq!(&back, &envelopes);
+        let mut by_records = State::new();
+        let mut outcomes = Vec::new();
+        by_records.apply_records(&records, |_, outcome| outcomes.push(outcome));
+        prop_assert_eq!(outcomes, expected);
+        prop_assert_eq!(by_records, one_by_one);
     }
 
     #[test]

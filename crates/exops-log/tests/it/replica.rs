@@ -36,7 +36,7 @@ fn blocks_copied_as_bytes_make_byte_identical_segments() {
         let block = writer.append(bytes).unwrap();
         assert_eq!(block.seal.block_index, index as u64);
         // The block's events decode back to what was written.
-        let mut decoded = Vec::new();
+        let mut decoded: Vec<exops_core::Envelope> = Vec::new();
         block.decode_into(&mut decoded).unwrap();
         let range = (block.seal.first_seq - 1) as usize..block.seal.last_seq as usize;
         assert_eq!(decoded, built.envelopes[range]);

@@ -168,7 +168,7 @@ fn options(
             return Err(Failure::usage("--branch-at needs --branch-from: the recorded log to start from"));
         }
     };
-    Ok(Options { seed, scale_percent, start_from })
+    Ok(Options { seed, scale_percent, start_from, ..Options::default() })
 }
 
 fn progress(scenario: &Scenario, scale_percent: u32) -> ProgressBar {

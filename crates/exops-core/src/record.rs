@@ -12,9 +12,7 @@
 //! [`State::apply_record`]: crate::State::apply_record
 //! [`State::apply`]: crate::State::apply
 
-use crate::{
-    Actor, Envelope, Event, MarginRequested, OrderCancelled, OrderSubmitted, Timestamp, Transfer,
-};
+use crate::{Actor, Envelope, Event, MarginRequested, OrderCancelled, OrderSubmitted, Timestamp, Transfer};
 
 /// The operations customers send, each gated by the state: the customer half of
 /// [`Event`], as a small `Copy` value.

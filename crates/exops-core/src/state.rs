@@ -660,7 +660,13 @@ impl State {
     /// [`State::apply`] for a customer operation by a customer, ~99% of a busy log: the
     /// same checks in the same order as [`State::apply_in_sequence`], on a short path.
     #[inline]
-    fn apply_customer_operation(&mut self, customer: u32, id: u64, at: Timestamp, operation: CustomerOperation) -> Outcome {
+    fn apply_customer_operation(
+        &mut self,
+        customer: u32,
+        id: u64,
+        at: Timestamp,
+        operation: CustomerOperation,
+    ) -> Outcome {
         let last_id = self.customers.last_id(customer);
         if id <= last_id {
             self.counters.duplicates += 1;

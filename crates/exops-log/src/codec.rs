@@ -42,11 +42,11 @@ use std::fmt;
 
 use exops_core::{
     Actor, ApprovalGiven, AssetClass, AssetId, AssetSpec, CUSTOMER_ID_MAX, Cause, ClaimsConverted, CustodyReplenished,
-    CustodyTransferred, CustomerOperation, CustomerRecord, DECIMAL_SCALE_MAX, Decimal, Envelope, Event, HaircutApplied, HoldLifted, HoldModeSet,
-    HoldPlaced, IncidentCategory, IncidentOpened, IncidentStatus, IncidentUpdated, KeysRotated, MarginAction,
-    MarginRequested, MarketId, Mode, OrderCancelled, OrderSubmitted, OrderType, PhaseOpened, RefundPaid, RoleGranted,
-    RulesVersion, RulesVersionError, SecurityReviewPassed, Selector, Theft, TheftRecorded, Timestamp, Transfer,
-    Record, VenueCeased, VenueSpec, Wallet, WithdrawalsSettled,
+    CustodyTransferred, CustomerOperation, CustomerRecord, DECIMAL_SCALE_MAX, Decimal, Envelope, Event, HaircutApplied,
+    HoldLifted, HoldModeSet, HoldPlaced, IncidentCategory, IncidentOpened, IncidentStatus, IncidentUpdated,
+    KeysRotated, MarginAction, MarginRequested, MarketId, Mode, OrderCancelled, OrderSubmitted, OrderType, PhaseOpened,
+    Record, RefundPaid, RoleGranted, RulesVersion, RulesVersionError, SecurityReviewPassed, Selector, Theft,
+    TheftRecorded, Timestamp, Transfer, VenueCeased, VenueSpec, Wallet, WithdrawalsSettled,
 };
 use wincode::config::Configuration;
 

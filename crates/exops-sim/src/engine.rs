@@ -383,14 +383,58 @@ impl Engine<'_> {
             }
         }
     }
+}
 
-    /// The customer requests of one day, in time order, into `sorted` (whose memory, and
-    /// `buffers`', is reused from day to day).
-    fn requests(&mut self, day: i64, day_start: Timestamp, buffers: &mut DayBuffers) {
+/// A day's requests drawn on the second thread, in time order, with the sign-ups counted
+/// before and after.
+struct Drawn {
+    day: i64,
+    signups_before: u32,
+    signups_after: u32,
+    requests: Vec<Request>,
+}
+
+/// The second thread of a run: draws `days` in order (each as [`draw_day`] would on the
+/// folding thread) and sends them on, reusing the buffers that come back; stops when the
+/// folding thread hangs up.
+fn draw_ahead(
+    scenario: &Scenario,
+    venue: &exops_core::Venue,
+    mut signups: u32,
+    days: std::ops::RangeInclusive<i64>,
+    sender: &crossbeam_channel::Sender<Drawn>,
+    recycled: &crossbeam_channel::Receiver<Vec<Request>>,
+) {
+    let first_day = *days.start();
+    let mut buffers = DayBuffers::default();
+    for day in days {
+        let signups_before = signups;
+        let day_start = Timestamp::from_unix_micros(day * DAY_MICROS);
+        draw_day(scenario, Some(venue), &mut signups, day - first_day, day_start, &mut buffers);
+        let requests = std::mem::replace(&mut buffers.sorted, recycled.try_recv().unwrap_or_default());
+        if sender.send(Drawn { day, signups_before, signups_after: signups, requests }).is_err() {
+            return;
+        }
+    }
+}
+
+/// The customer requests of one day, in time order, into `buffers.sorted` (whose memory,
+/// and the other buffers', is reused from day to day). They depend on the scenario, the
+/// day, the venue and the sign-ups drawn before (`signups`, counted on) alone, never on
+/// the state the fold is in: so a second thread can draw tomorrow while today folds.
+fn draw_day(
+    scenario: &Scenario,
+    venue: Option<&exops_core::Venue>,
+    signups: &mut u32,
+    day: i64,
+    day_start: Timestamp,
+    buffers: &mut DayBuffers,
+) {
+    {
         buffers.sorted.clear();
-        let workload = &self.scenario.workload;
-        let Some(venue) = self.replay.state.venue() else { return };
-        let mut rng = ChaCha8Rng::seed_from_u64(self.scenario.seed ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let workload = &scenario.workload;
+        let Some(venue) = venue else { return };
+        let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let weights: Vec<u32> = workload.day_pattern.clone().unwrap_or_else(|| vec![1; 24]);
         let total_weight: u32 = weights.iter().sum();
         let offset = i64::from(workload.utc_offset_hours);
@@ -491,8 +535,8 @@ impl Engine<'_> {
             }
         }
         for _ in 0..per_day.signup {
-            self.signups += 1;
-            let customer = customers.saturating_add(self.signups).min(exops_core::CUSTOMER_ID_MAX);
+            *signups += 1;
+            let customer = customers.saturating_add(*signups).min(exops_core::CUSTOMER_ID_MAX);
             out.push(Request { at: pick_time(&mut rng), customer, operation: Operation::Signup });
         }
         // In time order; requests at the same microsecond keep the order they were drawn
@@ -544,11 +588,15 @@ pub struct Options {
     pub scale_percent: u32,
     /// A fresh venue (the default) or a recorded log's state.
     pub start_from: StartFrom,
+    /// Draw each day's customer requests on a second thread while the day before folds
+    /// (the default). The output is the same either way, byte for byte; a sweep, which
+    /// already keeps every core busy with runs, turns it off.
+    pub draw_ahead: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { seed: None, scale_percent: 100, start_from: StartFrom::Fresh }
+        Options { seed: None, scale_percent: 100, start_from: StartFrom::Fresh, draw_ahead: true }
     }
 }
 
@@ -678,35 +726,75 @@ pub fn simulate(
     let first_day = (start.unix_micros() + utc_offset).div_euclid(DAY_MICROS);
     let last_day = (scenario.end.unix_micros() + utc_offset - 1).div_euclid(DAY_MICROS);
     let mut buffers = DayBuffers::default();
-    for day in first_day..=last_day {
-        let mut settlements = Vec::new();
-        if let Some(settlement) = &scenario.settlement {
-            // 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays.
-            let weekday = (day + 3).rem_euclid(7);
-            if !settlement.weekdays_only || weekday < 5 {
-                let at = Timestamp::from_unix_micros(
-                    day * DAY_MICROS - utc_offset + i64::from(settlement.hour) * HOUR_MICROS,
-                );
-                settlements.push(at);
-            }
+    // The second thread draws from the venue as it stands now. A day it drew is used only
+    // if the venue and the sign-ups drawn before are still what it assumed, else that day
+    // and the rest are drawn here. (A venue is declared once, a second declaration is
+    // rejected, so they hold; the check keeps the output right should that rule change.)
+    let venue_now = engine.replay.state.venue().cloned();
+    std::thread::scope(|scope| -> Result<(), SimError> {
+        let mut ahead = None;
+        if options.draw_ahead
+            && let Some(venue) = venue_now.clone()
+        {
+            // A rendezvous: the second thread draws the next day while this one folds, then
+            // waits, so that at most three days' requests are in memory.
+            let (sender, receiver) = crossbeam_channel::bounded(0);
+            let (recycle, recycled) = crossbeam_channel::bounded(1);
+            let signups = engine.signups;
+            scope.spawn(move || draw_ahead(scenario, &venue, signups, first_day..=last_day, &sender, &recycled));
+            ahead = Some((receiver, recycle));
         }
-        engine.requests(day - first_day, Timestamp::from_unix_micros(day * DAY_MICROS), &mut buffers);
-        let requests = &buffers.sorted;
-        for (index, Request { at, customer, operation }) in requests.iter().cloned().enumerate() {
-            // As in `State::apply_batch`: start loading the customer of a later request.
-            if let Some(ahead) = requests.get(index + exops_core::LOOKAHEAD) {
-                engine.replay.state.prefetch(&Actor::Customer(ahead.customer));
+        for day in first_day..=last_day {
+            let mut settlements = Vec::new();
+            if let Some(settlement) = &scenario.settlement {
+                // 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays.
+                let weekday = (day + 3).rem_euclid(7);
+                if !settlement.weekdays_only || weekday < 5 {
+                    let at = Timestamp::from_unix_micros(
+                        day * DAY_MICROS - utc_offset + i64::from(settlement.hour) * HOUR_MICROS,
+                    );
+                    settlements.push(at);
+                }
             }
-            if at < start || at >= scenario.end {
-                continue;
+            let drawn = ahead.as_ref().and_then(|(receiver, _)| receiver.recv().ok()).filter(|drawn| {
+                drawn.day == day
+                    && drawn.signups_before == engine.signups
+                    && engine.replay.state.venue() == venue_now.as_ref()
+            });
+            match drawn {
+                Some(drawn) => {
+                    let used = std::mem::replace(&mut buffers.sorted, drawn.requests);
+                    if let Some((_, recycle)) = &ahead {
+                        let _ = recycle.try_send(used);
+                    }
+                    engine.signups = drawn.signups_after;
+                }
+                None => {
+                    // Dropping the receiver stops the second thread.
+                    ahead = None;
+                    let venue = engine.replay.state.venue();
+                    let day_start = Timestamp::from_unix_micros(day * DAY_MICROS);
+                    draw_day(scenario, venue, &mut engine.signups, day - first_day, day_start, &mut buffers);
+                }
             }
-            engine.run_until(at, &mut settlements)?;
-            engine.emit(at, Actor::Customer(customer), operation.event(), None);
+            let requests = &buffers.sorted;
+            for (index, Request { at, customer, operation }) in requests.iter().cloned().enumerate() {
+                // As in `State::apply_batch`: start loading the customer of a later request.
+                if let Some(ahead) = requests.get(index + exops_core::LOOKAHEAD) {
+                    engine.replay.state.prefetch(&Actor::Customer(ahead.customer));
+                }
+                if at < start || at >= scenario.end {
+                    continue;
+                }
+                engine.run_until(at, &mut settlements)?;
+                engine.emit(at, Actor::Customer(customer), operation.event(), None);
+            }
+            let day_end = Timestamp::from_unix_micros((day + 1) * DAY_MICROS - utc_offset).min(scenario.end);
+            engine.run_until(day_end, &mut settlements)?;
+            engine.collector.end_of_day(&engine.replay.state, day_end);
         }
-        let day_end = Timestamp::from_unix_micros((day + 1) * DAY_MICROS - utc_offset).min(scenario.end);
-        engine.run_until(day_end, &mut settlements)?;
-        engine.collector.end_of_day(&engine.replay.state, day_end);
-    }
+        Ok(())
+    })?;
     engine.run_until(scenario.end, &mut Vec::new())?;
     let blockers: Vec<Option<String>> = (0..plan.phases.len())
         .map(|index| if engine.opened[index].is_some() { None } else { engine.gate_blocker(index, scenario.end) })

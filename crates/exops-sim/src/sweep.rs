@@ -201,8 +201,12 @@ fn run_one(scenario: &Scenario, plan: &Plan, options: &Options, base: u64, run: 
     let mut draws = ChaCha8Rng::seed_from_u64(seed ^ 0xD1B5_4A32_D192_ED03);
     let scenario = scenario.drawn(&mut draws);
     let plan = plan.drawn(&mut draws);
-    let options =
-        Options { seed: Some(seed), scale_percent: options.scale_percent, start_from: options.start_from.clone() };
+    let options = Options {
+        seed: Some(seed),
+        scale_percent: options.scale_percent,
+        start_from: options.start_from.clone(),
+        draw_ahead: false,
+    };
     Ok(simulate(&scenario, &plan, &options, &mut |_| {})?.metrics)
 }
 

@@ -61,6 +61,27 @@ fn the_same_seed_gives_the_same_bytes() {
     assert_ne!(render(&first_events), render(&other), "another seed draws other requests");
 }
 
+/// Drawing the requests on a second thread changes nothing: every fixture plan gives the
+/// same events, byte for byte, and the same metrics with it on and off.
+#[test]
+fn drawing_ahead_on_a_second_thread_gives_the_same_bytes() {
+    for (scenario, plan, name) in RUNS {
+        let scenario = Scenario::load(&fixture(scenario)).unwrap();
+        let plan = Plan::load(&fixture(plan)).unwrap();
+        let run = |draw_ahead: bool| {
+            let options = Options { scale_percent: 2, draw_ahead, ..Options::default() };
+            let mut events = Vec::new();
+            let simulation =
+                simulate(&scenario, &plan, &options, &mut |envelope| events.push(envelope.clone())).unwrap();
+            (exops_jsonl::render_all(&events), serde_json::to_string(&simulation.metrics).unwrap(), events.len())
+        };
+        let (ahead, one_thread) = (run(true), run(false));
+        assert!(ahead.2 > 1_000, "{name}: a run with customer requests ({} events)", ahead.2);
+        assert!(ahead.0 == one_thread.0, "{name}: the events differ");
+        assert_eq!(ahead.1, one_thread.1, "{name}: the metrics differ");
+    }
+}
+
 /// The simulated log, replayed at each dated step, has every service in the mode the
 /// recorded fixture has then.
 #[test]

@@ -7,7 +7,9 @@
 //! The first byte chooses: bit 0 mends the checksums and chain hashes (see
 //! `exops_fuzz::mend_segment`); bit 1 records a head at the last seal the cursor read,
 //! so that the log readers go past the head check; bit 2 makes the disk return short
-//! reads; bit 3 flips bits in what it returns.
+//! reads; bit 3 flips bits in what it returns. On a disk without faults, a cursor that
+//! checks bodies once per block (`defer_body_checks`) seals the same blocks and stops with
+//! the same error as one that checks each frame.
 #![no_main]
 
 use std::path::Path;
@@ -61,6 +63,26 @@ fuzz_target!(|input: &[u8]| {
             steps += 1;
             assert!(steps <= bytes.len() / FRAME_HEADER_BYTES, "a cursor cannot step more often than frames fit");
         }
+    }
+
+    if mode & 12 == 0 {
+        let walk = |defer: bool| -> Vec<String> {
+            let Ok(mut cursor) = SegmentCursor::open(&storage, &path, index, None) else { return Vec::new() };
+            cursor.defer_body_checks(defer);
+            let mut seen = Vec::new();
+            loop {
+                match cursor.step() {
+                    Ok(Step::Event { .. }) => {}
+                    Ok(Step::Sealed(seal)) => seen.push(format!("{seal:?} {:?}", cursor.take_sealed_frames())),
+                    Ok(Step::End) => return seen,
+                    Err(stop) => {
+                        seen.push(format!("{stop:?}"));
+                        return seen;
+                    }
+                }
+            }
+        };
+        assert_eq!(walk(true), walk(false), "deferred body checks walk as frame-by-frame checks do");
     }
 
     let data_dir = Path::new(exops_fuzz::DATA_DIR);

@@ -408,6 +408,9 @@ impl LogReader {
             let cursor = self.cursor.as_mut().expect("opened above");
             let last_segment = self.next_segment == self.segments.len();
             let block_start = cursor.sealed_end;
+            // A raw block is handed out only once sealed, its hash checked: its bodies'
+            // checksums need not be computed one by one (see `defer_body_checks`).
+            cursor.defer_body_checks(mode == Mode::Raw);
             match cursor.step() {
                 Ok(Step::Event { header, body }) => {
                     if mode == Mode::Decode && header.seq >= self.from_seq {

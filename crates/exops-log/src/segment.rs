@@ -240,6 +240,13 @@ pub enum Step<'a> {
     End,
 }
 
+/// A [`Step`] before its body is borrowed.
+enum Stepped {
+    Event { header: FrameHeader, start: usize },
+    Sealed(Seal),
+    End,
+}
+
 /// Why a cursor stopped early.
 #[derive(Debug)]
 pub enum Stop {
@@ -273,6 +280,12 @@ pub struct SegmentCursor {
     frame: Vec<u8>,
     /// The event frames of the block whose seal was read last, checked.
     sealed_frames: Vec<u8>,
+    /// Whether event bodies are checked at the block's seal rather than frame by frame
+    /// (see [`SegmentCursor::defer_body_checks`]).
+    defer_body_checks: bool,
+    /// The bytes at the start of the open block's frames whose bodies are not checked
+    /// yet: whole frames, each read to its end.
+    unchecked_len: usize,
 }
 
 impl SegmentCursor {
@@ -338,7 +351,39 @@ impl SegmentCursor {
             last_at_micros: position.last_at_micros,
             frame: Vec::new(),
             sealed_frames: Vec::new(),
+            defer_body_checks: false,
+            unchecked_len: 0,
         })
+    }
+
+    /// Checks each event body once per block instead of once per frame, for a reader
+    /// that hands out whole sealed blocks and nothing before their seal. A block whose
+    /// hash matches its seal has every byte its writer wrote, checksums included
+    /// (BLAKE3 over the frames is the stronger check), so its bodies' CRC32Cs are not
+    /// computed at all. On any error in the block, the bodies read so far are checked
+    /// first, and the first that fails is the error, exactly what checking each frame as
+    /// it was read would have returned. Switch it only between blocks.
+    pub fn defer_body_checks(&mut self, defer: bool) {
+        if self.defer_body_checks != defer {
+            debug_assert_eq!(self.unchecked_len, 0, "switched between blocks");
+            self.defer_body_checks = defer;
+        }
+    }
+
+    /// The first event frame of the open block whose body fails its checksum, as the
+    /// error checking it when it was read would have been.
+    fn first_unchecked_damage(&mut self) -> Option<Stop> {
+        let unchecked = std::mem::take(&mut self.unchecked_len);
+        let mut at = 0;
+        while at < unchecked {
+            let (header, body) = match crate::frame::parse_frame(&self.block.frames[at..unchecked]) {
+                Ok(frame) => frame,
+                Err(error) => return Some(Stop::Unreadable { offset: self.sealed_end + at as u64, error }),
+            };
+            debug_assert_eq!(body.len(), header.body_len as usize);
+            at += header.frame_len();
+        }
+        None
     }
 
     /// Opens a segment to read from `resume` on: the segment's header is checked, and the
@@ -402,6 +447,19 @@ impl SegmentCursor {
 
     /// Reads the next frame.
     pub fn step(&mut self) -> Result<Step<'_>, Stop> {
+        match self.step_frame() {
+            Ok(Stepped::Event { header, start }) => {
+                let body = &self.block.frames[start + FRAME_HEADER_BYTES..start + header.frame_len()];
+                Ok(Step::Event { header, body })
+            }
+            Ok(Stepped::Sealed(seal)) => Ok(Step::Sealed(seal)),
+            Ok(Stepped::End) => Ok(Step::End),
+            Err(stop) => Err(self.first_unchecked_damage().unwrap_or(stop)),
+        }
+    }
+
+    /// [`SegmentCursor::step`], with an event's body as where it starts in the block.
+    fn step_frame(&mut self) -> Result<Stepped, Stop> {
         let offset = self.offset;
         let remaining = self.file_len - offset;
         if remaining == 0 {
@@ -411,7 +469,7 @@ impl SegmentCursor {
                     error: FrameError::Truncated { needed: FRAME_HEADER_BYTES, available: 0 },
                 });
             }
-            return Ok(Step::End);
+            return Ok(Stepped::End);
         }
         let unreadable = |error| Stop::Unreadable { offset, error };
         if remaining < FRAME_HEADER_BYTES as u64 {
@@ -435,7 +493,11 @@ impl SegmentCursor {
         buffer.extend_from_slice(&header_bytes);
         buffer.resize(start + len, 0);
         self.input.read_exact(&mut buffer[start + FRAME_HEADER_BYTES..]).map_err(Stop::Io)?;
-        check_body(&header, &buffer[start + FRAME_HEADER_BYTES..]).map_err(unreadable)?;
+        if self.defer_body_checks && header.kind == FrameKind::Event {
+            self.unchecked_len = start + len;
+        } else {
+            check_body(&header, &buffer[start + FRAME_HEADER_BYTES..]).map_err(unreadable)?;
+        }
         self.offset += len as u64;
         match header.kind {
             FrameKind::Event => {
@@ -453,7 +515,7 @@ impl SegmentCursor {
                 };
                 self.next_seq = next_seq;
                 self.block.note(header.seq);
-                Ok(Step::Event { header, body: &self.block.frames[start + FRAME_HEADER_BYTES..start + len] })
+                Ok(Stepped::Event { header, start })
             }
             FrameKind::Seal => {
                 let Some(seal) = Seal::decode(&self.frame[FRAME_HEADER_BYTES..]) else {
@@ -509,7 +571,9 @@ impl SegmentCursor {
                 std::mem::swap(&mut self.block.frames, &mut self.sealed_frames);
                 assert_block_after_read(&self.sealed_frames, &seal);
                 self.block.reset(&seal.hash);
-                Ok(Step::Sealed(seal))
+                // The hash matched: every unchecked body is as its writer wrote it.
+                self.unchecked_len = 0;
+                Ok(Stepped::Sealed(seal))
             }
         }
     }

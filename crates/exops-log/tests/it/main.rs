@@ -6,6 +6,7 @@ mod codec;
 mod concurrency;
 mod corruption;
 mod customers;
+mod deferred_checks;
 mod derived;
 mod durability;
 mod faults;

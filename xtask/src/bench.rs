@@ -158,7 +158,13 @@ fn met_text(met: Option<bool>) -> &'static str {
 }
 
 fn human(rate: f64) -> String {
-    if rate >= 1e6 { format!("{:.2} M", rate / 1e6) } else { format!("{:.1} k", rate / 1e3) }
+    if rate >= 1e6 {
+        format!("{:.2} M", rate / 1e6)
+    } else if rate >= 1e3 {
+        format!("{:.1} k", rate / 1e3)
+    } else {
+        format!("{rate:.2}")
+    }
 }
 
 /// Runs the benchmarks (unless `summary_only`), then summarises the latest results.
@@ -178,7 +184,7 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
     let criterion = target.join("criterion");
     let mut rows = Vec::new();
     println!(
-        "\n{:<38} {:>12} {:>12} {:>7} {:>18} {:>4}   (time per iteration: figure / baseline)",
+        "\n{:<44} {:>12} {:>12} {:>7} {:>18} {:>4}   (time per iteration: figure / baseline)",
         "FIGURE", "EVENTS/S", "BASELINE", "RATIO", "TARGET", "MET"
     );
     let replicate = replicate_record(&criterion)?;
@@ -187,7 +193,7 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
         if id.starts_with(REPLICATE_GROUP)
             && let Some(why) = &replicate_missing
         {
-            println!("{figure:<38} {:>12}", format!("not measured ({why})"));
+            println!("{figure:<44} {:>12}", format!("not measured ({why})"));
             rows.push(json!({ "name": figure, "benchmark": id, "measured": false, "why": why }));
             continue;
         }
@@ -196,7 +202,7 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
         let ratio = rate / baseline_rate;
         let met = target.map(|target| target.met(rate, ratio, millis));
         println!(
-            "{figure:<38} {:>12} {:>12} {ratio:>7.3} {:>18} {:>4}   ({millis:.2} ms / {baseline_millis:.2} ms)",
+            "{figure:<44} {:>12} {:>12} {ratio:>7.3} {:>18} {:>4}   ({millis:.2} ms / {baseline_millis:.2} ms)",
             human(rate),
             human(baseline_rate),
             target.map(Target::text).unwrap_or_else(|| "-".to_owned()),
@@ -216,7 +222,7 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
     }
     for (figure, key) in [("follower lag p50 (ms)", "p50_ms"), ("follower lag p99 (ms)", "p99_ms")] {
         if let Some(why) = &replicate_missing {
-            println!("{figure:<38} {:>12}", format!("not measured ({why})"));
+            println!("{figure:<44} {:>12}", format!("not measured ({why})"));
             rows.push(json!({ "name": figure, "benchmark": REPLICATE_RECORD, "measured": false, "why": why }));
             continue;
         }
@@ -224,7 +230,7 @@ pub fn bench(quick: bool, summary_only: bool) -> Result<()> {
         let blocks = replicate["blocks"].as_u64().unwrap_or(0);
         let millis = replicate[key].as_f64().with_context(|| format!("no {key} in {REPLICATE_RECORD}"))?;
         println!(
-            "{figure:<38} {millis:>12.3} {:>12} {:>7} {:>18} {:>4}   ({blocks} blocks; {server})",
+            "{figure:<44} {millis:>12.3} {:>12} {:>7} {:>18} {:>4}   ({blocks} blocks; {server})",
             "-", "-", "-", "-"
         );
         rows.push(json!({

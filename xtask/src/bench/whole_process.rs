@@ -32,7 +32,7 @@ pub fn figures(target: &Path, quick: bool, summary_only: bool) -> Result<Vec<Val
     };
     for row in &rows {
         println!(
-            "{:<38} {:>12} {:>12} {:>7} {:>18} {:>4}   ({})",
+            "{:<44} {:>12} {:>12} {:>7} {:>18} {:>4}   ({})",
             row["name"].as_str().unwrap_or("?"),
             row["value_text"].as_str().unwrap_or("?"),
             row["baseline_text"].as_str().unwrap_or("?"),

@@ -149,6 +149,13 @@ seq N` (with --format json, {\"acknowledged_through_seq\":N}) is printed once ev
 to N is durable here and in the stream. Fenced, the writer stops with exit 3 and code
 `fenced`; the events after its last acknowledgement were never acknowledged.
 
+Gateways and operators submit over NATS too, one JSON Lines event (without `seq`) per request:
+a gateway on exops.<venue>.submit.customer (customer operations only), operator NAME on
+exops.<venue>.submit.operator.NAME (operator events as staff:NAME only). The NATS server's
+users and permissions decide who may publish on which subject (docs/scale-out.md); a line its
+sender may not submit is refused and the log is unchanged. Each reply, once the event is
+durable here and in the stream: {\"seq\":N,\"outcome\":\"accepted\"}, or {\"error\":\"...\"}.
+
 Exit codes: 0 standard input ended, everything acknowledged; 1 a line is invalid, or the data
 directory and the stream differ (`diverged`); 2 usage; 3 fenced, or the cluster or the log
 cannot be written (`fenced`, `nats`, `io`).")]
@@ -160,6 +167,10 @@ cannot be written (`fenced`, `nats`, `io`).")]
         /// Copies of the stream kept by the cluster, when this writer creates it.
         #[arg(long, value_name = "N", default_value_t = 3)]
         replicas: usize,
+        /// Take events only from the submit subjects (gateways and operators over NATS),
+        /// not from standard input; run until stopped.
+        #[arg(long)]
+        no_stdin: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,

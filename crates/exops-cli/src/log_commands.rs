@@ -40,7 +40,7 @@ pub fn init(data_dir: &Path, json: bool) -> Result<(), Failure> {
 }
 
 /// The venue the log declares (its first event), for decoding customer operations.
-fn venue_of(data_dir: &Path) -> Result<Option<Venue>, Failure> {
+pub(crate) fn venue_of(data_dir: &Path) -> Result<Option<Venue>, Failure> {
     match LogReader::open(data_dir, 1)?.next() {
         Some(Ok(Envelope { event: Event::VenueDeclared(spec), .. })) => Ok(Venue::from_spec(&spec).ok()),
         Some(Err(error)) => Err(error.into()),

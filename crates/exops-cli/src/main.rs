@@ -85,8 +85,8 @@ fn run(command: Command) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut Cli::command(), "exops", &mut script);
             output::emit(&String::from_utf8_lossy(&script))
         }
-        Command::Serve { target, data_dir, replicas, format } => {
-            nats_commands::serve(&target, &data_dir, replicas, format == ReportFormat::Json)
+        Command::Serve { target, data_dir, replicas, no_stdin, format } => {
+            nats_commands::serve(&target, &data_dir, replicas, no_stdin, format == ReportFormat::Json)
         }
         Command::Fleet(FleetCommand::Status { target, data_dir, format }) => {
             nats_commands::fleet_status(&target, &data_dir, format == ReportFormat::Json)

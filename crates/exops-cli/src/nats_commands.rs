@@ -3,11 +3,16 @@
 
 use std::io::{self, BufRead, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use exops_core::{Gated, Outcome};
 
 use exops_jsonl::Reader;
 use exops_log::LogReader;
-use exops_log::ResumePoint;
-use exops_nats::{Connection, NatsError};
+use exops_log::{Appended, ResumePoint};
+use exops_nats::{Connection, NatsError, SubmitReply};
 use indicatif::ProgressBar;
 use serde::Serialize;
 
@@ -258,7 +263,7 @@ struct ServingJson<'a> {
 
 /// Claims the stream, brings the data directory to its head, then appends standard input
 /// and publishes each block as it becomes durable, acknowledging only after both.
-pub fn serve(target: &NatsTarget, data_dir: &Path, replicas: usize, json: bool) -> Result<(), Failure> {
+pub fn serve(target: &NatsTarget, data_dir: &Path, replicas: usize, no_stdin: bool, json: bool) -> Result<(), Failure> {
     let (url, venue) = resolve(target, data_dir)?;
     let (url, venue) = (url.as_str(), venue.as_str());
     let connection = Connection::connect(url, venue)?;
@@ -289,14 +294,37 @@ pub fn serve(target: &NatsTarget, data_dir: &Path, replicas: usize, json: bool) 
     let opened = open_log(data_dir, Some(commits), None, options_batch)?;
     let next_seq = opened.last_seq + 1;
     let resume = resume_after_last_block(data_dir)?;
+    let published = Arc::new(Published::default());
     let publisher = {
         let data_dir = data_dir.to_owned();
-        std::thread::spawn(move || publish_as_durable(&connection, &data_dir, &subject, resume, committed, json))
+        let published = Arc::clone(&published);
+        std::thread::spawn(move || {
+            publish_as_durable(&connection, &data_dir, &subject, resume, committed, &published, json)
+        })
     };
-    let stdin = io::stdin().lock();
-    let reader = Reader::with_decoder(decoder(data_dir, "<stdin>", next_seq)?, Box::new(stdin) as Box<dyn BufRead>);
-    let tell = if json { Tell::JsonLines } else { Tell::Stderr };
-    let report = pump(&opened, reader, &ProgressBar::hidden(), 1, "<stdin>", tell);
+    // Gateways and operators submit over NATS beside standard input (`submit_loop`).
+    let stop = Arc::new(AtomicBool::new(false));
+    let submissions = {
+        let submit_connection = Connection::connect(url, venue)?;
+        let (appender, stop, published) = (opened.log.appender(), Arc::clone(&stop), Arc::clone(&published));
+        let data_dir = data_dir.to_owned();
+        std::thread::spawn(move || submit_loop(&submit_connection, &data_dir, &appender, &published, &stop))
+    };
+    let report = if no_stdin {
+        // Only the submit subjects: run until killed (or the connection fails).
+        let outcome = submissions.join().map_err(|_| Failure::new(Code::Nats, "the submissions thread stopped"))?;
+        outcome?;
+        return Err(Failure::new(Code::Nats, "the submissions subscription ended"));
+    } else {
+        let stdin = io::stdin().lock();
+        let reader = Reader::with_decoder(decoder(data_dir, "<stdin>", next_seq)?, Box::new(stdin) as Box<dyn BufRead>);
+        let tell = if json { Tell::JsonLines } else { Tell::Stderr };
+        let report = pump(&opened, reader, &ProgressBar::hidden(), 1, "<stdin>", tell);
+        stop.store(true, Ordering::Relaxed);
+        let taken = submissions.join().map_err(|_| Failure::new(Code::Nats, "the submissions thread stopped"))?;
+        taken?;
+        report
+    };
     let closed = opened.log.close();
     let published = publisher.join().map_err(|_| Failure::new(Code::Nats, "the publishing thread stopped"))?;
     let report = report?;
@@ -334,6 +362,7 @@ fn publish_as_durable(
     subject: &str,
     mut resume: Option<ResumePoint>,
     committed: crossbeam_channel::Receiver<u64>,
+    published: &Published,
     json: bool,
 ) -> Result<(), Failure> {
     while let Ok(durable) = committed.recv() {
@@ -344,6 +373,7 @@ fn publish_as_durable(
             Ok(published) => published.through_seq,
             Err(error) => stop(error.into(), json),
         };
+        published.advance(through_seq);
         let line = if json {
             to_json(&AcknowledgedJson { acknowledged_through_seq: through_seq })?
         } else {
@@ -355,6 +385,116 @@ fn publish_as_durable(
         }
     }
     Ok(())
+}
+
+/// How far the stream holds the log: the last seq published and acknowledged by its
+/// quorum, for a submission's reply to wait on.
+#[derive(Debug, Default)]
+struct Published {
+    through_seq: Mutex<u64>,
+    advanced: Condvar,
+}
+
+/// How long a submission's reply waits for its event to reach the stream.
+const REPLICATED_WAIT: Duration = Duration::from_secs(30);
+
+impl Published {
+    fn advance(&self, seq: u64) {
+        let mut through = self.through_seq.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *through = (*through).max(seq);
+        self.advanced.notify_all();
+    }
+
+    /// Waits until the stream holds `seq`; false after [`REPLICATED_WAIT`].
+    fn wait_for(&self, seq: u64) -> bool {
+        let through = self.through_seq.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (through, _) = self
+            .advanced
+            .wait_timeout_while(through, REPLICATED_WAIT, |through| *through < seq)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *through >= seq
+    }
+}
+
+/// Takes the submissions gateways and operators send over NATS until `stop`: each line is
+/// checked against who sent it (`Sender::admits`, the server having authenticated the
+/// sender by the subject it may publish on), appended like a line of standard input, and
+/// answered once it is durable here and in the stream.
+fn submit_loop(
+    connection: &Connection,
+    data_dir: &Path,
+    appender: &exops_log::Appender,
+    published: &Published,
+    stop: &AtomicBool,
+) -> Result<(), Failure> {
+    // The venue, once the log has declared it (standard input may declare it after start).
+    let mut venue: Option<exops_core::Venue> = None;
+    connection
+        .serve_submissions(stop, &mut |sender, payload| {
+            let Some(sender) = sender else {
+                return SubmitReply::refused(
+                    "not a submit subject: use exops.<venue>.submit.customer or .operator.<name>",
+                );
+            };
+            if venue.is_none() {
+                venue = crate::log_commands::venue_of(data_dir).ok().flatten();
+            }
+            let envelope = match submitted_envelope(venue.as_ref(), payload) {
+                Ok(envelope) => envelope,
+                Err(error) => return SubmitReply::refused(error),
+            };
+            if let Err(error) = sender.admits(&envelope) {
+                return SubmitReply::refused(error);
+            }
+            match appender.append(envelope.into()) {
+                Ok(Appended::Durable { seq, outcome }) => {
+                    if !published.wait_for(seq) {
+                        return SubmitReply {
+                            seq: Some(seq),
+                            outcome: None,
+                            error: Some(format!(
+                                "durable here at seq {seq}, but not acknowledged by the stream within {} s: its \
+                                 outcome in the stream is unknown",
+                                REPLICATED_WAIT.as_secs()
+                            )),
+                        };
+                    }
+                    SubmitReply { seq: Some(seq), outcome: Some(outcome_text(&outcome)), error: None }
+                }
+                Ok(Appended::Duplicate { last_id }) => SubmitReply {
+                    seq: None,
+                    outcome: Some(format!("duplicate: the actor's last id is {last_id}; not written again")),
+                    error: None,
+                },
+                Ok(Appended::Refused { reason }) => SubmitReply::refused(reason),
+                Err(error) => SubmitReply::refused(format!("not written: {error}")),
+            }
+        })
+        .map_err(Failure::from)
+}
+
+/// The event a submission's line holds. The writer numbers events, so a line that
+/// carries a `seq` is refused.
+fn submitted_envelope(venue: Option<&exops_core::Venue>, payload: &[u8]) -> Result<exops_core::Envelope, String> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(payload).map_err(|error| format!("not a JSON object: {error}"))?;
+    if object.contains_key("seq") {
+        return Err("a submission carries no `seq`: the writer numbers the events it appends".to_owned());
+    }
+    let mut decoder = exops_jsonl::LineDecoder::continuing("<submission>", venue.cloned(), 1);
+    decoder.decode(1, payload).map_err(|error| error.to_string())
+}
+
+/// What the state made of an appended event, for a submission's reply.
+fn outcome_text(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Applied { .. } => "applied".to_owned(),
+        Outcome::Customer(Gated::Accepted) => "accepted".to_owned(),
+        Outcome::Customer(Gated::Queued) => "queued".to_owned(),
+        Outcome::Customer(Gated::Refused(refusal)) => format!("refused by {:?}", refusal.reason),
+        Outcome::Duplicate { last_id } => format!("duplicate (last id {last_id})"),
+        Outcome::Rejected(rejection) => format!("rejected: {rejection}"),
+    }
 }
 
 /// Ends the process after a failure the writer cannot go on from, saying why.

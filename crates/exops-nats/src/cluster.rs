@@ -107,6 +107,8 @@ struct Node {
 /// ```
 pub struct Cluster {
     server: PathBuf,
+    /// The user and password the readiness check connects as, when the nodes require one.
+    ready_as: Option<(String, String)>,
     nodes: Vec<Node>,
     _dir: tempfile::TempDir,
     /// (major, minor) of the server.
@@ -118,11 +120,27 @@ impl Cluster {
     /// that exits as it starts is retried on fresh ports, [`ATTEMPTS`] times in all; the
     /// error then quotes the end of that node's log.
     pub fn start(size: usize) -> Result<Cluster, ClusterError> {
+        Cluster::start_with(size, None)
+    }
+
+    /// [`Cluster::start`] with an `authorization { … }` block in every node's
+    /// configuration (users, passwords, permissions), checked ready as `user` with
+    /// `password` (a user it declares).
+    pub fn start_authorized(
+        size: usize,
+        authorization: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<Cluster, ClusterError> {
+        Cluster::start_with(size, Some((authorization, user, password)))
+    }
+
+    fn start_with(size: usize, authorization: Option<(&str, &str, &str)>) -> Result<Cluster, ClusterError> {
         let server = find_server().ok_or(ClusterError::NoServer)?;
         let version = server_version(&server).unwrap_or((0, 0));
         let mut attempt = 1;
         loop {
-            match Cluster::start_once(&server, version, size) {
+            match Cluster::start_once(&server, version, size, authorization) {
                 Err(error @ ClusterError::Exited { .. }) if attempt < ATTEMPTS => {
                     eprintln!("cluster: attempt {attempt} of {ATTEMPTS} failed, trying fresh ports: {error}");
                     attempt += 1;
@@ -132,7 +150,12 @@ impl Cluster {
         }
     }
 
-    fn start_once(server: &Path, version: (u32, u32), size: usize) -> Result<Cluster, ClusterError> {
+    fn start_once(
+        server: &Path,
+        version: (u32, u32),
+        size: usize,
+        authorization: Option<(&str, &str, &str)>,
+    ) -> Result<Cluster, ClusterError> {
         let dir = tempfile::tempdir()
             .map_err(|error| ClusterError::Io { what: "a temporary directory".to_owned(), error })?;
         let ports: Vec<(u16, u16)> =
@@ -149,16 +172,18 @@ impl Cluster {
             let text = format!(
                 "server_name: {name}\nlisten: \"127.0.0.1:{client_port}\"\n\
                  jetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 64MB\n  max_file_store: 2GB\n{sync}}}\n\
-                 cluster {{\n  name: exops-test\n  listen: \"127.0.0.1:{route_port}\"\n  routes: [{}]\n}}\n",
+                 cluster {{\n  name: exops-test\n  listen: \"127.0.0.1:{route_port}\"\n  routes: [{}]\n}}\n{}\n",
                 store.display(),
-                routes.join(", ")
+                routes.join(", "),
+                authorization.map_or("", |(block, _, _)| block),
             );
             std::fs::write(&config, text)
                 .map_err(|error| ClusterError::Io { what: format!("writing {}", config.display()), error })?;
             let log = dir.path().join(format!("{name}.log"));
             nodes.push(Node { name, config, log, client_port: *client_port, child: None });
         }
-        let mut cluster = Cluster { server: server.to_owned(), nodes, _dir: dir, version };
+        let ready_as = authorization.map(|(_, user, password)| (user.to_owned(), password.to_owned()));
+        let mut cluster = Cluster { server: server.to_owned(), ready_as, nodes, _dir: dir, version };
         for index in 0..size {
             cluster.start_node(index)?;
         }
@@ -198,7 +223,9 @@ impl Cluster {
                     let log = lines[lines.len().saturating_sub(8)..].join("\n");
                     return Err(ClusterError::Exited { node: node.name.clone(), status: status.to_string(), log });
                 }
-                let url = format!("nats://127.0.0.1:{}", node.client_port);
+                let credentials =
+                    self.ready_as.as_ref().map_or(String::new(), |(user, password)| format!("{user}:{password}@"));
+                let url = format!("nats://{credentials}127.0.0.1:{}", node.client_port);
                 let detail =
                     match crate::Connection::connect(&url, "ready").and_then(|connection| connection.account_ready()) {
                         Ok(()) => break,
@@ -216,6 +243,15 @@ impl Cluster {
     /// Every node's client URL, comma-separated (what `--nats` takes).
     pub fn url(&self) -> String {
         self.nodes.iter().map(|node| format!("nats://127.0.0.1:{}", node.client_port)).collect::<Vec<_>>().join(",")
+    }
+
+    /// [`Cluster::url`] with `user:password@` in each address.
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        self.nodes
+            .iter()
+            .map(|node| format!("nats://{user}:{password}@127.0.0.1:{}", node.client_port))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// The index of the node named `name` (`n1`…).
@@ -253,7 +289,16 @@ impl Drop for Cluster {
 /// Starts a cluster for a test, or explains why there is none: under `CI=true` a missing
 /// server is a failure (the panic names what to install), elsewhere the caller skips.
 pub fn for_test(size: usize) -> Option<Cluster> {
-    match Cluster::start(size) {
+    started_for_test(Cluster::start(size))
+}
+
+/// [`for_test`] for [`Cluster::start_authorized`].
+pub fn for_test_authorized(size: usize, authorization: &str, user: &str, password: &str) -> Option<Cluster> {
+    started_for_test(Cluster::start_authorized(size, authorization, user, password))
+}
+
+fn started_for_test(started: Result<Cluster, ClusterError>) -> Option<Cluster> {
+    match started {
         Ok(cluster) => Some(cluster),
         Err(ClusterError::NoServer) if std::env::var("CI").as_deref() != Ok("true") => {
             eprintln!("skipped: {}", ClusterError::NoServer);
@@ -290,7 +335,7 @@ mod tests {
         std::fs::write(&config, format!("server_name: n1\nlisten: \"127.0.0.1:{port}\"\n")).expect("writes");
         let node =
             Node { name: "n1".to_owned(), config, log: dir.path().join("n1.log"), client_port: port, child: None };
-        let mut cluster = Cluster { server, nodes: vec![node], _dir: dir, version: (0, 0) };
+        let mut cluster = Cluster { server, ready_as: None, nodes: vec![node], _dir: dir, version: (0, 0) };
         cluster.start_node(0).expect("spawns");
         match cluster.wait_ready() {
             Err(ClusterError::Exited { node, log, .. }) => {

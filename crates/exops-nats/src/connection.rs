@@ -74,6 +74,25 @@ pub fn message_id(venue: &str, block: u64, hash: &[u8; 32]) -> String {
     format!("{venue}.b{block}.{prefix}")
 }
 
+/// `url` with the password of each `user:password@` replaced by `***`, for messages.
+///
+/// ```
+/// let shown = exops_nats::redact_password("nats://gw:s3cret@10.0.0.1:4222,nats://10.0.0.2:4222");
+/// assert_eq!(shown, "nats://gw:***@10.0.0.1:4222,nats://10.0.0.2:4222");
+/// ```
+pub fn redact_password(url: &str) -> String {
+    url.split(',')
+        .map(|part| match (part.find("://"), part.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => match part[scheme + 3..at].split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &part[..scheme + 3], &part[at..]),
+                None => part.to_owned(),
+            },
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// What the stream holds: its last message (block `last_seq - 1`) and who may write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamHead {
@@ -108,7 +127,8 @@ pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(&dyn std::fmt::Display
 }
 
 impl Connection {
-    /// Connects to `url` (`nats://host:port`, or several comma-separated) for `venue`.
+    /// Connects to `url` (`nats://host:port`, or several comma-separated; with
+    /// `user:password@` before the host when the server requires credentials) for `venue`.
     ///
     /// A venue that cannot name a stream is refused before anything is dialled:
     ///
@@ -118,24 +138,34 @@ impl Connection {
     /// ```
     pub fn connect(url: &str, venue: &str) -> Result<Connection, NatsError> {
         validate_venue(venue)?;
+        let shown = redact_password(url);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("exops-nats")
             .enable_all()
             .build()
-            .map_err(|error| NatsError::Connect { url: url.to_owned(), message: error.to_string() })?;
+            .map_err(|error| NatsError::Connect { url: shown.clone(), message: error.to_string() })?;
         let addresses: Vec<String> = url.split(',').map(|part| part.trim().to_owned()).collect();
         let client = runtime
             .block_on(async {
                 let addresses: Vec<async_nats::ServerAddr> =
                     addresses.iter().map(|address| address.parse()).collect::<Result<_, _>>()?;
-                async_nats::ConnectOptions::new()
+                // A user and password in a URL (`nats://user:password@host:port`) are the
+                // credentials the server's `authorization` block checks.
+                let credentials = addresses.iter().find_map(|address| Some((address.username()?, address.password()?)));
+                let options = match credentials {
+                    Some((user, password)) => {
+                        async_nats::ConnectOptions::with_user_and_password(user.to_owned(), password.to_owned())
+                    }
+                    None => async_nats::ConnectOptions::new(),
+                };
+                options
                     .connection_timeout(REQUEST_TIMEOUT)
                     .connect(addresses.as_slice())
                     .await
                     .map_err(async_nats::Error::from)
             })
-            .map_err(|error| NatsError::Connect { url: url.to_owned(), message: error.to_string() })?;
+            .map_err(|error| NatsError::Connect { url: shown.clone(), message: error.to_string() })?;
         // The context spawns its acknowledgement task on the runtime.
         let _entered = runtime.enter();
         let jetstream = jetstream::ContextBuilder::new()
@@ -143,13 +173,14 @@ impl Connection {
             .backpressure_on_inflight(true)
             .build(client.clone());
         drop(_entered);
-        Ok(Connection { runtime, client, jetstream, venue: venue.to_owned(), url: url.to_owned() })
+        Ok(Connection { runtime, client, jetstream, venue: venue.to_owned(), url: shown })
     }
 
     pub fn venue(&self) -> &str {
         &self.venue
     }
 
+    /// The URL connected to, any password in it replaced by `***`.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -160,6 +191,15 @@ impl Connection {
 
     pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
+    }
+
+    /// Enters the runtime: what async-nats values dropped outside an `async` block need.
+    pub(crate) fn enter(&self) -> tokio::runtime::EnterGuard<'_> {
+        self.runtime.enter()
+    }
+
+    pub(crate) fn client(&self) -> &async_nats::Client {
+        &self.client
     }
 
     pub(crate) fn jetstream(&self) -> &jetstream::Context {

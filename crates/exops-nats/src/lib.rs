@@ -18,9 +18,11 @@ mod follow;
 mod follower;
 mod publish;
 mod push;
+mod submit;
 
 pub use connection::{
-    Connection, PIPELINE_MAX, StreamHead, message_id, new_session, stream_name, validate_venue, writer_subject,
+    Connection, PIPELINE_MAX, StreamHead, message_id, new_session, redact_password, stream_name, validate_venue,
+    writer_subject,
 };
 pub use error::NatsError;
 pub use fleet::{
@@ -30,3 +32,4 @@ pub use follow::{FollowReport, follow, follow_reporting};
 pub use follower::Follower;
 pub use publish::{Published, publish_after};
 pub use push::{PushReport, push};
+pub use submit::{Sender, SubmitReply};

@@ -432,3 +432,78 @@ fn fleet_status_lists_each_reporting_follower_its_lag_and_a_diverged_one() {
     assert!(run.stdout.contains("forked-gw") && run.stdout.contains("DIVERGED at block 0"), "{}", run.stdout);
     assert!(run.stderr.contains("follower `forked-gw` diverged at block 0"), "{}", run.stderr);
 }
+
+/// Users of a cluster that authenticates: the writer may do anything; the gateway may
+/// only publish customer submissions, operator ciso-1 only its own (and each may take
+/// replies on its inbox).
+const AUTHORIZATION: &str = r#"authorization {
+  users = [
+    { user: writer, password: writer-pw }
+    { user: gateway, password: gateway-pw,
+      permissions: { publish: ["exops.bp.submit.customer"], subscribe: ["_INBOX.>"] } }
+    { user: ciso-1, password: ciso-pw,
+      permissions: { publish: ["exops.bp.submit.operator.ciso-1"], subscribe: ["_INBOX.>"] } }
+  ]
+}"#;
+
+/// The events of a data directory, as `exops replay` counts them.
+fn events_in(data_dir: &Path) -> u64 {
+    replay_json(data_dir)["seq"].as_u64().unwrap()
+}
+
+/// Gateways and operators submit over NATS as the server authenticates them: a gateway's
+/// customer operation is written, its operator event refused with the log unchanged; an
+/// operator's event is written as its own, one claiming another operator refused; a
+/// gateway may not publish on an operator's subject, and a client without credentials
+/// cannot connect at all.
+#[test]
+fn submissions_are_admitted_by_who_the_server_says_sent_them() {
+    use exops_nats::{Connection, Sender};
+    let Some(cluster) = cluster::for_test_authorized(3, AUTHORIZATION, "writer", "writer-pw") else { return };
+    let dir = temp_dir();
+    let data_dir = dir.path().join("writer");
+    let text = fs::read_to_string(fixture()).unwrap();
+    let lines: Vec<&str> = text.lines().take(300).collect();
+    let mut serve = Serve::start(&cluster.url_as("writer", "writer-pw"), "bp", &data_dir);
+    serve.send(&lines);
+    serve.wait_acknowledged(300);
+
+    let gateway = Connection::connect(&cluster.url_as("gateway", "gateway-pw"), "bp").unwrap();
+    let login = r#"{"at":"2020-01-01T00:00:00Z","id":1,"actor":"customer:900001","kind":"login_attempted"}"#;
+    let written = gateway.submit(&Sender::Gateway, login).unwrap();
+    assert_eq!((written.seq, written.error.as_deref()), (Some(301), None), "{written:?}");
+    assert_eq!(written.outcome.as_deref(), Some("accepted"));
+
+    let hold = |actor: &str, name: &str| {
+        format!(
+            r#"{{"at":"2020-01-01T01:00:00Z","id":1,"actor":"{actor}","kind":"hold_placed","hold":"{name}","cause":"maintenance","services":["withdrawals:BTC"]}}"#
+        )
+    };
+    let from_gateway = gateway.submit(&Sender::Gateway, &hold("staff:ciso-1", "by-gateway")).unwrap();
+    let error = from_gateway.error.unwrap_or_default();
+    assert!(error.contains("a gateway may submit customer operations only"), "{error}");
+    assert_eq!(from_gateway.seq, None);
+    // Publishing on the operator's subject is the server's to refuse: no writer sees it.
+    let as_operator = gateway.submit(&Sender::Operator("ciso-1".into()), &hold("staff:ciso-1", "forged"));
+    assert!(as_operator.is_err(), "{as_operator:?}");
+
+    let operator = Connection::connect(&cluster.url_as("ciso-1", "ciso-pw"), "bp").unwrap();
+    let ciso = Sender::Operator("ciso-1".into());
+    let claimed = operator.submit(&ciso, &hold("staff:ceo-1", "as-ceo")).unwrap();
+    let error = claimed.error.unwrap_or_default();
+    assert!(error.contains("authenticated as operator ciso-1") && error.contains("staff:ceo-1"), "{error}");
+    let own = operator.submit(&ciso, &hold("staff:ciso-1", "maint-btc")).unwrap();
+    assert_eq!((own.seq, own.outcome.as_deref()), (Some(302), Some("applied")), "{own:?}");
+
+    let anonymous = Connection::connect(&cluster.url(), "bp").map(|_| ());
+    let refused = anonymous.unwrap_err().to_string();
+    assert!(refused.contains("cannot connect to NATS") && refused.contains("authorization"), "{refused}");
+    let wrong_password = Connection::connect(&cluster.url_as("gateway", "guess"), "bp").map(|_| ()).unwrap_err();
+    assert!(wrong_password.to_string().contains("gateway:***@"), "the password is not shown: {wrong_password}");
+
+    let (code, stderr) = serve.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(events_in(&data_dir), 302, "exactly the two admitted submissions were written");
+    let holds = replay_json(&data_dir)["holds"].clone();
+    assert!(holds.get("maint-btc").is_some() && holds.get("by-gateway").is_none(), "{holds}");
+}

@@ -24,7 +24,9 @@ fn walk(path: &Path, index: u64, defer: bool) -> Vec<String> {
     loop {
         match cursor.step() {
             Ok(Step::Event { .. }) => {}
-            Ok(Step::Sealed(seal)) => steps.push(format!("sealed {} {:?}", seal.block_index, cursor.take_sealed_frames())),
+            Ok(Step::Sealed(seal)) => {
+                steps.push(format!("sealed {} {:?}", seal.block_index, cursor.take_sealed_frames()))
+            }
             Ok(Step::End) => {
                 steps.push("end".to_owned());
                 return steps;

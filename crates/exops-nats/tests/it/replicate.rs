@@ -9,7 +9,7 @@ use exops_log::{Log, LogOptions, LogReader, Submission};
 use exops_nats::{Connection, Follower, NatsError, cluster};
 
 /// Writes the BITPoint fixture into `data_dir` in blocks of at most `batch_max` events.
-fn bitpoint_log(data_dir: &Path, batch_max: usize) {
+pub(crate) fn bitpoint_log(data_dir: &Path, batch_max: usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bitpoint-2019/events.jsonl");
     let text = fs::read_to_string(root).unwrap();
     let lines = exops_jsonl::parse_str("events.jsonl", &text).unwrap();

@@ -55,7 +55,7 @@ fuzz_target!(|input: &[u8]| {
         assert_eq!(block.records.len() as u64, u64::from(block.seal.record_count));
         assert_eq!(block.seal.block_index, position.next_block);
         assert_eq!(block.seal.first_seq, position.next_seq);
-        let mut events = Vec::new();
+        let mut events: Vec<exops_core::Record> = Vec::new();
         if block.decode_into(&mut events).is_ok() {
             assert_eq!(events.len(), block.records.len(), "every record decodes to one event");
         }

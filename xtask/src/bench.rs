@@ -19,9 +19,10 @@ const BENCHES: &[&str] = &["apply", "codec", "append", "replay", "time_travel", 
 /// A target of docs/performance.md, checked against one figure of the run.
 #[derive(Clone, Copy, Debug)]
 enum Target {
-    /// At least this many events (or requests) a second, and at least this ratio to the
-    /// figure's baseline.
-    Rate { per_second: f64, ratio: f64 },
+    /// At least this many events (or requests) a second.
+    Rate(f64),
+    /// At least this many events a second, and at least this ratio to the baseline.
+    RateAndRatio(f64, f64),
     /// At least this ratio to the figure's baseline.
     Ratio(f64),
     /// At most this many milliseconds an iteration.
@@ -31,8 +32,8 @@ enum Target {
 impl Target {
     fn text(self) -> String {
         match self {
-            Target::Rate { per_second, ratio } if ratio > 0.0 => format!("≥ {}/s, ≥ {ratio:.2}", human(per_second)),
-            Target::Rate { per_second, .. } => format!("≥ {}/s", human(per_second)),
+            Target::Rate(per_second) => format!("≥ {}/s", human(per_second)),
+            Target::RateAndRatio(per_second, ratio) => format!("≥ {}/s, ≥ {ratio:.2}", human(per_second)),
             Target::Ratio(ratio) => format!("ratio ≥ {ratio:.2}"),
             Target::Millis(millis) => format!("≤ {millis} ms"),
         }
@@ -40,7 +41,8 @@ impl Target {
 
     fn met(self, rate: f64, ratio: f64, millis: f64) -> bool {
         match self {
-            Target::Rate { per_second, ratio: at_least } => rate >= per_second && ratio >= at_least,
+            Target::Rate(per_second) => rate >= per_second,
+            Target::RateAndRatio(per_second, at_least) => rate >= per_second && ratio >= at_least,
             Target::Ratio(at_least) => ratio >= at_least,
             Target::Millis(at_most) => millis <= at_most,
         }
@@ -54,7 +56,7 @@ const FIGURES: &[(&str, &str, &str, Option<Target>)] = &[
         "apply, full domain, records (prefetch)",
         "apply/full_domain_records",
         "apply/gate_loop_records_baseline",
-        Some(Target::Rate { per_second: 100e6, ratio: 0.45 }),
+        Some(Target::RateAndRatio(100e6, 0.45)),
     ),
     ("apply, full domain, envelopes (prefetch)", "apply/full_domain_batch", "apply/gate_loop_baseline", None),
     ("apply, full domain, one by one", "apply/full_domain", "apply/gate_loop_baseline", None),
@@ -75,12 +77,7 @@ const FIGURES: &[(&str, &str, &str, Option<Target>)] = &[
         None,
     ),
     ("replay, single thread", "replay/single_thread", "replay/gate_loop_baseline", None),
-    (
-        "replay, pipelined (cold, 2 cores)",
-        "replay/pipelined",
-        "replay/gate_loop_baseline",
-        Some(Target::Rate { per_second: 40e6, ratio: 0.0 }),
-    ),
+    ("replay, pipelined (cold, 2 cores)", "replay/pipelined", "replay/gate_loop_baseline", Some(Target::Rate(40e6))),
     (
         "time travel (snapshot + tail)",
         "time_travel/snapshot_plus_tail",
@@ -98,7 +95,7 @@ const FIGURES: &[(&str, &str, &str, Option<Target>)] = &[
         "simulate BITPoint 2019 (requests/s)",
         "simulate/bitpoint_2019",
         "simulate/apply_baseline",
-        Some(Target::Rate { per_second: 20e6, ratio: 0.0 }),
+        Some(Target::Rate(20e6)),
     ),
     ("sweep of BITPoint runs (runs/s), every core", "sweep/parallel", "sweep/one_thread_baseline", None),
     (

@@ -589,12 +589,9 @@ impl State {
     /// [`State::apply`] under rules version 1.
     #[inline]
     fn apply_v1(&mut self, envelope: &Envelope) -> Outcome {
-        let expected = self.seq + 1;
-        if envelope.seq != expected {
-            self.counters.rejected += 1;
-            return Outcome::Rejected(Rejection::OutOfSequence { expected, found: envelope.seq });
+        if let Err(rejected) = self.take_seq(envelope.seq) {
+            return rejected;
         }
-        self.seq = envelope.seq;
         if let Actor::Customer(customer) = envelope.actor
             && let Some(operation) = envelope.event.customer_operation()
         {
@@ -618,15 +615,10 @@ impl State {
         match record {
             Record::Customer(record) => match self.rules.rules() {
                 // As in `State::apply`: each rules version folds with its own rules.
-                Rules::V1 => {
-                    let expected = self.seq + 1;
-                    if record.seq != expected {
-                        self.counters.rejected += 1;
-                        return Outcome::Rejected(Rejection::OutOfSequence { expected, found: record.seq });
-                    }
-                    self.seq = record.seq;
-                    self.apply_customer_operation(record.customer, record.id, record.at, record.operation)
-                }
+                Rules::V1 => match self.take_seq(record.seq) {
+                    Ok(()) => self.apply_customer_operation(record.customer, record.id, record.at, record.operation),
+                    Err(rejected) => rejected,
+                },
             },
             Record::Other(envelope) => self.apply(envelope),
         }
@@ -655,6 +647,18 @@ impl State {
             let outcome = self.apply_record(record);
             each(record, outcome);
         }
+    }
+
+    /// Takes `seq` as the next sequence number, or counts the event rejected when it is not.
+    #[inline]
+    fn take_seq(&mut self, seq: u64) -> Result<(), Outcome> {
+        let expected = self.seq + 1;
+        if seq != expected {
+            self.counters.rejected += 1;
+            return Err(Outcome::Rejected(Rejection::OutOfSequence { expected, found: seq }));
+        }
+        self.seq = seq;
+        Ok(())
     }
 
     /// [`State::apply`] for a customer operation by a customer, ~99% of a busy log: the

@@ -220,6 +220,25 @@ pub fn decode_record(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8])
     })
 }
 
+/// What a body decodes into: a whole [`Envelope`] ([`decode_body`]) or, for a fold, a
+/// [`Record`] ([`decode_record`]). Readers that hand out decoded events take either.
+pub trait Decoded: Sized {
+    /// Decodes a body written with `schema_version`; seq and at from the record header.
+    fn decode(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -> Result<Self, CodecError>;
+}
+
+impl Decoded for Envelope {
+    fn decode(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -> Result<Envelope, CodecError> {
+        decode_body(schema_version, seq, at, bytes)
+    }
+}
+
+impl Decoded for Record {
+    fn decode(schema_version: u16, seq: u64, at: Timestamp, bytes: &[u8]) -> Result<Record, CodecError> {
+        decode_record(schema_version, seq, at, bytes)
+    }
+}
+
 /// The body as the short path reads it (a customer record), or else as the general path
 /// does (an envelope); each caller then builds what it hands out, once. Inlined into each,
 /// so that the envelope is built in place rather than moved out of a nested result.

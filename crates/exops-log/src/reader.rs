@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use exops_core::{Envelope, Timestamp};
 
-use crate::codec::{CodecError, decode_record};
+use crate::codec::{CodecError, Decoded};
 use crate::frame::{FRAME_HEADER_BYTES, FrameHeader, checked_frames};
 use crate::head::{Head, read_head};
 use crate::segment::{Damage, Hash, ResumePoint, SEAL_BODY_BYTES, SegmentCursor, Step, Stop, seal_after};
@@ -44,12 +44,11 @@ impl RawBlock {
     /// Decodes the block's events (those at or after the reader's start) onto `out`: as
     /// [`Envelope`]s, or as [`Record`](exops_core::Record)s for a fold (customer operations
     /// then never become envelopes).
-    pub fn decode_into<T: From<exops_core::Record>>(&self, out: &mut Vec<T>) -> Result<(), StoreError> {
+    pub fn decode_into<T: Decoded>(&self, out: &mut Vec<T>) -> Result<(), StoreError> {
         let mut offset = self.offset;
         for (header, body) in checked_frames(&self.frames) {
             if header.seq >= self.from_seq {
-                let record = decode_frame(&header, body).map_err(|error| decode_error(&self.segment, offset, error))?;
-                out.push(T::from(record));
+                out.push(decode_frame(&header, body).map_err(|error| decode_error(&self.segment, offset, error))?);
             }
             offset += (FRAME_HEADER_BYTES + body.len()) as u64;
         }
@@ -95,9 +94,9 @@ impl RawBlock {
 }
 
 /// Decodes one checked event frame.
-fn decode_frame(header: &FrameHeader, body: &[u8]) -> Result<exops_core::Record, (u64, CodecError)> {
+fn decode_frame<T: Decoded>(header: &FrameHeader, body: &[u8]) -> Result<T, (u64, CodecError)> {
     let at = Timestamp::from_unix_micros(header.at_micros);
-    decode_record(header.schema_version, header.seq, at, body).map_err(|error| (header.seq, error))
+    T::decode(header.schema_version, header.seq, at, body).map_err(|error| (header.seq, error))
 }
 
 /// What an event frame at `offset` of `segment` that did not decode means: a venue
@@ -417,7 +416,7 @@ impl LogReader {
                         let envelope = decode_frame(&header, body).map_err(|error| {
                             decode_error(cursor.path(), cursor.offset - header.frame_len() as u64, error)
                         })?;
-                        self.block.push(envelope.into_envelope());
+                        self.block.push(envelope);
                     }
                 }
                 Ok(Step::Sealed(seal)) => {

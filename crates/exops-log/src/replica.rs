@@ -59,10 +59,10 @@ impl CheckedBlock {
     /// assert_eq!(events[0].event.kind_name(), "venue_declared");
     /// assert_eq!(events.len() as u32, checked.seal.record_count);
     /// ```
-    pub fn decode_into<T: From<exops_core::Record>>(&self, out: &mut Vec<T>) -> Result<(), crate::codec::CodecError> {
+    pub fn decode_into<T: crate::codec::Decoded>(&self, out: &mut Vec<T>) -> Result<(), crate::codec::CodecError> {
         for (seq, (schema_version, at_micros, body)) in (self.seal.first_seq..).zip(&self.records) {
             let at = exops_core::Timestamp::from_unix_micros(*at_micros);
-            out.push(T::from(crate::codec::decode_record(*schema_version, seq, at, body)?));
+            out.push(T::decode(*schema_version, seq, at, body)?);
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ use exops_core::{Actor, Envelope};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::connection::{Connection, api, validate_venue};
+use crate::connection::{Connection, api};
 use crate::error::NatsError;
 
 /// How long [`Connection::submit`] waits for the writer's reply: an append waits for its
@@ -174,7 +174,6 @@ impl Connection {
         stop: &AtomicBool,
         handle: &mut dyn FnMut(Option<Sender>, &[u8]) -> SubmitReply,
     ) -> Result<(), NatsError> {
-        validate_venue(self.venue())?;
         // The subscription unsubscribes as it is dropped, which needs the runtime.
         let _runtime = self.enter();
         let subjects = format!("exops.{}.submit.>", self.venue());

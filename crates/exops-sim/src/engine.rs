@@ -430,142 +430,134 @@ fn draw_day(
     day_start: Timestamp,
     buffers: &mut DayBuffers,
 ) {
-    {
-        buffers.sorted.clear();
-        let workload = &scenario.workload;
-        let Some(venue) = venue else { return };
-        let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let weights: Vec<u32> = workload.day_pattern.clone().unwrap_or_else(|| vec![1; 24]);
-        let total_weight: u32 = weights.iter().sum();
-        let offset = i64::from(workload.utc_offset_hours);
-        // The first hour whose running total of weights passes the roll; hours of weight 0
-        // are never picked.
-        let running: Vec<u32> = weights
-            .iter()
-            .scan(0_u32, |total, weight| {
-                *total += weight;
-                Some(*total)
-            })
-            .collect();
-        let pick_time = |rng: &mut ChaCha8Rng| {
-            let roll = rng.random_range(0..total_weight);
-            let local_hour = running.partition_point(|total| *total <= roll) as i64;
-            // The day runs from local midnight; its hours map back to UTC.
-            let micros = local_hour * HOUR_MICROS + rng.random_range(0..HOUR_MICROS);
-            Timestamp::from_unix_micros(day_start.unix_micros() - offset * HOUR_MICROS + micros)
+    buffers.sorted.clear();
+    let workload = &scenario.workload;
+    let Some(venue) = venue else { return };
+    let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let weights: Vec<u32> = workload.day_pattern.clone().unwrap_or_else(|| vec![1; 24]);
+    let total_weight: u32 = weights.iter().sum();
+    let offset = i64::from(workload.utc_offset_hours);
+    // The first hour whose running total of weights passes the roll; hours of weight 0
+    // are never picked.
+    let running: Vec<u32> = weights
+        .iter()
+        .scan(0_u32, |total, weight| {
+            *total += weight;
+            Some(*total)
+        })
+        .collect();
+    let pick_time = |rng: &mut ChaCha8Rng| {
+        let roll = rng.random_range(0..total_weight);
+        let local_hour = running.partition_point(|total| *total <= roll) as i64;
+        // The day runs from local midnight; its hours map back to UTC.
+        let micros = local_hour * HOUR_MICROS + rng.random_range(0..HOUR_MICROS);
+        Timestamp::from_unix_micros(day_start.unix_micros() - offset * HOUR_MICROS + micros)
+    };
+    let fiat: Vec<AssetId> =
+        (0..venue.assets.len() as u16).map(AssetId).filter(|id| venue.asset(*id).class == AssetClass::Fiat).collect();
+    let crypto: Vec<AssetId> =
+        (0..venue.assets.len() as u16).map(AssetId).filter(|id| venue.asset(*id).class == AssetClass::Crypto).collect();
+    let markets = venue.markets.len() as u16;
+    let customers = workload.customers;
+    // No holders given: every customer may hold crypto.
+    let holders = if workload.crypto_holders == 0 { customers } else { workload.crypto_holders.min(customers) };
+    let per_day = &workload.per_day;
+    let out = &mut buffers.drawn;
+    out.clear();
+    let transfer = |rng: &mut ChaCha8Rng, crypto_share: u8| -> Option<(u32, Transfer)> {
+        let use_crypto = !crypto.is_empty() && (fiat.is_empty() || rng.random_range(0..100) < crypto_share);
+        let (asset, customer) = if use_crypto {
+            (crypto[rng.random_range(0..crypto.len())], rng.random_range(1..=holders))
+        } else if !fiat.is_empty() {
+            (fiat[rng.random_range(0..fiat.len())], rng.random_range(1..=customers))
+        } else {
+            return None;
         };
-        let fiat: Vec<AssetId> = (0..venue.assets.len() as u16)
-            .map(AssetId)
-            .filter(|id| venue.asset(*id).class == AssetClass::Fiat)
-            .collect();
-        let crypto: Vec<AssetId> = (0..venue.assets.len() as u16)
-            .map(AssetId)
-            .filter(|id| venue.asset(*id).class == AssetClass::Crypto)
-            .collect();
-        let markets = venue.markets.len() as u16;
-        let customers = workload.customers;
-        // No holders given: every customer may hold crypto.
-        let holders = if workload.crypto_holders == 0 { customers } else { workload.crypto_holders.min(customers) };
-        let per_day = &workload.per_day;
-        let out = &mut buffers.drawn;
-        out.clear();
-        let transfer = |rng: &mut ChaCha8Rng, crypto_share: u8| -> Option<(u32, Transfer)> {
-            let use_crypto = !crypto.is_empty() && (fiat.is_empty() || rng.random_range(0..100) < crypto_share);
-            let (asset, customer) = if use_crypto {
-                (crypto[rng.random_range(0..crypto.len())], rng.random_range(1..=holders))
-            } else if !fiat.is_empty() {
-                (fiat[rng.random_range(0..fiat.len())], rng.random_range(1..=customers))
-            } else {
-                return None;
-            };
-            let details = venue.asset(asset);
-            let amount = if details.class == AssetClass::Fiat {
-                rng.random_range(1..=50_i64) * 10_000 * 10_i64.pow(u32::from(details.decimals))
-            } else {
-                // 0.0001 to 0.1 of a unit: retail-sized crypto transfers.
-                rng.random_range(1..=1_000_i64) * 10_i64.pow(u32::from(details.decimals.saturating_sub(4)))
-            };
-            let network = (!details.networks.is_empty()).then(|| rng.random_range(0..details.networks.len()) as u8);
-            Some((customer, Transfer { asset, network, amount_minor: amount }))
+        let details = venue.asset(asset);
+        let amount = if details.class == AssetClass::Fiat {
+            rng.random_range(1..=50_i64) * 10_000 * 10_i64.pow(u32::from(details.decimals))
+        } else {
+            // 0.0001 to 0.1 of a unit: retail-sized crypto transfers.
+            rng.random_range(1..=1_000_i64) * 10_i64.pow(u32::from(details.decimals.saturating_sub(4)))
         };
-        for _ in 0..per_day.login {
+        let network = (!details.networks.is_empty()).then(|| rng.random_range(0..details.networks.len()) as u8);
+        Some((customer, Transfer { asset, network, amount_minor: amount }))
+    };
+    for _ in 0..per_day.login {
+        let customer = rng.random_range(1..=customers);
+        out.push(Request { at: pick_time(&mut rng), customer, operation: Operation::Login });
+    }
+    if markets > 0 {
+        for _ in 0..per_day.order {
             let customer = rng.random_range(1..=customers);
-            out.push(Request { at: pick_time(&mut rng), customer, operation: Operation::Login });
+            let order_type = match rng.random_range(0..10) {
+                0..3 => OrderType::Market,
+                3..9 => OrderType::Limit,
+                _ => OrderType::PostOnly,
+            };
+            let operation = Operation::Order(OrderSubmitted {
+                market: MarketId(rng.random_range(0..markets)),
+                order_type,
+                notional_minor: rng.random_range(1..=200_i64) * 10_000,
+            });
+            out.push(Request { at: pick_time(&mut rng), customer, operation });
         }
-        if markets > 0 {
-            for _ in 0..per_day.order {
-                let customer = rng.random_range(1..=customers);
-                let order_type = match rng.random_range(0..10) {
-                    0..3 => OrderType::Market,
-                    3..9 => OrderType::Limit,
-                    _ => OrderType::PostOnly,
-                };
-                let operation = Operation::Order(OrderSubmitted {
-                    market: MarketId(rng.random_range(0..markets)),
-                    order_type,
-                    notional_minor: rng.random_range(1..=200_i64) * 10_000,
-                });
-                out.push(Request { at: pick_time(&mut rng), customer, operation });
-            }
-            for _ in 0..per_day.cancel {
-                let customer = rng.random_range(1..=customers);
-                let operation = Operation::Cancel(OrderCancelled { market: MarketId(rng.random_range(0..markets)) });
-                out.push(Request { at: pick_time(&mut rng), customer, operation });
-            }
+        for _ in 0..per_day.cancel {
+            let customer = rng.random_range(1..=customers);
+            let operation = Operation::Cancel(OrderCancelled { market: MarketId(rng.random_range(0..markets)) });
+            out.push(Request { at: pick_time(&mut rng), customer, operation });
         }
-        for _ in 0..per_day.deposit {
-            if let Some((customer, details)) = transfer(&mut rng, workload.crypto_percent) {
-                out.push(Request { at: pick_time(&mut rng), customer, operation: Operation::Deposit(details) });
-            }
+    }
+    for _ in 0..per_day.deposit {
+        if let Some((customer, details)) = transfer(&mut rng, workload.crypto_percent) {
+            out.push(Request { at: pick_time(&mut rng), customer, operation: Operation::Deposit(details) });
         }
-        for _ in 0..per_day.withdrawal {
-            if let Some((customer, details)) = transfer(&mut rng, workload.crypto_percent) {
-                out.push(Request { at: pick_time(&mut rng), customer, operation: Operation::Withdrawal(details) });
-            }
+    }
+    for _ in 0..per_day.withdrawal {
+        if let Some((customer, details)) = transfer(&mut rng, workload.crypto_percent) {
+            out.push(Request { at: pick_time(&mut rng), customer, operation: Operation::Withdrawal(details) });
         }
-        if venue.margin_service().is_some() {
-            for _ in 0..per_day.margin {
-                let customer = rng.random_range(1..=customers);
-                let action = if rng.random_range(0..2) == 0 { MarginAction::Open } else { MarginAction::Close };
-                let operation = Operation::Margin(MarginRequested {
-                    action,
-                    notional_minor: rng.random_range(1..=100_i64) * 10_000,
-                });
-                out.push(Request { at: pick_time(&mut rng), customer, operation });
-            }
+    }
+    if venue.margin_service().is_some() {
+        for _ in 0..per_day.margin {
+            let customer = rng.random_range(1..=customers);
+            let action = if rng.random_range(0..2) == 0 { MarginAction::Open } else { MarginAction::Close };
+            let operation =
+                Operation::Margin(MarginRequested { action, notional_minor: rng.random_range(1..=100_i64) * 10_000 });
+            out.push(Request { at: pick_time(&mut rng), customer, operation });
         }
-        for _ in 0..per_day.signup {
-            *signups += 1;
-            let customer = customers.saturating_add(*signups).min(exops_core::CUSTOMER_ID_MAX);
-            out.push(Request { at: pick_time(&mut rng), customer, operation: Operation::Signup });
+    }
+    for _ in 0..per_day.signup {
+        *signups += 1;
+        let customer = customers.saturating_add(*signups).min(exops_core::CUSTOMER_ID_MAX);
+        out.push(Request { at: pick_time(&mut rng), customer, operation: Operation::Signup });
+    }
+    // In time order; requests at the same microsecond keep the order they were drawn
+    // in. Sorting one u64 per request (its microsecond of the day, then its index)
+    // and gathering is several times faster than moving whole requests around.
+    let base = day_start.unix_micros() - offset * HOUR_MICROS;
+    const INDEX_BITS: u32 = 27;
+    let fits = |request: &Request| (0..1 << (64 - INDEX_BITS)).contains(&(request.at.unix_micros() - base));
+    if out.len() >= 1 << INDEX_BITS || !out.iter().all(fits) {
+        out.sort_by_key(|request| request.at);
+        buffers.sorted.append(out);
+        return;
+    }
+    let keys = &mut buffers.keys;
+    keys.clear();
+    keys.extend(
+        out.iter()
+            .enumerate()
+            .map(|(index, request)| ((request.at.unix_micros() - base) as u64) << INDEX_BITS | index as u64),
+    );
+    keys.sort_unstable();
+    // Gathering reads the drawn requests in random order: start each read early.
+    let index_of = |key: u64| (key & ((1 << INDEX_BITS) - 1)) as usize;
+    for (position, key) in keys.iter().enumerate() {
+        if let Some(ahead) = keys.get(position + exops_core::LOOKAHEAD) {
+            prefetch_index::prefetch_index(&*out, index_of(*ahead));
         }
-        // In time order; requests at the same microsecond keep the order they were drawn
-        // in. Sorting one u64 per request (its microsecond of the day, then its index)
-        // and gathering is several times faster than moving whole requests around.
-        let base = day_start.unix_micros() - offset * HOUR_MICROS;
-        const INDEX_BITS: u32 = 27;
-        let fits = |request: &Request| (0..1 << (64 - INDEX_BITS)).contains(&(request.at.unix_micros() - base));
-        if out.len() >= 1 << INDEX_BITS || !out.iter().all(fits) {
-            out.sort_by_key(|request| request.at);
-            buffers.sorted.append(out);
-            return;
-        }
-        let keys = &mut buffers.keys;
-        keys.clear();
-        keys.extend(
-            out.iter()
-                .enumerate()
-                .map(|(index, request)| ((request.at.unix_micros() - base) as u64) << INDEX_BITS | index as u64),
-        );
-        keys.sort_unstable();
-        // Gathering reads the drawn requests in random order: start each read early.
-        let index_of = |key: u64| (key & ((1 << INDEX_BITS) - 1)) as usize;
-        for (position, key) in keys.iter().enumerate() {
-            if let Some(ahead) = keys.get(position + exops_core::LOOKAHEAD) {
-                prefetch_index::prefetch_index(&*out, index_of(*ahead));
-            }
-            buffers.sorted.push(out[index_of(*key)].clone());
-        }
+        buffers.sorted.push(out[index_of(*key)].clone());
     }
 }
 
